@@ -1,0 +1,254 @@
+package m365link
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Sentinel errors. Every package returns errors that match one of these with
+// [errors.Is] where the condition applies, so a host decides what to do
+// without parsing strings. The comment on each says what the host should do.
+var (
+	// ErrThrottled: Graph answered 429 (or 503 with a Retry-After). Wait
+	// [RetryAfter] and try again; the library already retried a bounded number
+	// of times before returning it.
+	ErrThrottled = errors.New("m365link: throttled by Microsoft Graph")
+	// ErrUnavailable: a transient server-side failure (500, 502, 503, 504) or
+	// a dropped connection that outlived the retries. Try again later.
+	ErrUnavailable = errors.New("m365link: Microsoft Graph unavailable")
+	// ErrUnauthorized: Graph rejected the access token (401). The token
+	// source should refresh; if refreshing fails too the account needs
+	// reconnecting ([ErrReconnectRequired]).
+	ErrUnauthorized = errors.New("m365link: access token rejected")
+	// ErrForbidden: the caller is authenticated but not allowed (403): a
+	// missing permission, an Exchange RBAC scope or a policy. Not retried.
+	ErrForbidden = errors.New("m365link: forbidden")
+	// ErrConsentRequired: the permission the call needs has not been granted
+	// (or was withdrawn). An admin must (re)consent. Matches [ErrForbidden] too.
+	ErrConsentRequired = errors.New("m365link: consent required")
+	// ErrNotFound: the user, folder or item does not exist (404).
+	ErrNotFound = errors.New("m365link: not found")
+	// ErrMailboxNotEnabled: the user exists but has no usable Exchange Online
+	// mailbox: unlicensed, inactive, soft-deleted or hosted on-premises.
+	// Report it to the admin; retrying will not help until that changes.
+	// Matches [ErrNotFound] too.
+	ErrMailboxNotEnabled = errors.New("m365link: mailbox not enabled for REST (unlicensed, inactive, soft-deleted or on-premises)")
+	// ErrSyncReset: Graph discarded a delta cursor (410 Gone, syncStateNotFound,
+	// syncStateInvalid, resyncRequired). The sync must restart from the base
+	// query; the engine tells the sink with a reset event.
+	ErrSyncReset = errors.New("m365link: sync state reset by Microsoft Graph")
+	// ErrReconnectRequired: the account's grant is gone (revoked, expired after
+	// inactivity, password changed, MFA or Conditional Access needs the user).
+	// The user (or admin, for app-only) must connect again. See [ReconnectError].
+	ErrReconnectRequired = errors.New("m365link: reconnect required")
+	// ErrMalformedResponse: Graph's answer could not be read: a truncated
+	// body or JSON that does not parse. Transient in practice; retried.
+	ErrMalformedResponse = errors.New("m365link: malformed response from Microsoft Graph")
+	// ErrUntrustedLink: a nextLink or deltaLink pointed outside the configured
+	// Graph origin and was not followed.
+	ErrUntrustedLink = errors.New("m365link: link outside the Graph origin refused")
+)
+
+// ErrorKind classifies a [GraphError]. The zero value is [KindOther].
+type ErrorKind uint8
+
+// Error kinds, from most to least specific.
+const (
+	KindOther ErrorKind = iota
+	KindThrottled
+	KindUnavailable
+	KindUnauthorized
+	KindForbidden
+	KindConsentRequired
+	KindNotFound
+	KindMailboxNotEnabled
+	KindSyncReset
+	KindBadRequest
+)
+
+var kindNames = [...]string{"other", "throttled", "unavailable", "unauthorized", "forbidden",
+	"consent required", "not found", "mailbox not enabled", "sync reset", "bad request"}
+
+// String returns a lower-case name for k.
+func (k ErrorKind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// GraphError is an error answer from Microsoft Graph, with what support needs
+// to trace it (request-id, client-request-id, date). Use [errors.As] to get it
+// and [errors.Is] with the sentinels to classify it.
+type GraphError struct {
+	// Kind is the classification the library derived from status and code.
+	Kind ErrorKind
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Code is Graph's error.code, e.g. "ErrorItemNotFound".
+	Code string
+	// InnerCode is error.innerError.code when Graph sent one.
+	InnerCode string
+	// Message is Graph's error.message.
+	Message string
+	// Method and Path say which request failed. Path has no query string:
+	// skip and delta tokens are not logged.
+	Method string
+	Path   string
+	// RequestID and ClientRequestID identify the request to Microsoft support.
+	RequestID       string
+	ClientRequestID string
+	// Date is when Graph answered (innerError.date or the Date header).
+	Date time.Time
+	// RetryAfter is the parsed Retry-After header, 0 when absent or unusable.
+	RetryAfter time.Duration
+}
+
+// Error formats the status, code, message and request IDs.
+func (e *GraphError) Error() string {
+	var b strings.Builder
+	b.WriteString("m365link: graph ")
+	if e.Method != "" {
+		b.WriteString(e.Method)
+		b.WriteByte(' ')
+		b.WriteString(e.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(strconv.Itoa(e.StatusCode))
+	if e.Code != "" {
+		b.WriteByte(' ')
+		b.WriteString(e.Code)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.RetryAfter > 0 {
+		b.WriteString(" (retry after ")
+		b.WriteString(e.RetryAfter.String())
+		b.WriteByte(')')
+	}
+	if e.RequestID != "" {
+		b.WriteString(" [request-id ")
+		b.WriteString(e.RequestID)
+		if e.ClientRequestID != "" {
+			b.WriteString(", client-request-id ")
+			b.WriteString(e.ClientRequestID)
+		}
+		b.WriteByte(']')
+	}
+	return b.String()
+}
+
+// Is reports whether e matches a sentinel: its own kind, and the wider
+// sentinel a specific kind belongs to (consent required is forbidden; mailbox
+// not enabled is not found).
+func (e *GraphError) Is(target error) bool {
+	switch target {
+	case ErrThrottled:
+		return e.Kind == KindThrottled
+	case ErrUnavailable:
+		return e.Kind == KindUnavailable
+	case ErrUnauthorized:
+		return e.Kind == KindUnauthorized
+	case ErrForbidden:
+		return e.Kind == KindForbidden || e.Kind == KindConsentRequired
+	case ErrConsentRequired:
+		return e.Kind == KindConsentRequired
+	case ErrNotFound:
+		return e.Kind == KindNotFound || e.Kind == KindMailboxNotEnabled
+	case ErrMailboxNotEnabled:
+		return e.Kind == KindMailboxNotEnabled
+	case ErrSyncReset:
+		return e.Kind == KindSyncReset
+	}
+	return false
+}
+
+// Temporary reports whether retrying the same request later can succeed.
+func (e *GraphError) Temporary() bool {
+	return e.Kind == KindThrottled || e.Kind == KindUnavailable
+}
+
+// RetryAfter returns how long Graph asked the caller to wait before retrying,
+// when err is (or wraps) a [GraphError] carrying a Retry-After.
+func RetryAfter(err error) (time.Duration, bool) {
+	var ge *GraphError
+	if errors.As(err, &ge) && ge.RetryAfter > 0 {
+		return ge.RetryAfter, true
+	}
+	return 0, false
+}
+
+// ReconnectReason says why an account must connect again.
+type ReconnectReason string
+
+// Reasons an account needs reconnecting.
+const (
+	// ReasonRevoked: the refresh token or grant was revoked (AADSTS50173, sign-out everywhere).
+	ReasonRevoked ReconnectReason = "revoked"
+	// ReasonExpired: the refresh token expired, usually after 90 days of
+	// inactivity (AADSTS70008, AADSTS700082, AADSTS700084).
+	ReasonExpired ReconnectReason = "expired"
+	// ReasonPasswordChanged: the user's password changed or was reset (AADSTS50133).
+	ReasonPasswordChanged ReconnectReason = "password_changed"
+	// ReasonUserDisabled: the account is disabled or deleted (AADSTS50057, AADSTS50034).
+	ReasonUserDisabled ReconnectReason = "user_disabled"
+	// ReasonConsentWithdrawn: the grant or admin consent was removed (AADSTS65001).
+	ReasonConsentWithdrawn ReconnectReason = "consent_withdrawn"
+	// ReasonInteractionRequired: MFA, Conditional Access or sign-in frequency
+	// needs the user at a browser (AADSTS50076, 50079, 53003, 70043).
+	ReasonInteractionRequired ReconnectReason = "interaction_required"
+	// ReasonUnknown: an invalid_grant without a recognised cause.
+	ReasonUnknown ReconnectReason = "unknown"
+)
+
+// ReconnectError says an account's tokens can no longer be refreshed and why.
+// It matches [ErrReconnectRequired]. It never carries token material.
+type ReconnectError struct {
+	Account Account
+	Reason  ReconnectReason
+	// Code is the AADSTS code when the identity platform gave one, e.g. "AADSTS700082".
+	Code string
+	// Description is a short human explanation fit for an admin page.
+	Description string
+}
+
+// Error names the account, the reason and the AADSTS code.
+func (e *ReconnectError) Error() string {
+	s := "m365link: reconnect required for " + e.Account.Key() + ": " + string(e.Reason)
+	if e.Code != "" {
+		s += " (" + e.Code + ")"
+	}
+	if e.Description != "" {
+		s += ": " + e.Description
+	}
+	return s
+}
+
+// Is matches [ErrReconnectRequired].
+func (e *ReconnectError) Is(target error) bool { return target == ErrReconnectRequired }
+
+// ItemError reports one item of a page that could not be understood. The
+// rest of the page is still delivered: one odd item never stalls a mailbox.
+type ItemError struct {
+	// ID is the item's ID when it could be read, else "".
+	ID string
+	// Index is the item's position in its page.
+	Index int
+	Err   error
+}
+
+// Error names the item and the cause.
+func (e *ItemError) Error() string {
+	id := e.ID
+	if id == "" {
+		id = "#" + strconv.Itoa(e.Index)
+	}
+	return "m365link: item " + id + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *ItemError) Unwrap() error { return e.Err }

@@ -1,0 +1,537 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	gosync "sync"
+
+	"golang.org/x/oauth2"
+
+	"github.com/m365link/m365link"
+)
+
+// DefaultBaseURL is the Graph v1.0 endpoint of the global cloud. National
+// clouds have their own (https://graph.microsoft.us/v1.0,
+// https://dod-graph.microsoft.us/v1.0, https://microsoftgraph.chinacloudapi.cn/v1.0).
+const DefaultBaseURL = "https://graph.microsoft.com/v1.0"
+
+// preferImmutableID makes Graph return immutable IDs, which survive moves
+// between folders. It applies per request, so it goes on every one.
+const preferImmutableID = `IdType="ImmutableId"`
+
+// TokenSource supplies access tokens for one account. It is the shape of
+// the tokens package's source (a context, unlike oauth2.TokenSource) and must
+// be safe for concurrent use. Errors it returns (such as a
+// [m365link.ReconnectError]) are passed through wrapped, never retried here.
+type TokenSource interface {
+	Token(ctx context.Context) (*oauth2.Token, error)
+}
+
+// TokenSourceFunc adapts a function to [TokenSource].
+type TokenSourceFunc func(ctx context.Context) (*oauth2.Token, error)
+
+// Token calls f.
+func (f TokenSourceFunc) Token(ctx context.Context) (*oauth2.Token, error) { return f(ctx) }
+
+// FromOAuth2 adapts an oauth2.TokenSource, which takes no context.
+func FromOAuth2(ts oauth2.TokenSource) TokenSource {
+	return TokenSourceFunc(func(context.Context) (*oauth2.Token, error) { return ts.Token() })
+}
+
+// Config configures a [Client]. The zero value talks to global Graph v1.0.
+type Config struct {
+	// BaseURL is the Graph root including the version, e.g. DefaultBaseURL.
+	BaseURL string
+	// HTTPClient sends the requests; nil means a client with a transport
+	// tuned for many mailboxes (keep-alive connections per concurrent request).
+	// Its Timeout, if any, bounds one attempt.
+	HTTPClient *http.Client
+	// Limits paces each mailbox; zero fields take the defaults.
+	Limits Limits
+	// Retry bounds retries; zero fields take the defaults.
+	Retry RetryPolicy
+	// Logger receives retry and throttle events (never tokens); nil discards.
+	Logger *slog.Logger
+	// UserAgent is sent as User-Agent; default "m365link".
+	UserAgent string
+
+	clock clock // nil = real time; tests replace it
+}
+
+// Client is the one HTTP layer between the library and Graph. It adds the
+// bearer token, Prefer: IdType="ImmutableId" and a client-request-id to every
+// request, paces each mailbox, retries what can be retried, turns error
+// answers into *[m365link.GraphError], and follows paging links only within
+// the configured origin. It is safe for concurrent use; share one per
+// process so every package's calls count against the same mailbox limits.
+type Client struct {
+	base    *url.URL
+	origin  string
+	hc      *http.Client
+	limiter *Limiter
+	retry   RetryPolicy
+	log     *slog.Logger
+	ua      string
+	clock   clock
+}
+
+// New returns a client for cfg.
+func New(cfg Config) (*Client, error) {
+	raw := cfg.BaseURL
+	if raw == "" {
+		raw = DefaultBaseURL
+	}
+	base, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || base.Scheme == "" || base.Host == "" || base.User != nil || base.RawQuery != "" || base.Fragment != "" {
+		return nil, fmt.Errorf("graph: base URL %q must be an absolute http(s) URL without credentials, query or fragment", raw)
+	}
+	if base.Scheme != "https" && base.Scheme != "http" {
+		return nil, fmt.Errorf("graph: base URL %q must use https", raw)
+	}
+	c := &Client{
+		base:   base,
+		origin: originOf(base),
+		hc:     cfg.HTTPClient,
+		retry:  cfg.Retry.withDefaults(),
+		log:    cfg.Logger,
+		ua:     cfg.UserAgent,
+		clock:  cfg.clock,
+	}
+	if c.clock == nil {
+		c.clock = realClock{}
+	}
+	if c.hc == nil {
+		c.hc = &http.Client{Transport: defaultTransport()}
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.ua == "" {
+		c.ua = "m365link"
+	}
+	c.limiter = newLimiter(cfg.Limits, c.clock)
+	return c, nil
+}
+
+func defaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	// One warm connection per concurrent request: 4 per mailbox, many
+	// mailboxes on one host (PERFORMANCE.md); the default keeps 2.
+	t.MaxIdleConnsPerHost = 256
+	t.MaxIdleConns = 512
+	t.ForceAttemptHTTP2 = true
+	return t
+}
+
+// BaseURL returns the configured Graph root, e.g. "https://graph.microsoft.com/v1.0".
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// Limiter returns the per-mailbox limiter the client paces with.
+func (c *Client) Limiter() *Limiter { return c.limiter }
+
+// Request describes one logical Graph call; the client may send it more
+// than once.
+type Request struct {
+	// Method defaults to GET.
+	Method string
+	// Path is relative to the base URL ("/users/{id}/mailFolders/inbox");
+	// build it with [Path] so IDs are escaped. Alternatively URL is an
+	// absolute link from Graph (a nextLink or deltaLink), followed as given
+	// after checking its origin.
+	Path  string
+	URL   string
+	Query url.Values
+	// Header carries extra headers. Prefer values are added to Prefer:
+	// IdType="ImmutableId", which is always sent.
+	Header http.Header
+	// Body is sent as JSON (a []byte is sent as is).
+	Body any
+	// Mailbox is the limiter key: the mailbox's user ID (or UPN, but always
+	// the same one for a mailbox; case does not matter). "" for calls not
+	// scoped to a mailbox (directory reads).
+	Mailbox string
+	// Weight is the number of concurrency slots the call takes (a $batch
+	// to one mailbox: up to 4); default 1.
+	Weight int
+	// Idempotent marks a non-GET call as safe to resend after a dropped
+	// connection or a 504 (GETs always are).
+	Idempotent bool
+	// Token authenticates the call; nil sends no Authorization header.
+	Token TokenSource
+}
+
+// Path joins segments into a request path, escaping each one, so IDs with
+// "/", "+" or "=" stay single segments: Path("users", id, "messages").
+func Path(segments ...string) string {
+	var b strings.Builder
+	for _, s := range segments {
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(s))
+	}
+	return b.String()
+}
+
+// Do sends req with retries and returns the successful response; the caller
+// reads and closes its body. Use [Client.JSON] or [GetPage] when the body is
+// JSON, so that a truncated body is retried too.
+func (c *Client) Do(ctx context.Context, req *Request) (*http.Response, error) {
+	var out *http.Response
+	err := c.call(ctx, req, func(resp *http.Response) error {
+		out = resp
+		return nil
+	})
+	return out, err
+}
+
+// JSON sends req and decodes the JSON answer into out (nil discards it).
+func (c *Client) JSON(ctx context.Context, req *Request, out any) error {
+	return c.call(ctx, req, func(resp *http.Response) error {
+		return readJSON(resp, func(b []byte) error {
+			if out == nil || len(b) == 0 {
+				return nil
+			}
+			if err := jsonUnmarshal(b, out); err != nil {
+				return fmt.Errorf("%w: %v", m365link.ErrMalformedResponse, err)
+			}
+			return nil
+		})
+	})
+}
+
+// bufPool recycles response buffers: delta pages are ~1 MB each and
+// arrive continuously during a sync.
+var bufPool = gosync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readJSON reads the whole body into a pooled buffer and hands it to
+// decode. decode must not retain the bytes. A body cut short is
+// ErrMalformedResponse (retried), not a decode error.
+func readJSON(resp *http.Response, decode func([]byte) error) error {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 8<<20 {
+			bufPool.Put(buf)
+		}
+	}()
+	if resp.ContentLength > 0 && resp.ContentLength < 64<<20 {
+		buf.Grow(int(resp.ContentLength))
+	}
+	_, err := buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return &transportError{op: "read body", err: err}
+	}
+	return decode(buf.Bytes())
+}
+
+// call runs the retry loop around one logical request. handle consumes a
+// 2xx response (and closes its body unless it hands the response to the
+// caller); its errors decide retries like transport errors do.
+func (c *Client) call(ctx context.Context, req *Request, handle func(*http.Response) error) error {
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	target, err := c.target(req)
+	if err != nil {
+		return err
+	}
+	var body []byte
+	switch b := req.Body.(type) {
+	case nil:
+	case []byte:
+		body = b
+	default:
+		if body, err = jsonMarshal(b); err != nil {
+			return fmt.Errorf("graph: encode request body: %w", err)
+		}
+	}
+	idempotent := req.Idempotent || method == http.MethodGet || method == http.MethodHead
+	crid := newRequestID()
+	start := c.clock.Now()
+	for attempt := 1; ; attempt++ {
+		err := c.attempt(ctx, req, method, target, body, crid, handle)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return errors.Join(ctx.Err(), err)
+		}
+		retry, always := retryable(err)
+		if !retry || !idempotent && !always || attempt >= c.retry.MaxAttempts {
+			return err
+		}
+		wait := c.retry.wait(err, attempt)
+		if c.clock.Now().Add(wait).Sub(start) > c.retry.MaxElapsed {
+			return err
+		}
+		var ge *m365link.GraphError
+		if req.Mailbox != "" && errors.As(err, &ge) && (ge.StatusCode == 429 || ge.StatusCode == 503) {
+			// Throttling is per mailbox: hold every caller for it, not just this one.
+			c.limiter.Throttle(req.Mailbox, c.clock.Now().Add(wait))
+		}
+		c.log.LogAttrs(ctx, slog.LevelDebug, "graph: retrying",
+			slog.String("method", method), slog.String("path", target.EscapedPath()),
+			slog.String("mailbox", req.Mailbox), slog.Int("attempt", attempt),
+			slog.Duration("wait", wait), slog.String("error", err.Error()))
+		if err := c.clock.Sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+func (c *Client) attempt(ctx context.Context, req *Request, method string, target *url.URL, body []byte, crid string, handle func(*http.Response) error) error {
+	var release func()
+	if req.Mailbox != "" {
+		r, err := c.limiter.Acquire(ctx, req.Mailbox, req.Weight)
+		if err != nil {
+			return err
+		}
+		release = r
+		defer release()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	hr, err := http.NewRequestWithContext(ctx, method, target.String(), rd)
+	if err != nil {
+		return fmt.Errorf("graph: build request: %w", err)
+	}
+	// NewRequest re-parses the URL; keep the link exactly as Graph gave it.
+	hr.URL = target
+	for k, vs := range req.Header {
+		if http.CanonicalHeaderKey(k) == "Prefer" {
+			continue
+		}
+		hr.Header[http.CanonicalHeaderKey(k)] = vs
+	}
+	hr.Header.Set("Prefer", preferImmutableID)
+	for _, v := range req.Header.Values("Prefer") {
+		hr.Header.Add("Prefer", v)
+	}
+	hr.Header.Set("client-request-id", crid)
+	hr.Header.Set("return-client-request-id", "true")
+	hr.Header.Set("Accept", "application/json")
+	hr.Header.Set("User-Agent", c.ua)
+	if body != nil {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	if req.Token != nil {
+		tok, err := req.Token.Token(ctx)
+		if err != nil {
+			return fmt.Errorf("graph: token: %w", err)
+		}
+		hr.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	}
+	resp, err := c.hc.Do(hr)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &transportError{op: method + " " + target.EscapedPath(), err: unwrapURLError(err)}
+	}
+	if err := CheckResponse(resp, c.clock.Now()); err != nil {
+		return err
+	}
+	return handle(resp)
+}
+
+// unwrapURLError drops *url.Error's URL, whose query can carry delta tokens.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// target resolves req to the URL to send, enforcing the origin rule for
+// absolute links.
+func (c *Client) target(req *Request) (*url.URL, error) {
+	if req.URL != "" {
+		u, err := url.Parse(req.URL)
+		if err != nil {
+			return nil, fmt.Errorf("%w: unparsable link", m365link.ErrUntrustedLink)
+		}
+		if !u.IsAbs() || u.User != nil || originOf(u) != c.origin {
+			return nil, fmt.Errorf("%w: %s is not %s", m365link.ErrUntrustedLink, originOf(u), c.origin)
+		}
+		if len(req.Query) > 0 {
+			return nil, errors.New("graph: a link already carries its query; Query must be empty")
+		}
+		return u, nil
+	}
+	if !strings.HasPrefix(req.Path, "/") {
+		return nil, fmt.Errorf("graph: request path %q must start with /", req.Path)
+	}
+	u := *c.base
+	p, err := url.PathUnescape(req.Path)
+	if err != nil {
+		return nil, fmt.Errorf("graph: request path: %w", err)
+	}
+	u.Path = c.base.Path + p
+	u.RawPath = c.base.EscapedPath() + req.Path
+	if len(req.Query) > 0 {
+		u.RawQuery = encodeQuery(req.Query)
+	}
+	return &u, nil
+}
+
+// encodeQuery is url.Values.Encode, but leaves "$" and "," readable: Graph
+// takes "$select=a,b" and logs read better without "%24".
+func encodeQuery(v url.Values) string {
+	s := v.Encode()
+	s = strings.ReplaceAll(s, "%24", "$")
+	return strings.ReplaceAll(s, "%2C", ",")
+}
+
+// originOf returns scheme://host[:port] lower-cased, with default ports
+// dropped, so equal origins compare equal.
+func originOf(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
+		port = ""
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host
+}
+
+// newRequestID returns a random UUID (version 4) for client-request-id. The
+// same ID is kept across the retries of one call so support can follow it.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}
+
+// transportError is a request that got no usable answer: connection
+// refused or reset, a body cut short. It matches [m365link.ErrUnavailable].
+// Its text names the method and path only: the query may carry delta tokens.
+type transportError struct {
+	op  string
+	err error
+}
+
+func (e *transportError) Error() string { return "m365link: graph " + e.op + ": " + e.err.Error() }
+func (e *transportError) Unwrap() error { return e.err }
+func (e *transportError) Is(target error) bool {
+	return target == m365link.ErrUnavailable
+}
+
+// HTTPClient returns a plain *http.Client on the client's transport that
+// adds Prefer: IdType="ImmutableId" and a client-request-id when missing,
+// paces requests by the mailbox named in the URL (/users/{id}/…) through the
+// shared limiter, and records 429/503 Retry-After as a throttle for that
+// mailbox. It neither authenticates nor retries: it is for msgraph-sdk-go,
+// which brings its own auth provider and retry handler, so that its calls and
+// the library's share one set of mailbox limits.
+func (c *Client) HTTPClient() *http.Client {
+	return &http.Client{Transport: &pacedTransport{c: c, base: c.hc.Transport}, Timeout: c.hc.Timeout}
+}
+
+type pacedTransport struct {
+	c    *Client
+	base http.RoundTripper
+}
+
+func (t *pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	r = r.Clone(r.Context())
+	if !strings.Contains(strings.Join(r.Header.Values("Prefer"), ","), "IdType") {
+		r.Header.Add("Prefer", preferImmutableID)
+	}
+	if r.Header.Get("client-request-id") == "" {
+		r.Header.Set("client-request-id", newRequestID())
+	}
+	mailbox := MailboxFromPath(r.URL.EscapedPath())
+	if mailbox == "" {
+		return base.RoundTrip(r)
+	}
+	release, err := t.c.limiter.Acquire(r.Context(), mailbox, 1)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := base.RoundTrip(r)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	if resp.StatusCode == 429 || resp.StatusCode == 503 {
+		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), t.c.clock.Now()); ok {
+			t.c.limiter.Throttle(mailbox, t.c.clock.Now().Add(max(d, t.c.retry.MinRetryAfter)))
+		}
+	}
+	resp.Body = &releaseOnClose{ReadCloser: resp.Body, release: release}
+	return resp, nil
+}
+
+// releaseOnClose keeps the mailbox slot until the body is closed: a
+// response being read is a request in flight for Outlook.
+type releaseOnClose struct {
+	io.ReadCloser
+	release func()
+}
+
+func (r *releaseOnClose) Close() error {
+	err := r.ReadCloser.Close()
+	r.release()
+	return err
+}
+
+// MailboxFromPath returns the user segment of a Graph path
+// (".../users/{id}/..." or ".../users('{id}')/..."), lower-cased, or "" when
+// the path names no user.
+func MailboxFromPath(p string) string {
+	lp := strings.ToLower(p)
+	i := strings.Index(lp, "/users/")
+	var rest string
+	if i >= 0 {
+		rest = p[i+len("/users/"):]
+	} else if i = strings.Index(lp, "/users("); i >= 0 {
+		rest = p[i+len("/users"):]
+	} else {
+		return ""
+	}
+	if j := strings.IndexByte(rest, '/'); j >= 0 {
+		rest = rest[:j]
+	}
+	rest = strings.TrimSuffix(strings.TrimPrefix(rest, "("), ")")
+	rest = strings.Trim(rest, "'")
+	if s, err := url.PathUnescape(rest); err == nil {
+		rest = s
+	}
+	rest = strings.Trim(rest, "'")
+	return strings.ToLower(rest)
+}

@@ -1,0 +1,312 @@
+package graph
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/m365link/m365link"
+)
+
+// Page is one page of a Graph collection: its items and the link to the next
+// page (NextLink) or, at the end of a delta round, the cursor for the next
+// round (DeltaLink).
+type Page[T any] struct {
+	Value     []T    `json:"value"`
+	NextLink  string `json:"@odata.nextLink"`
+	DeltaLink string `json:"@odata.deltaLink"`
+	// ItemErrors lists the items that could not be understood even leniently;
+	// they are left out of Value. A page with item errors is still a page.
+	ItemErrors []*m365link.ItemError `json:"-"`
+}
+
+// Item is the constraint for page element types: a pointer to a wire struct
+// that knows its ID and can fill itself from a generic JSON value when strict
+// decoding fails.
+type Item[T any] interface {
+	*T
+	itemID() string
+	fillLenient(m map[string]any) error
+}
+
+// DecodePage decodes a Graph collection page. The fast path is one
+// encoding/json pass into the lean wire structs. If an item does not fit
+// them (a string where an object belongs, say), the page is decoded item by
+// item: items that fail strictly are read leniently, and only an item that
+// cannot be understood at all (no ID, not an object) is reported in
+// ItemErrors; the rest of the page is delivered. A body that is not valid
+// JSON (truncated, garbage) yields an error matching
+// [m365link.ErrMalformedResponse].
+func DecodePage[T any, P Item[T]](data []byte) (*Page[T], error) {
+	var page Page[T]
+	err := json.Unmarshal(data, &page)
+	if err == nil {
+		return &page, nil
+	}
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return nil, fmt.Errorf("%w: invalid JSON at byte %d of %d: %v", m365link.ErrMalformedResponse, syn.Offset, len(data), syn)
+	}
+	var raw struct {
+		Value     []json.RawMessage `json:"value"`
+		NextLink  string            `json:"@odata.nextLink"`
+		DeltaLink string            `json:"@odata.deltaLink"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("%w: not a collection page: %v", m365link.ErrMalformedResponse, err)
+	}
+	page = Page[T]{NextLink: raw.NextLink, DeltaLink: raw.DeltaLink, Value: make([]T, 0, len(raw.Value))}
+	for i, r := range raw.Value {
+		var v T
+		if json.Unmarshal(r, &v) == nil {
+			page.Value = append(page.Value, v)
+			continue
+		}
+		v = *new(T)
+		var m map[string]any
+		if err := json.Unmarshal(r, &m); err != nil || m == nil {
+			page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{Index: i, Err: errors.New("item is not a JSON object")})
+			continue
+		}
+		if err := P(&v).fillLenient(m); err != nil {
+			id, _ := m["id"].(string)
+			page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{ID: id, Index: i, Err: err})
+			continue
+		}
+		page.Value = append(page.Value, v)
+	}
+	return &page, nil
+}
+
+// The lenient readers take whatever JSON type Graph sent and make the best
+// of it; they never fail, a value that makes no sense reads as zero.
+
+func lstr(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return ""
+}
+
+func lbool(v any) Bool {
+	switch x := v.(type) {
+	case bool:
+		return Bool(x)
+	case float64:
+		return x != 0
+	case string:
+		s := strings.ToLower(strings.TrimSpace(x))
+		return s == "true" || s == "1" || s == "yes"
+	}
+	return false
+}
+
+func ltime(v any) Time {
+	s, _ := v.(string)
+	return Time{parseGraphTime(s)}
+}
+
+func lstrs(v any) []string {
+	switch x := v.(type) {
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			if s := lstr(e); s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	case string:
+		if x != "" {
+			return []string{x}
+		}
+	}
+	return nil
+}
+
+// laddr reads an emailAddress object, a recipient wrapping one, or a bare
+// address string.
+func laddr(v any) Address {
+	switch x := v.(type) {
+	case string:
+		return Address{Address: x}
+	case map[string]any:
+		if inner, ok := x["emailAddress"]; ok {
+			return laddr(inner)
+		}
+		return Address{Name: lstr(x["name"]), Address: lstr(x["address"])}
+	}
+	return Address{}
+}
+
+func lrecipients(v any) []Recipient {
+	switch x := v.(type) {
+	case []any:
+		out := make([]Recipient, 0, len(x))
+		for _, e := range x {
+			if a := laddr(e); a.Address != "" || a.Name != "" {
+				out = append(out, Recipient{a})
+			}
+		}
+		return out
+	case map[string]any, string:
+		if a := laddr(x); a.Address != "" || a.Name != "" {
+			return []Recipient{{a}}
+		}
+	}
+	return nil
+}
+
+func lremoved(m map[string]any) *Removed {
+	v, ok := m["@removed"]
+	if !ok || v == nil {
+		return nil
+	}
+	r := &Removed{Reason: "deleted"}
+	if o, ok := v.(map[string]any); ok {
+		if s := lstr(o["reason"]); s != "" {
+			r.Reason = s
+		}
+	}
+	return r
+}
+
+func lobj(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+func lid(m map[string]any) (string, error) {
+	id := lstr(m["id"])
+	if id == "" {
+		return "", errors.New("item has no id")
+	}
+	return id, nil
+}
+
+func (m *Message) fillLenient(o map[string]any) error {
+	id, err := lid(o)
+	if err != nil {
+		return err
+	}
+	*m = Message{
+		ID:                   id,
+		Removed:              lremoved(o),
+		ChangeKey:            lstr(o["changeKey"]),
+		ParentFolderID:       lstr(o["parentFolderId"]),
+		InternetMessageID:    lstr(o["internetMessageId"]),
+		ConversationID:       lstr(o["conversationId"]),
+		Subject:              lstr(o["subject"]),
+		BodyPreview:          lstr(o["bodyPreview"]),
+		From:                 Recipient{laddr(o["from"])},
+		Sender:               Recipient{laddr(o["sender"])},
+		ToRecipients:         lrecipients(o["toRecipients"]),
+		CcRecipients:         lrecipients(o["ccRecipients"]),
+		BccRecipients:        lrecipients(o["bccRecipients"]),
+		ReplyTo:              lrecipients(o["replyTo"]),
+		ReceivedDateTime:     ltime(o["receivedDateTime"]),
+		SentDateTime:         ltime(o["sentDateTime"]),
+		LastModifiedDateTime: ltime(o["lastModifiedDateTime"]),
+		IsRead:               lbool(o["isRead"]),
+		IsDraft:              lbool(o["isDraft"]),
+		HasAttachments:       lbool(o["hasAttachments"]),
+		Importance:           lstr(o["importance"]),
+		Categories:           lstrs(o["categories"]),
+		WebLink:              lstr(o["webLink"]),
+	}
+	if b := lobj(o["body"]); b != nil {
+		m.Body = &ItemBody{ContentType: lstr(b["contentType"]), Content: lstr(b["content"])}
+	}
+	return nil
+}
+
+func ldtz(v any) DateTimeTimeZone {
+	switch x := v.(type) {
+	case map[string]any:
+		return DateTimeTimeZone{DateTime: lstr(x["dateTime"]), TimeZone: lstr(x["timeZone"])}
+	case string:
+		return DateTimeTimeZone{DateTime: x}
+	}
+	return DateTimeTimeZone{}
+}
+
+func (e *Event) fillLenient(o map[string]any) error {
+	id, err := lid(o)
+	if err != nil {
+		return err
+	}
+	*e = Event{
+		ID:                   id,
+		Removed:              lremoved(o),
+		ChangeKey:            lstr(o["changeKey"]),
+		ICalUID:              lstr(o["iCalUId"]),
+		SeriesMasterID:       lstr(o["seriesMasterId"]),
+		Type:                 lstr(o["type"]),
+		Subject:              lstr(o["subject"]),
+		BodyPreview:          lstr(o["bodyPreview"]),
+		Organizer:            Recipient{laddr(o["organizer"])},
+		Start:                ldtz(o["start"]),
+		End:                  ldtz(o["end"]),
+		IsAllDay:             lbool(o["isAllDay"]),
+		IsCancelled:          lbool(o["isCancelled"]),
+		IsOnlineMeeting:      lbool(o["isOnlineMeeting"]),
+		OnlineMeetingURL:     lstr(o["onlineMeetingUrl"]),
+		ShowAs:               lstr(o["showAs"]),
+		LastModifiedDateTime: ltime(o["lastModifiedDateTime"]),
+		WebLink:              lstr(o["webLink"]),
+	}
+	if om := lobj(o["onlineMeeting"]); om != nil {
+		e.OnlineMeeting = &struct {
+			JoinURL string `json:"joinUrl"`
+		}{JoinURL: lstr(om["joinUrl"])}
+	}
+	switch loc := o["location"].(type) {
+	case map[string]any:
+		e.Location.DisplayName = lstr(loc["displayName"])
+	case string:
+		e.Location.DisplayName = loc
+	}
+	if as, ok := o["attendees"].([]any); ok {
+		for _, a := range as {
+			ao := lobj(a)
+			if ao == nil {
+				continue
+			}
+			at := Attendee{Type: lstr(ao["type"]), EmailAddress: laddr(ao["emailAddress"])}
+			if st := lobj(ao["status"]); st != nil {
+				at.Status.Response = lstr(st["response"])
+			}
+			e.Attendees = append(e.Attendees, at)
+		}
+	}
+	return nil
+}
+
+func (c *Contact) fillLenient(o map[string]any) error {
+	id, err := lid(o)
+	if err != nil {
+		return err
+	}
+	*c = Contact{
+		ID:                   id,
+		Removed:              lremoved(o),
+		ChangeKey:            lstr(o["changeKey"]),
+		DisplayName:          lstr(o["displayName"]),
+		GivenName:            lstr(o["givenName"]),
+		Surname:              lstr(o["surname"]),
+		CompanyName:          lstr(o["companyName"]),
+		BusinessPhones:       lstrs(o["businessPhones"]),
+		LastModifiedDateTime: ltime(o["lastModifiedDateTime"]),
+	}
+	for _, r := range lrecipients(o["emailAddresses"]) {
+		c.EmailAddresses = append(c.EmailAddresses, r.EmailAddress)
+	}
+	return nil
+}

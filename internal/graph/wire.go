@@ -1,0 +1,349 @@
+package graph
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/m365link/m365link"
+)
+
+// The wire structs below are deliberately lean: only what the library hands
+// to hosts, decoded with encoding/json (an order of magnitude cheaper than a
+// generic model; see PERFORMANCE.md). Leaf types are tolerant of the drift
+// Graph's payloads show (booleans as strings, dates with seven fractional
+// digits and no offset, null in place of objects).
+
+// Time is a tolerant Graph timestamp: RFC 3339 with or without fractional
+// seconds and offset (no offset means UTC), a bare date, or null/"" (zero).
+type Time struct{ time.Time }
+
+// UnmarshalJSON accepts a JSON string in any format Graph uses, or null.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || b[0] == 'n' {
+		t.Time = time.Time{}
+		return nil
+	}
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return errors.New("graph: timestamp is not a string")
+	}
+	tt, ok := parseTime(string(b[1 : len(b)-1]))
+	if !ok {
+		return errors.New("graph: unreadable timestamp")
+	}
+	t.Time = tt
+	return nil
+}
+
+// parseGraphTime is parseTime without the verdict, for informational fields.
+func parseGraphTime(s string) time.Time {
+	t, _ := parseTime(s)
+	return t
+}
+
+func parseTime(s string) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, true
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), true
+	}
+	// Events: "2026-11-20T10:00:00.0000000" without offset; the zone is a
+	// separate field, and absent that Graph means UTC.
+	if t, err := time.Parse("2006-01-02T15:04:05", s); err == nil {
+		return t, true
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, true
+	}
+	return time.Time{}, false
+}
+
+// Bool is a tolerant boolean: true/false, "true"/"False", 1/0, or null (false).
+type Bool bool
+
+// UnmarshalJSON accepts a JSON boolean, a string or number spelling one, or null.
+func (v *Bool) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case "true":
+		*v = true
+		return nil
+	case "false", "null":
+		*v = false
+		return nil
+	}
+	b = bytes.Trim(b, `"`)
+	switch strings.ToLower(string(b)) {
+	case "true", "1", "yes":
+		*v = true
+	case "false", "0", "no", "":
+		*v = false
+	default:
+		return errors.New("graph: unreadable boolean")
+	}
+	return nil
+}
+
+// Removed marks a delta entry for an item gone from the collection: deleted,
+// moved out of the folder, or out of the calendar window.
+type Removed struct {
+	// Reason is "deleted" or "changed"; both mean gone from this collection.
+	Reason string `json:"reason"`
+}
+
+// Address is Graph's emailAddress resource.
+type Address struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+}
+
+func (a Address) vocab() m365link.EmailAddress {
+	return m365link.EmailAddress{Name: a.Name, Address: a.Address}
+}
+
+// Recipient is Graph's recipient resource.
+type Recipient struct {
+	EmailAddress Address `json:"emailAddress"`
+}
+
+func recipients(rs []Recipient) []m365link.EmailAddress {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]m365link.EmailAddress, len(rs))
+	for i, r := range rs {
+		out[i] = r.EmailAddress.vocab()
+	}
+	return out
+}
+
+// ItemBody is Graph's itemBody.
+type ItemBody struct {
+	ContentType string `json:"contentType"`
+	Content     string `json:"content"`
+}
+
+// Message is one entry of a messages delta page or list.
+type Message struct {
+	ID                   string      `json:"id"`
+	Removed              *Removed    `json:"@removed"`
+	ChangeKey            string      `json:"changeKey"`
+	ParentFolderID       string      `json:"parentFolderId"`
+	InternetMessageID    string      `json:"internetMessageId"`
+	ConversationID       string      `json:"conversationId"`
+	Subject              string      `json:"subject"`
+	BodyPreview          string      `json:"bodyPreview"`
+	Body                 *ItemBody   `json:"body"`
+	From                 Recipient   `json:"from"`
+	Sender               Recipient   `json:"sender"`
+	ToRecipients         []Recipient `json:"toRecipients"`
+	CcRecipients         []Recipient `json:"ccRecipients"`
+	BccRecipients        []Recipient `json:"bccRecipients"`
+	ReplyTo              []Recipient `json:"replyTo"`
+	ReceivedDateTime     Time        `json:"receivedDateTime"`
+	SentDateTime         Time        `json:"sentDateTime"`
+	LastModifiedDateTime Time        `json:"lastModifiedDateTime"`
+	IsRead               Bool        `json:"isRead"`
+	IsDraft              Bool        `json:"isDraft"`
+	HasAttachments       Bool        `json:"hasAttachments"`
+	Importance           string      `json:"importance"`
+	Categories           []string    `json:"categories"`
+	WebLink              string      `json:"webLink"`
+}
+
+// MessageSelect is the lean default $select for message delta: everything
+// [Message.Summary] fills except the body.
+const MessageSelect = "id,changeKey,parentFolderId,internetMessageId,conversationId,subject,bodyPreview," +
+	"from,sender,toRecipients,ccRecipients,bccRecipients,replyTo,receivedDateTime,sentDateTime," +
+	"lastModifiedDateTime,isRead,isDraft,hasAttachments,importance,categories,webLink"
+
+func (m *Message) itemID() string { return m.ID }
+
+// Summary converts m to the shared vocabulary.
+func (m *Message) Summary() m365link.Message {
+	out := m365link.Message{
+		ID:                m.ID,
+		ChangeKey:         m.ChangeKey,
+		FolderID:          m.ParentFolderID,
+		InternetMessageID: m.InternetMessageID,
+		ConversationID:    m.ConversationID,
+		Subject:           m.Subject,
+		BodyPreview:       m.BodyPreview,
+		From:              m.From.EmailAddress.vocab(),
+		Sender:            m.Sender.EmailAddress.vocab(),
+		To:                recipients(m.ToRecipients),
+		Cc:                recipients(m.CcRecipients),
+		Bcc:               recipients(m.BccRecipients),
+		ReplyTo:           recipients(m.ReplyTo),
+		ReceivedAt:        m.ReceivedDateTime.Time,
+		SentAt:            m.SentDateTime.Time,
+		LastModified:      m.LastModifiedDateTime.Time,
+		IsRead:            bool(m.IsRead),
+		IsDraft:           bool(m.IsDraft),
+		HasAttachments:    bool(m.HasAttachments),
+		Importance:        m.Importance,
+		Categories:        m.Categories,
+		WebLink:           m.WebLink,
+	}
+	if m.Body != nil {
+		out.Body, out.BodyContentType = m.Body.Content, strings.ToLower(m.Body.ContentType)
+	}
+	return out
+}
+
+// DateTimeTimeZone is Graph's dateTimeTimeZone: a local date-time without
+// offset and the (Windows or IANA) zone it is in.
+type DateTimeTimeZone struct {
+	DateTime string `json:"dateTime"`
+	TimeZone string `json:"timeZone"`
+}
+
+var zoneCache gosync.Map // zone name -> *time.Location (nil when unknown)
+
+// Instant resolves d to an absolute time. UTC and IANA zone names resolve
+// exactly. A Windows zone name cannot be resolved here (the calendar package
+// carries the Windows↔IANA table), so the local time is read as UTC; the sync
+// engine asks Graph for UTC (Prefer: outlook.timezone) to avoid that case.
+func (d DateTimeTimeZone) Instant() (time.Time, bool) {
+	t, ok := parseTime(d.DateTime)
+	if !ok || t.IsZero() {
+		return t, ok
+	}
+	tz := d.TimeZone
+	if tz == "" || strings.EqualFold(tz, "UTC") || strings.EqualFold(tz, "tzone://Microsoft/Utc") {
+		return t.UTC(), true
+	}
+	v, ok := zoneCache.Load(tz)
+	if !ok {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			loc = nil
+		}
+		v, _ = zoneCache.LoadOrStore(tz, loc)
+	}
+	loc, _ := v.(*time.Location)
+	if loc == nil {
+		return t.UTC(), true
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc).UTC(), true
+}
+
+// Attendee is Graph's attendee resource.
+type Attendee struct {
+	Type         string  `json:"type"`
+	EmailAddress Address `json:"emailAddress"`
+	Status       struct {
+		Response string `json:"response"`
+	} `json:"status"`
+}
+
+// Event is one entry of a calendarView delta page or event list.
+type Event struct {
+	ID              string           `json:"id"`
+	Removed         *Removed         `json:"@removed"`
+	ChangeKey       string           `json:"changeKey"`
+	ICalUID         string           `json:"iCalUId"`
+	SeriesMasterID  string           `json:"seriesMasterId"`
+	Type            string           `json:"type"`
+	Subject         string           `json:"subject"`
+	BodyPreview     string           `json:"bodyPreview"`
+	Organizer       Recipient        `json:"organizer"`
+	Attendees       []Attendee       `json:"attendees"`
+	Start           DateTimeTimeZone `json:"start"`
+	End             DateTimeTimeZone `json:"end"`
+	IsAllDay        Bool             `json:"isAllDay"`
+	IsCancelled     Bool             `json:"isCancelled"`
+	IsOnlineMeeting Bool             `json:"isOnlineMeeting"`
+	OnlineMeeting   *struct {
+		JoinURL string `json:"joinUrl"`
+	} `json:"onlineMeeting"`
+	OnlineMeetingURL string `json:"onlineMeetingUrl"`
+	Location         struct {
+		DisplayName string `json:"displayName"`
+	} `json:"location"`
+	ShowAs               string `json:"showAs"`
+	LastModifiedDateTime Time   `json:"lastModifiedDateTime"`
+	WebLink              string `json:"webLink"`
+}
+
+func (e *Event) itemID() string { return e.ID }
+
+// Summary converts e to the shared vocabulary.
+func (e *Event) Summary() m365link.Event {
+	start, _ := e.Start.Instant()
+	end, _ := e.End.Instant()
+	out := m365link.Event{
+		ID:              e.ID,
+		ChangeKey:       e.ChangeKey,
+		ICalUID:         e.ICalUID,
+		SeriesMasterID:  e.SeriesMasterID,
+		Type:            m365link.EventType(e.Type),
+		Subject:         e.Subject,
+		BodyPreview:     e.BodyPreview,
+		Organizer:       e.Organizer.EmailAddress.vocab(),
+		Start:           start,
+		End:             end,
+		TimeZone:        e.Start.TimeZone,
+		IsAllDay:        bool(e.IsAllDay),
+		IsCancelled:     bool(e.IsCancelled),
+		IsOnlineMeeting: bool(e.IsOnlineMeeting),
+		JoinURL:         e.OnlineMeetingURL,
+		Location:        e.Location.DisplayName,
+		ShowAs:          e.ShowAs,
+		LastModified:    e.LastModifiedDateTime.Time,
+		WebLink:         e.WebLink,
+	}
+	if e.OnlineMeeting != nil && e.OnlineMeeting.JoinURL != "" {
+		out.JoinURL = e.OnlineMeeting.JoinURL
+	}
+	if len(e.Attendees) > 0 {
+		out.Attendees = make([]m365link.Attendee, len(e.Attendees))
+		for i, a := range e.Attendees {
+			out.Attendees[i] = m365link.Attendee{
+				EmailAddress: a.EmailAddress.vocab(),
+				Type:         m365link.AttendeeType(a.Type),
+				Response:     a.Status.Response,
+			}
+		}
+	}
+	return out
+}
+
+// Contact is one entry of a contacts delta page or list.
+type Contact struct {
+	ID                   string    `json:"id"`
+	Removed              *Removed  `json:"@removed"`
+	ChangeKey            string    `json:"changeKey"`
+	DisplayName          string    `json:"displayName"`
+	GivenName            string    `json:"givenName"`
+	Surname              string    `json:"surname"`
+	CompanyName          string    `json:"companyName"`
+	EmailAddresses       []Address `json:"emailAddresses"`
+	BusinessPhones       []string  `json:"businessPhones"`
+	LastModifiedDateTime Time      `json:"lastModifiedDateTime"`
+}
+
+func (c *Contact) itemID() string { return c.ID }
+
+// Summary converts c to the shared vocabulary.
+func (c *Contact) Summary() m365link.Contact {
+	out := m365link.Contact{
+		ID:             c.ID,
+		ChangeKey:      c.ChangeKey,
+		DisplayName:    c.DisplayName,
+		GivenName:      c.GivenName,
+		Surname:        c.Surname,
+		CompanyName:    c.CompanyName,
+		BusinessPhones: c.BusinessPhones,
+		LastModified:   c.LastModifiedDateTime.Time,
+	}
+	if len(c.EmailAddresses) > 0 {
+		out.EmailAddresses = make([]m365link.EmailAddress, len(c.EmailAddresses))
+		for i, a := range c.EmailAddresses {
+			out.EmailAddresses[i] = a.vocab()
+		}
+	}
+	return out
+}

@@ -43,6 +43,11 @@ func DecodePage[T any, P Item[T]](data []byte) (*Page[T], error) {
 	var page Page[T]
 	err := json.Unmarshal(data, &page)
 	if err == nil {
+		for i := range page.Value {
+			if P(&page.Value[i]).itemID() == "" {
+				return dropNoID[T, P](&page), nil
+			}
+		}
 		return &page, nil
 	}
 	var syn *json.SyntaxError
@@ -61,6 +66,10 @@ func DecodePage[T any, P Item[T]](data []byte) (*Page[T], error) {
 	for i, r := range raw.Value {
 		var v T
 		if json.Unmarshal(r, &v) == nil {
+			if P(&v).itemID() == "" {
+				page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{Index: i, Err: errNoID})
+				continue
+			}
 			page.Value = append(page.Value, v)
 			continue
 		}
@@ -78,6 +87,24 @@ func DecodePage[T any, P Item[T]](data []byte) (*Page[T], error) {
 		page.Value = append(page.Value, v)
 	}
 	return &page, nil
+}
+
+var errNoID = errors.New("item has no id")
+
+// dropNoID moves items without an ID (nothing a sink could key them by)
+// from Value to ItemErrors.
+func dropNoID[T any, P Item[T]](page *Page[T]) *Page[T] {
+	kept := page.Value[:0]
+	for i := range page.Value {
+		if P(&page.Value[i]).itemID() == "" {
+			page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{Index: i, Err: errNoID})
+			continue
+		}
+		kept = append(kept, page.Value[i])
+	}
+	clear(page.Value[len(kept):])
+	page.Value = kept
+	return page
 }
 
 // The lenient readers take whatever JSON type Graph sent and make the best
@@ -186,7 +213,7 @@ func lobj(v any) map[string]any {
 func lid(m map[string]any) (string, error) {
 	id := lstr(m["id"])
 	if id == "" {
-		return "", errors.New("item has no id")
+		return "", errNoID
 	}
 	return id, nil
 }

@@ -14,97 +14,80 @@ import (
 // page (NextLink) or, at the end of a delta round, the cursor for the next
 // round (DeltaLink).
 type Page[T any] struct {
-	Value     []T    `json:"value"`
-	NextLink  string `json:"@odata.nextLink"`
-	DeltaLink string `json:"@odata.deltaLink"`
-	// ItemErrors lists the items that could not be understood even leniently;
-	// they are left out of Value. A page with item errors is still a page.
-	ItemErrors []*m365link.ItemError `json:"-"`
+	Value     []T
+	NextLink  string
+	DeltaLink string
+	// ItemErrors lists the items that could not be understood even leniently
+	// (not an object, no ID); they are left out of Value. A page with item
+	// errors is still a page: one odd item never stalls a mailbox.
+	ItemErrors []*m365link.ItemError
 }
 
-// Item is the constraint for page element types: a pointer to a wire struct
-// that knows its ID and can fill itself from a generic JSON value when strict
-// decoding fails.
+// Item is the constraint for page element types ([Message], [Event],
+// [Contact]).
 type Item[T any] interface {
 	*T
 	itemID() string
+	decodeStrict(b []byte) error
 	fillLenient(m map[string]any) error
 }
 
-// DecodePage decodes a Graph collection page. The fast path is one
-// encoding/json pass into the lean wire structs. If an item does not fit
-// them (a string where an object belongs, say), the page is decoded item by
-// item: items that fail strictly are read leniently, and only an item that
-// cannot be understood at all (no ID, not an object) is reported in
-// ItemErrors; the rest of the page is delivered. A body that is not valid
-// JSON (truncated, garbage) yields an error matching
-// [m365link.ErrMalformedResponse].
+// DecodePage decodes a Graph collection page. Message pages, the hot path,
+// go through a single-pass decoder written for their shape; anything it
+// does not expect (and every event or contact page) is decoded item by item
+// with encoding/json, and an item that fails that strictly is read
+// leniently (booleans as strings, a bare address where an object belongs,
+// numbers for strings). Only an item that cannot be understood at all is
+// reported in ItemErrors. A body that is not a JSON collection page
+// (truncated, garbage) yields an error matching [m365link.ErrMalformedResponse].
 func DecodePage[T any, P Item[T]](data []byte) (*Page[T], error) {
-	var page Page[T]
-	err := json.Unmarshal(data, &page)
-	if err == nil {
-		for i := range page.Value {
-			if P(&page.Value[i]).itemID() == "" {
-				return dropNoID[T, P](&page), nil
-			}
+	if _, ok := any((*T)(nil)).(*Message); ok {
+		if mp, ok := decodeMessagesFast(data); ok {
+			return any(mp).(*Page[T]), nil
 		}
-		return &page, nil
 	}
-	var syn *json.SyntaxError
-	if errors.As(err, &syn) {
-		return nil, fmt.Errorf("%w: invalid JSON at byte %d of %d: %v", m365link.ErrMalformedResponse, syn.Offset, len(data), syn)
-	}
+	return decodeItems[T, P](data)
+}
+
+var errNoID = errors.New("item has no id")
+
+func decodeItems[T any, P Item[T]](data []byte) (*Page[T], error) {
 	var raw struct {
 		Value     []json.RawMessage `json:"value"`
 		NextLink  string            `json:"@odata.nextLink"`
 		DeltaLink string            `json:"@odata.deltaLink"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return nil, fmt.Errorf("%w: invalid JSON at byte %d of %d: %v", m365link.ErrMalformedResponse, syn.Offset, len(data), syn)
+		}
 		return nil, fmt.Errorf("%w: not a collection page: %v", m365link.ErrMalformedResponse, err)
 	}
-	page = Page[T]{NextLink: raw.NextLink, DeltaLink: raw.DeltaLink, Value: make([]T, 0, len(raw.Value))}
+	page := &Page[T]{NextLink: raw.NextLink, DeltaLink: raw.DeltaLink, Value: make([]T, 0, len(raw.Value))}
 	for i, r := range raw.Value {
 		var v T
-		if json.Unmarshal(r, &v) == nil {
-			if P(&v).itemID() == "" {
-				page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{Index: i, Err: errNoID})
+		err := P(&v).decodeStrict(r)
+		if err != nil {
+			var m map[string]any
+			if json.Unmarshal(r, &m) != nil || m == nil {
+				page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{Index: i, Err: errors.New("item is not a JSON object")})
 				continue
 			}
-			page.Value = append(page.Value, v)
-			continue
+			v = *new(T)
+			if err := P(&v).fillLenient(m); err != nil {
+				id, _ := m["id"].(string)
+				page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{ID: id, Index: i, Err: err})
+				continue
+			}
 		}
-		v = *new(T)
-		var m map[string]any
-		if err := json.Unmarshal(r, &m); err != nil || m == nil {
-			page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{Index: i, Err: errors.New("item is not a JSON object")})
-			continue
-		}
-		if err := P(&v).fillLenient(m); err != nil {
-			id, _ := m["id"].(string)
-			page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{ID: id, Index: i, Err: err})
+		if P(&v).itemID() == "" {
+			page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{Index: i, Err: errNoID})
 			continue
 		}
 		page.Value = append(page.Value, v)
 	}
-	return &page, nil
-}
-
-var errNoID = errors.New("item has no id")
-
-// dropNoID moves items without an ID (nothing a sink could key them by)
-// from Value to ItemErrors.
-func dropNoID[T any, P Item[T]](page *Page[T]) *Page[T] {
-	kept := page.Value[:0]
-	for i := range page.Value {
-		if P(&page.Value[i]).itemID() == "" {
-			page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{Index: i, Err: errNoID})
-			continue
-		}
-		kept = append(kept, page.Value[i])
-	}
-	clear(page.Value[len(kept):])
-	page.Value = kept
-	return page
+	return page, nil
 }
 
 // The lenient readers take whatever JSON type Graph sent and make the best
@@ -218,12 +201,13 @@ func lid(m map[string]any) (string, error) {
 	return id, nil
 }
 
-func (m *Message) fillLenient(o map[string]any) error {
+func (out *Message) fillLenient(o map[string]any) error {
+	var m messageJSON
 	id, err := lid(o)
 	if err != nil {
 		return err
 	}
-	*m = Message{
+	m = messageJSON{
 		ID:                   id,
 		Removed:              lremoved(o),
 		ChangeKey:            lstr(o["changeKey"]),
@@ -251,6 +235,7 @@ func (m *Message) fillLenient(o map[string]any) error {
 	if b := lobj(o["body"]); b != nil {
 		m.Body = &ItemBody{ContentType: lstr(b["contentType"]), Content: lstr(b["content"])}
 	}
+	*out = m.vocab()
 	return nil
 }
 
@@ -264,12 +249,13 @@ func ldtz(v any) DateTimeTimeZone {
 	return DateTimeTimeZone{}
 }
 
-func (e *Event) fillLenient(o map[string]any) error {
+func (out *Event) fillLenient(o map[string]any) error {
+	var e eventJSON
 	id, err := lid(o)
 	if err != nil {
 		return err
 	}
-	*e = Event{
+	e = eventJSON{
 		ID:                   id,
 		Removed:              lremoved(o),
 		ChangeKey:            lstr(o["changeKey"]),
@@ -313,15 +299,17 @@ func (e *Event) fillLenient(o map[string]any) error {
 			e.Attendees = append(e.Attendees, at)
 		}
 	}
+	*out = e.vocab()
 	return nil
 }
 
-func (c *Contact) fillLenient(o map[string]any) error {
+func (out *Contact) fillLenient(o map[string]any) error {
+	var c contactJSON
 	id, err := lid(o)
 	if err != nil {
 		return err
 	}
-	*c = Contact{
+	c = contactJSON{
 		ID:                   id,
 		Removed:              lremoved(o),
 		ChangeKey:            lstr(o["changeKey"]),
@@ -335,5 +323,6 @@ func (c *Contact) fillLenient(o map[string]any) error {
 	for _, r := range lrecipients(o["emailAddresses"]) {
 		c.EmailAddresses = append(c.EmailAddresses, r.EmailAddress)
 	}
+	*out = c.vocab()
 	return nil
 }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	gosync "sync"
@@ -86,6 +87,57 @@ func (v *Bool) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Message is one entry of a messages delta page or list: the summary a
+// sink receives, or, when Removed is set, only the ID of a message gone
+// from the folder.
+type Message struct {
+	m365link.Message
+	Removed *Removed
+}
+
+// Event is one entry of a calendarView delta page or event list; when
+// Removed is set only ID is meaningful.
+type Event struct {
+	m365link.Event
+	Removed *Removed
+}
+
+// Contact is one entry of a contacts delta page or list; when Removed is
+// set only ID is meaningful.
+type Contact struct {
+	m365link.Contact
+	Removed *Removed
+}
+
+func (m *Message) itemID() string { return m.ID }
+func (e *Event) itemID() string   { return e.ID }
+func (c *Contact) itemID() string { return c.ID }
+
+func (m *Message) decodeStrict(b []byte) error { return strict[messageJSON](b, m) }
+func (e *Event) decodeStrict(b []byte) error   { return strict[eventJSON](b, e) }
+func (c *Contact) decodeStrict(b []byte) error { return strict[contactJSON](b, c) }
+
+// strict decodes one item with encoding/json into its wire struct W and
+// converts it.
+func strict[W any, T any, PW interface {
+	*W
+	vocab() T
+}](b []byte, out *T) error {
+	var w W
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*out = PW(&w).vocab()
+	return nil
+}
+
+func nonEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
 // Removed marks a delta entry for an item gone from the collection: deleted,
 // moved out of the folder, or out of the calendar window.
 type Removed struct {
@@ -125,8 +177,9 @@ type ItemBody struct {
 	Content     string `json:"content"`
 }
 
-// Message is one entry of a messages delta page or list.
-type Message struct {
+// messageJSON is Graph's message as encoding/json reads it: the slow path,
+// used when the fast decoder meets something it does not expect.
+type messageJSON struct {
 	ID                   string      `json:"id"`
 	Removed              *Removed    `json:"@removed"`
 	ChangeKey            string      `json:"changeKey"`
@@ -159,11 +212,8 @@ const MessageSelect = "id,changeKey,parentFolderId,internetMessageId,conversatio
 	"from,sender,toRecipients,ccRecipients,bccRecipients,replyTo,receivedDateTime,sentDateTime," +
 	"lastModifiedDateTime,isRead,isDraft,hasAttachments,importance,categories,webLink"
 
-func (m *Message) itemID() string { return m.ID }
-
-// Summary converts m to the shared vocabulary.
-func (m *Message) Summary() m365link.Message {
-	out := m365link.Message{
+func (m *messageJSON) vocab() Message {
+	out := Message{Removed: m.Removed, Message: m365link.Message{
 		ID:                m.ID,
 		ChangeKey:         m.ChangeKey,
 		FolderID:          m.ParentFolderID,
@@ -184,9 +234,9 @@ func (m *Message) Summary() m365link.Message {
 		IsDraft:           bool(m.IsDraft),
 		HasAttachments:    bool(m.HasAttachments),
 		Importance:        m.Importance,
-		Categories:        m.Categories,
+		Categories:        nonEmpty(m.Categories),
 		WebLink:           m.WebLink,
-	}
+	}}
 	if m.Body != nil {
 		out.Body, out.BodyContentType = m.Body.Content, strings.ToLower(m.Body.ContentType)
 	}
@@ -239,8 +289,8 @@ type Attendee struct {
 	} `json:"status"`
 }
 
-// Event is one entry of a calendarView delta page or event list.
-type Event struct {
+// eventJSON is Graph's event as encoding/json reads it.
+type eventJSON struct {
 	ID              string           `json:"id"`
 	Removed         *Removed         `json:"@removed"`
 	ChangeKey       string           `json:"changeKey"`
@@ -268,13 +318,10 @@ type Event struct {
 	WebLink              string `json:"webLink"`
 }
 
-func (e *Event) itemID() string { return e.ID }
-
-// Summary converts e to the shared vocabulary.
-func (e *Event) Summary() m365link.Event {
+func (e *eventJSON) vocab() Event {
 	start, _ := e.Start.Instant()
 	end, _ := e.End.Instant()
-	out := m365link.Event{
+	out := Event{Removed: e.Removed, Event: m365link.Event{
 		ID:              e.ID,
 		ChangeKey:       e.ChangeKey,
 		ICalUID:         e.ICalUID,
@@ -294,7 +341,7 @@ func (e *Event) Summary() m365link.Event {
 		ShowAs:          e.ShowAs,
 		LastModified:    e.LastModifiedDateTime.Time,
 		WebLink:         e.WebLink,
-	}
+	}}
 	if e.OnlineMeeting != nil && e.OnlineMeeting.JoinURL != "" {
 		out.JoinURL = e.OnlineMeeting.JoinURL
 	}
@@ -311,8 +358,8 @@ func (e *Event) Summary() m365link.Event {
 	return out
 }
 
-// Contact is one entry of a contacts delta page or list.
-type Contact struct {
+// contactJSON is Graph's contact as encoding/json reads it.
+type contactJSON struct {
 	ID                   string    `json:"id"`
 	Removed              *Removed  `json:"@removed"`
 	ChangeKey            string    `json:"changeKey"`
@@ -325,20 +372,17 @@ type Contact struct {
 	LastModifiedDateTime Time      `json:"lastModifiedDateTime"`
 }
 
-func (c *Contact) itemID() string { return c.ID }
-
-// Summary converts c to the shared vocabulary.
-func (c *Contact) Summary() m365link.Contact {
-	out := m365link.Contact{
+func (c *contactJSON) vocab() Contact {
+	out := Contact{Removed: c.Removed, Contact: m365link.Contact{
 		ID:             c.ID,
 		ChangeKey:      c.ChangeKey,
 		DisplayName:    c.DisplayName,
 		GivenName:      c.GivenName,
 		Surname:        c.Surname,
 		CompanyName:    c.CompanyName,
-		BusinessPhones: c.BusinessPhones,
+		BusinessPhones: nonEmpty(c.BusinessPhones),
 		LastModified:   c.LastModifiedDateTime.Time,
-	}
+	}}
 	if len(c.EmailAddresses) > 0 {
 		out.EmailAddresses = make([]m365link.EmailAddress, len(c.EmailAddresses))
 		for i, a := range c.EmailAddresses {

@@ -359,3 +359,58 @@ func TestNewRejectsBadBaseURL(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, DefaultBaseURL, c.BaseURL())
 }
+
+func TestHTTPClientSharesLimiterAndThrottle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var inFlight, maxInFlight atomic.Int32
+		var calls atomic.Int32
+		var got []*http.Request
+		var mu gosync.Mutex
+		rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+			mu.Lock()
+			got = append(got, r)
+			mu.Unlock()
+			n := inFlight.Add(1)
+			for m := maxInFlight.Load(); n > m && !maxInFlight.CompareAndSwap(m, n); m = maxInFlight.Load() {
+			}
+			time.Sleep(50 * time.Millisecond)
+			inFlight.Add(-1)
+			if calls.Add(1) == 1 {
+				return &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"5"}}, Body: http.NoBody, Request: r}, nil
+			}
+			return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(okBody)), Request: r}, nil
+		})
+		c, err := New(Config{BaseURL: "https://graph.example/v1.0", HTTPClient: &http.Client{Transport: rt}})
+		require.NoError(t, err)
+		hc := c.HTTPClient()
+
+		resp, err := hc.Get("https://graph.example/v1.0/users/U1/events")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 429, resp.StatusCode, "the plain client does not retry; the SDK's handler does")
+		assert.Equal(t, time.Now().Add(5*time.Second), c.Limiter().ThrottledUntil("u1"))
+
+		// The library's own calls for that mailbox now wait for the throttle.
+		start := time.Now()
+		_, err = GetPage[Message](t.Context(), c, &Request{Path: "/users/u1/messages", Mailbox: "u1"})
+		require.NoError(t, err)
+		assert.Equal(t, 5*time.Second+50*time.Millisecond, time.Since(start), "5 s held, then the 50 ms round trip")
+
+		var wg gosync.WaitGroup
+		for range 12 {
+			wg.Go(func() {
+				resp, err := hc.Get("https://graph.example/v1.0/users('u1')/calendarView/delta")
+				if assert.NoError(t, err) {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, int32(4), maxInFlight.Load())
+		for _, r := range got {
+			assert.Equal(t, `IdType="ImmutableId"`, r.Header.Get("Prefer"))
+			assert.Len(t, r.Header.Get("client-request-id"), 36)
+		}
+	})
+}

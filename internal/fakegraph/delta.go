@@ -1,0 +1,286 @@
+package fakegraph
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Delta rounds.
+//
+// A round is a walk over one container's change log between two sequence
+// numbers: (from, to]. An initial round has from = 0 and reports the items
+// present; a later round reports the items changed since from, and
+// tombstones for the items that left. The round's upper bound is the
+// mailbox's sequence number when its first page is served (the snapshot),
+// and each page's skiptoken records how far the walk got. Changes made
+// while a round is in progress have seqs above the snapshot, and the item's
+// older log entry stops being live: such an item is skipped for the rest of
+// this round and reported by the next one. Nothing is lost, and an item
+// seen earlier in a round may be seen again in the next (Graph allows
+// both); no item is reported twice within one round.
+
+// deltaEnv is what a delta walk needs besides the state.
+type deltaEnv struct {
+	kind     byte
+	typeName string
+	mb       *mailbox
+	c        *container
+	state    itemState
+	base     string // the link path: users('..')/mailFolders('..')/messages/delta()
+	limit    uint64 // items after which the round ends silently (0 = none)
+	// emit renders a live present item and reports whether it counted as
+	// an item (tombstones and skips do not).
+	emit func(l *listWriter, id string, st *syncState) bool
+}
+
+// startRound resolves the request's token (or its absence) to a state.
+// initial fills the query options of a round started without one.
+func (s *Server) startRound(rc *reqCtx, env *deltaEnv, initial func(*syncState) *result) (syncState, *result) {
+	scope := scopeOf(env.mb.userID, env.c.id)
+	tok := rc.opt("skiptoken")
+	if tok == "" {
+		tok = rc.opt("deltatoken")
+	}
+	if rc.syncFault != 0 {
+		var loc string
+		if st, err := s.decodeToken(tok); tok != "" && err == nil && st.scope == scope {
+			loc = s.resetLocation(rc, env, st)
+		} else {
+			st := syncState{kind: env.kind}
+			if res := initial(&st); res != nil {
+				return st, res
+			}
+			loc = s.resetLocation(rc, env, st)
+		}
+		return syncState{}, s.syncReset(rc, rc.syncFault, loc)
+	}
+	if tok == "" {
+		st := syncState{kind: env.kind, scope: scope, gen: env.mb.gen}
+		if res := initial(&st); res != nil {
+			return st, res
+		}
+		st.to = env.mb.seq
+		return st, nil
+	}
+	st, err := s.decodeToken(tok)
+	if err != nil || st.kind != env.kind || st.scope != scope {
+		return st, s.fail(rc, http.StatusBadRequest, "syncStateNotFound", "The sync state could not be found. The delta token is unknown or does not belong to this collection.")
+	}
+	if st.gen != env.mb.gen {
+		return st, s.syncReset(rc, SyncReset410, s.resetLocation(rc, env, st))
+	}
+	if st.to == 0 {
+		st.to, st.after, st.emitted = env.mb.seq, st.from, 0
+	}
+	return st, nil
+}
+
+// resetLocation is the base request of a round with st's query options
+// and an empty $deltatoken: where a 410 sends the client.
+func (s *Server) resetLocation(rc *reqCtx, env *deltaEnv, st syncState) string {
+	var opts []string
+	if st.start != 0 || st.end != 0 {
+		opts = append(opts,
+			"startDateTime", time.Unix(st.start, 0).UTC().Format(time.RFC3339),
+			"endDateTime", time.Unix(st.end, 0).UTC().Format(time.RFC3339))
+	}
+	opts = append(opts, "$select", st.sel)
+	if st.filterOp != 0 {
+		op := "ge"
+		if st.filterOp == 't' {
+			op = "gt"
+		}
+		opts = append(opts, "$filter", "receivedDateTime "+op+" "+time.Unix(0, st.filterAt).UTC().Format(time.RFC3339Nano))
+	}
+	opts = append(opts, "$deltatoken", "")
+	return s.link(rc, env.base, opts...)
+}
+
+// deltaPage serves one page of a round.
+func (s *Server) deltaPage(rc *reqCtx, env *deltaEnv, st syncState) *result {
+	size, res := s.pageSize(rc, s.cfg.pageSize, 1000)
+	if res != nil {
+		return res
+	}
+	c := env.c
+	l := newList(s.metadata(rc, "Collection("+env.typeName+")"))
+	// Stale entries are skipped within a budget, so a page costs O(size)
+	// even over a long run of them; an empty page with a nextLink is legal.
+	budget := 4*size + 256
+	i := c.after(st.after)
+	capped := false
+	for i < len(c.log) && c.log[i].seq <= st.to && l.n < size && budget > 0 && !capped {
+		e := c.log[i]
+		i++
+		budget--
+		st.after = e.seq
+		switch {
+		case !c.live(e, env.state):
+		case e.removed:
+			if st.from > 0 {
+				l.next()
+				l.b = removed(l.b, env.typeName, e.id)
+			}
+		case env.emit(l, e.id, &st):
+			st.emitted++
+			capped = env.limit > 0 && st.emitted >= env.limit
+		}
+	}
+	var out []byte
+	if !capped && i < len(c.log) && c.log[i].seq <= st.to {
+		out = l.close("@odata.nextLink", s.link(rc, env.base, "$skiptoken", s.encodeToken(st)))
+	} else {
+		next := st
+		next.from, next.to, next.after, next.emitted = st.to, 0, 0, 0
+		out = l.close("@odata.deltaLink", s.link(rc, env.base, "$deltatoken", s.encodeToken(next)))
+	}
+	res = jsonResult(out)
+	if v := rc.prefer["odata.maxpagesize"]; v != "" {
+		res.header.Set("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(size))
+	}
+	return res
+}
+
+// messagesDelta serves GET /users/{id}/mailFolders/{id}/messages/delta.
+func (s *Server) messagesDelta(rc *reqCtx) *result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mb, res := s.mailboxOf(rc)
+	if res != nil {
+		return res
+	}
+	f, res := s.folderOf(rc, mb, 1)
+	if res != nil {
+		return res
+	}
+	env := &deltaEnv{
+		kind: 'm', typeName: "message", mb: mb, c: f, state: mb.msgState,
+		base: keyed("users", mb.userID) + "/" + keyed("mailFolders", f.id) + "/messages/delta()",
+	}
+	st, res := s.startRound(rc, env, func(st *syncState) *result {
+		if _, err := messageSchema.parseSelect(rc.opt("select")); err != nil {
+			return s.badSelect(rc, err)
+		}
+		filter, res := s.parseFilter(rc, rc.opt("filter"))
+		if res != nil {
+			return res
+		}
+		st.sel, st.filterOp = rc.opt("select"), filter.op
+		if filter.op != 0 {
+			st.filterAt = filter.at.UnixNano()
+		}
+		return nil
+	})
+	if res != nil {
+		return res
+	}
+	sel, err := messageSchema.parseSelect(st.sel)
+	if err != nil {
+		return s.badSelect(rc, err)
+	}
+	filter := receivedFilter{op: st.filterOp, at: time.Unix(0, st.filterAt)}
+	if filter.op != 0 {
+		env.limit = uint64(s.cfg.deltaCap)
+	}
+	rctx := s.renderCtx(rc, mb)
+	env.emit = func(l *listWriter, id string, _ *syncState) bool {
+		r := mb.msgs[id]
+		if !filter.match(&r.m) {
+			return false
+		}
+		l.next()
+		l.b = messageSchema.object(l.b, true, r.m.ChangeKey, r.m.ID, &r.m, sel, rctx)
+		return true
+	}
+	return s.deltaPage(rc, env, st)
+}
+
+// eventsDelta serves GET /users/{id}[/calendars/{id}]/calendarView/delta.
+// Like Graph it ignores $select, never returns series masters, and in a
+// later round reports a changed event outside the window as removed.
+func (s *Server) eventsDelta(rc *reqCtx) *result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mb, res := s.mailboxOf(rc)
+	if res != nil {
+		return res
+	}
+	cal, res := s.calendarOf(rc, mb)
+	if res != nil {
+		return res
+	}
+	base := keyed("users", mb.userID) + "/calendarView/delta()"
+	if cal != mb.calendar {
+		base = keyed("users", mb.userID) + "/" + keyed("calendars", cal.id) + "/calendarView/delta()"
+	}
+	env := &deltaEnv{kind: 'e', typeName: "event", mb: mb, c: cal, state: mb.eventState, base: base}
+	st, res := s.startRound(rc, env, func(st *syncState) *result {
+		start, end, ok := parseWindow(rc)
+		if !ok {
+			return s.windowMissing(rc)
+		}
+		st.start, st.end = start.Unix(), end.Unix()
+		return nil
+	})
+	if res != nil {
+		return res
+	}
+	start, end := time.Unix(st.start, 0), time.Unix(st.end, 0)
+	rctx := s.renderCtx(rc, mb)
+	env.emit = func(l *listWriter, id string, st *syncState) bool {
+		r := mb.events[id]
+		switch {
+		case r.e.Type == "seriesMaster":
+			return false
+		case inView(&r.e, start, end):
+			l.next()
+			l.b = eventSchema.object(l.b, true, r.e.ChangeKey, r.e.ID, &r.e, eventSchema.dflt, rctx)
+			return true
+		case st.from > 0:
+			l.next()
+			l.b = removed(l.b, "event", id)
+		}
+		return false
+	}
+	return s.deltaPage(rc, env, st)
+}
+
+// contactsDelta serves GET /users/{id}[/contactFolders/{id}]/contacts/delta.
+func (s *Server) contactsDelta(rc *reqCtx) *result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mb, res := s.mailboxOf(rc)
+	if res != nil {
+		return res
+	}
+	f, res := s.contactFolderOf(rc, mb)
+	if res != nil {
+		return res
+	}
+	env := &deltaEnv{
+		kind: 'c', typeName: "contact", mb: mb, c: f, state: mb.contactState,
+		base: keyed("users", mb.userID) + "/" + keyed("contactFolders", f.id) + "/contacts/delta()",
+	}
+	st, res := s.startRound(rc, env, func(st *syncState) *result {
+		if _, err := contactSchema.parseSelect(rc.opt("select")); err != nil {
+			return s.badSelect(rc, err)
+		}
+		st.sel = rc.opt("select")
+		return nil
+	})
+	if res != nil {
+		return res
+	}
+	sel, err := contactSchema.parseSelect(st.sel)
+	if err != nil {
+		return s.badSelect(rc, err)
+	}
+	env.emit = func(l *listWriter, id string, _ *syncState) bool {
+		r := mb.contacts[id]
+		l.next()
+		l.b = contactSchema.object(l.b, true, r.c.ChangeKey, r.c.ID, &r.c, sel, nil)
+		return true
+	}
+	return s.deltaPage(rc, env, st)
+}

@@ -1,0 +1,627 @@
+package fakegraph
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // Prefer: outlook.timezone must not depend on the host's zoneinfo
+	"unicode/utf8"
+)
+
+// JSON is written by hand, in Graph's property order, from the fake's own
+// model: the fake must not share wire structs with the client it tests.
+
+const hexDigits = "0123456789abcdef"
+
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+func appendStringOrNull(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, "null"...)
+	}
+	return appendString(b, s)
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendTimeZ renders an instant as Graph renders message times:
+// "2026-11-20T10:00:00Z"; the zero time is null.
+func appendTimeZ(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05Z")
+	return append(b, '"')
+}
+
+// appendTime7Z renders an instant with seven fractional digits, as Graph
+// renders event and contact timestamps.
+func appendTime7Z(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05.0000000Z")
+	return append(b, '"')
+}
+
+func appendBool(b []byte, v bool) []byte { return strconv.AppendBool(b, v) }
+
+func appendEmail(b []byte, a Address) []byte {
+	b = append(b, `{"name":`...)
+	b = appendString(b, a.Name)
+	b = append(b, `,"address":`...)
+	b = appendString(b, a.Address)
+	return append(b, '}')
+}
+
+// appendRecipient renders {"emailAddress":{...}}, or null for an empty
+// address (a draft has no sender yet).
+func appendRecipient(b []byte, a Address) []byte {
+	if a == (Address{}) {
+		return append(b, "null"...)
+	}
+	b = append(b, `{"emailAddress":`...)
+	b = appendEmail(b, a)
+	return append(b, '}')
+}
+
+func appendRecipients(b []byte, as []Address) []byte {
+	b = append(b, '[')
+	for i, a := range as {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendRecipient(b, a)
+	}
+	return append(b, ']')
+}
+
+// preview is Graph's bodyPreview: the body as text, whitespace collapsed,
+// at most 255 characters.
+func preview(body string) string {
+	text := strings.Join(strings.Fields(stripTags(body)), " ")
+	if utf8.RuneCountInString(text) <= 255 {
+		return text
+	}
+	r := []rune(text)
+	return string(r[:255])
+}
+
+func stripTags(s string) string {
+	if !strings.Contains(s, "<") {
+		return s
+	}
+	var sb strings.Builder
+	in := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			in = true
+			sb.WriteByte(' ')
+		case r == '>':
+			in = false
+		case !in:
+			sb.WriteRune(r)
+		}
+	}
+	return sb.String()
+}
+
+// renderCtx carries what a rendering depends on besides the item.
+type renderCtx struct {
+	loc      *time.Location // events' dateTime zone (Prefer: outlook.timezone)
+	zoneName string         // the name to render with it
+	textBody bool           // Prefer: outlook.body-content-type="text"
+	owner    string         // the mailbox's address, for isOrganizer
+}
+
+type prop[T any] struct {
+	name  string
+	dflt  bool // rendered without $select
+	write func(b []byte, x *T, rc *renderCtx) []byte
+}
+
+// schema is the property list of one Graph entity type.
+type schema[T any] struct {
+	typeName string // "message"
+	props    []prop[T]
+	index    map[string]int // lower-cased name -> props index
+	dflt     []int
+}
+
+func newSchema[T any](typeName string, props []prop[T]) *schema[T] {
+	sc := &schema[T]{typeName: typeName, props: props, index: map[string]int{}}
+	for i, p := range props {
+		sc.index[strings.ToLower(p.name)] = i
+		if p.dflt {
+			sc.dflt = append(sc.dflt, i)
+		}
+	}
+	return sc
+}
+
+// selectErr is Graph's answer to $select naming a property the type lacks.
+type selectErr struct{ typeName, prop string }
+
+func (e *selectErr) Error() string {
+	return fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.%s'.", e.prop, e.typeName)
+}
+
+// parseSelect turns a $select value into property indexes; empty means the
+// default set. "id" is always rendered and may be named.
+func (sc *schema[T]) parseSelect(v string) ([]int, error) {
+	if strings.TrimSpace(v) == "" {
+		return sc.dflt, nil
+	}
+	var sel []int
+	seen := map[int]bool{}
+	for _, name := range strings.Split(v, ",") {
+		name = strings.TrimSpace(name)
+		if strings.EqualFold(name, "id") {
+			continue
+		}
+		i, ok := sc.index[strings.ToLower(name)]
+		if !ok {
+			return nil, &selectErr{sc.typeName, name}
+		}
+		if !seen[i] {
+			seen[i] = true
+			sel = append(sel, i)
+		}
+	}
+	// Graph renders selected properties in schema order, not request order.
+	sortInts(sel)
+	return sel, nil
+}
+
+func sortInts(a []int) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+// object renders one entity: annotations first, then id, then the selected
+// properties.
+func (sc *schema[T]) object(b []byte, withType bool, etag, id string, x *T, sel []int, rc *renderCtx) []byte {
+	b = append(b, '{')
+	if withType {
+		b = append(b, `"@odata.type":"#microsoft.graph.`...)
+		b = append(b, sc.typeName...)
+		b = append(b, `",`...)
+	}
+	if etag != "" {
+		b = append(b, `"@odata.etag":`...)
+		b = appendString(b, `W/"`+etag+`"`)
+		b = append(b, ',')
+	}
+	b = append(b, `"id":`...)
+	b = appendString(b, id)
+	for _, i := range sel {
+		p := &sc.props[i]
+		b = append(b, ',', '"')
+		b = append(b, p.name...)
+		b = append(b, '"', ':')
+		b = p.write(b, x, rc)
+	}
+	return append(b, '}')
+}
+
+// removed renders a delta tombstone.
+func removed(b []byte, typeName, id string) []byte {
+	b = append(b, `{"@odata.type":"#microsoft.graph.`...)
+	b = append(b, typeName...)
+	b = append(b, `","id":`...)
+	b = appendString(b, id)
+	return append(b, `,"@removed":{"reason":"deleted"}}`...)
+}
+
+func str[T any](name string, get func(*T) string) prop[T] {
+	return prop[T]{name: name, dflt: true, write: func(b []byte, x *T, _ *renderCtx) []byte { return appendString(b, get(x)) }}
+}
+
+func strOrNull[T any](name string, get func(*T) string) prop[T] {
+	return prop[T]{name: name, dflt: true, write: func(b []byte, x *T, _ *renderCtx) []byte { return appendStringOrNull(b, get(x)) }}
+}
+
+func boolean[T any](name string, get func(*T) bool) prop[T] {
+	return prop[T]{name: name, dflt: true, write: func(b []byte, x *T, _ *renderCtx) []byte { return appendBool(b, get(x)) }}
+}
+
+func raw[T any](name, json string) prop[T] {
+	return prop[T]{name: name, dflt: true, write: func(b []byte, _ *T, _ *renderCtx) []byte { return append(b, json...) }}
+}
+
+func body(b []byte, content, contentType string, rc *renderCtx) []byte {
+	if rc.textBody && contentType == "html" {
+		content, contentType = strings.TrimSpace(stripTags(content)), "text"
+	}
+	b = append(b, `{"contentType":`...)
+	b = appendString(b, contentType)
+	b = append(b, `,"content":`...)
+	b = appendString(b, content)
+	return append(b, '}')
+}
+
+var messageSchema = newSchema("message", []prop[Message]{
+	{name: "createdDateTime", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendTimeZ(b, m.CreatedDateTime) }},
+	{name: "lastModifiedDateTime", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendTimeZ(b, m.LastModifiedDateTime) }},
+	str("changeKey", func(m *Message) string { return m.ChangeKey }),
+	{name: "categories", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendStrings(b, m.Categories) }},
+	{name: "receivedDateTime", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendTimeZ(b, m.ReceivedDateTime) }},
+	{name: "sentDateTime", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendTimeZ(b, m.SentDateTime) }},
+	boolean("hasAttachments", func(m *Message) bool { return m.HasAttachments }),
+	str("internetMessageId", func(m *Message) string { return m.InternetMessageID }),
+	str("subject", func(m *Message) string { return m.Subject }),
+	str("bodyPreview", func(m *Message) string {
+		if m.BodyPreview != "" {
+			return m.BodyPreview
+		}
+		return preview(m.Body)
+	}),
+	str("importance", func(m *Message) string { return m.Importance }),
+	str("parentFolderId", func(m *Message) string { return m.ParentFolderID }),
+	str("conversationId", func(m *Message) string { return m.ConversationID }),
+	str("conversationIndex", func(m *Message) string { return m.ConversationIndex }),
+	raw[Message]("isDeliveryReceiptRequested", "false"),
+	raw[Message]("isReadReceiptRequested", "false"),
+	boolean("isRead", func(m *Message) bool { return m.IsRead }),
+	boolean("isDraft", func(m *Message) bool { return m.IsDraft }),
+	str("webLink", func(m *Message) string {
+		if m.WebLink != "" {
+			return m.WebLink
+		}
+		return owaLink(m.ID, "ReadMessageItem")
+	}),
+	raw[Message]("inferenceClassification", `"focused"`),
+	{name: "body", dflt: true, write: func(b []byte, m *Message, rc *renderCtx) []byte { return body(b, m.Body, m.BodyContentType, rc) }},
+	{name: "sender", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendRecipient(b, m.Sender) }},
+	{name: "from", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendRecipient(b, m.From) }},
+	{name: "toRecipients", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendRecipients(b, m.To) }},
+	{name: "ccRecipients", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendRecipients(b, m.Cc) }},
+	{name: "bccRecipients", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendRecipients(b, m.Bcc) }},
+	{name: "replyTo", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendRecipients(b, m.ReplyTo) }},
+	raw[Message]("flag", `{"flagStatus":"notFlagged"}`),
+	{name: "uniqueBody", write: func(b []byte, m *Message, rc *renderCtx) []byte { return body(b, m.Body, m.BodyContentType, rc) }},
+})
+
+// eventDateTime renders Graph's dateTimeTimeZone: seven fractional digits,
+// no offset, the zone named beside it.
+func eventDateTime(b []byte, t time.Time, rc *renderCtx) []byte {
+	loc, name := time.UTC, "UTC"
+	if rc.loc != nil {
+		loc, name = rc.loc, rc.zoneName
+	}
+	b = append(b, `{"dateTime":"`...)
+	b = t.In(loc).AppendFormat(b, "2006-01-02T15:04:05.0000000")
+	b = append(b, `","timeZone":`...)
+	b = appendString(b, name)
+	return append(b, '}')
+}
+
+var eventSchema = newSchema("event", []prop[Event]{
+	{name: "createdDateTime", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendTime7Z(b, e.CreatedDateTime) }},
+	{name: "lastModifiedDateTime", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendTime7Z(b, e.LastModifiedDateTime) }},
+	str("changeKey", func(e *Event) string { return e.ChangeKey }),
+	raw[Event]("categories", "[]"),
+	raw[Event]("transactionId", "null"),
+	str("originalStartTimeZone", func(e *Event) string { return e.TimeZone }),
+	str("originalEndTimeZone", func(e *Event) string { return e.TimeZone }),
+	str("iCalUId", func(e *Event) string { return e.ICalUID }),
+	raw[Event]("reminderMinutesBeforeStart", "15"),
+	raw[Event]("isReminderOn", "true"),
+	raw[Event]("hasAttachments", "false"),
+	str("subject", func(e *Event) string { return e.Subject }),
+	str("bodyPreview", func(e *Event) string {
+		if e.BodyPreview != "" {
+			return e.BodyPreview
+		}
+		return preview(e.Body)
+	}),
+	raw[Event]("importance", `"normal"`),
+	raw[Event]("sensitivity", `"normal"`),
+	boolean("isAllDay", func(e *Event) bool { return e.IsAllDay }),
+	boolean("isCancelled", func(e *Event) bool { return e.IsCancelled }),
+	{name: "isOrganizer", dflt: true, write: func(b []byte, e *Event, rc *renderCtx) []byte {
+		return appendBool(b, strings.EqualFold(e.Organizer.Address, rc.owner))
+	}},
+	raw[Event]("responseRequested", "true"),
+	strOrNull("seriesMasterId", func(e *Event) string { return e.SeriesMasterID }),
+	str("showAs", func(e *Event) string { return e.ShowAs }),
+	str("type", func(e *Event) string { return e.Type }),
+	str("webLink", func(e *Event) string {
+		if e.WebLink != "" {
+			return e.WebLink
+		}
+		return owaLink(e.ID, "CalendarItem")
+	}),
+	raw[Event]("onlineMeetingUrl", "null"),
+	boolean("isOnlineMeeting", func(e *Event) bool { return e.IsOnlineMeeting }),
+	str("onlineMeetingProvider", func(e *Event) string {
+		if e.IsOnlineMeeting {
+			return "teamsForBusiness"
+		}
+		return "unknown"
+	}),
+	raw[Event]("allowNewTimeProposals", "true"),
+	raw[Event]("isDraft", "false"),
+	raw[Event]("hideAttendees", "false"),
+	{name: "responseStatus", dflt: true, write: func(b []byte, e *Event, rc *renderCtx) []byte {
+		resp := "none"
+		if strings.EqualFold(e.Organizer.Address, rc.owner) {
+			resp = "organizer"
+		}
+		for _, a := range e.Attendees {
+			if rc.owner != "" && strings.EqualFold(a.Address.Address, rc.owner) && a.Response != "" {
+				resp = a.Response
+			}
+		}
+		return append(b, `{"response":"`+resp+`","time":"0001-01-01T00:00:00Z"}`...)
+	}},
+	{name: "body", dflt: true, write: func(b []byte, e *Event, rc *renderCtx) []byte { return body(b, e.Body, "html", rc) }},
+	{name: "start", dflt: true, write: func(b []byte, e *Event, rc *renderCtx) []byte { return eventDateTime(b, e.Start, rc) }},
+	{name: "end", dflt: true, write: func(b []byte, e *Event, rc *renderCtx) []byte { return eventDateTime(b, e.End, rc) }},
+	{name: "location", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte {
+		b = append(b, `{"displayName":`...)
+		b = appendString(b, e.Location)
+		return append(b, `,"locationType":"default","uniqueIdType":"unknown","address":{},"coordinates":{}}`...)
+	}},
+	{name: "locations", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte {
+		if e.Location == "" {
+			return append(b, "[]"...)
+		}
+		b = append(b, `[{"displayName":`...)
+		b = appendString(b, e.Location)
+		return append(b, `,"locationType":"default","uniqueIdType":"unknown"}]`...)
+	}},
+	raw[Event]("recurrence", "null"),
+	{name: "attendees", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte {
+		b = append(b, '[')
+		for i, a := range e.Attendees {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			typ, resp := a.Type, a.Response
+			if typ == "" {
+				typ = "required"
+			}
+			if resp == "" {
+				resp = "none"
+			}
+			b = append(b, `{"type":`...)
+			b = appendString(b, typ)
+			b = append(b, `,"status":{"response":`...)
+			b = appendString(b, resp)
+			b = append(b, `,"time":"0001-01-01T00:00:00Z"},"emailAddress":`...)
+			b = appendEmail(b, a.Address)
+			b = append(b, '}')
+		}
+		return append(b, ']')
+	}},
+	{name: "organizer", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendRecipient(b, e.Organizer) }},
+	{name: "onlineMeeting", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte {
+		if !e.IsOnlineMeeting {
+			return append(b, "null"...)
+		}
+		b = append(b, `{"joinUrl":`...)
+		b = appendString(b, e.JoinURL)
+		return append(b, '}')
+	}},
+})
+
+var contactSchema = newSchema("contact", []prop[Contact]{
+	{name: "createdDateTime", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte { return appendTimeZ(b, c.CreatedDateTime) }},
+	{name: "lastModifiedDateTime", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte { return appendTimeZ(b, c.LastModifiedDateTime) }},
+	str("changeKey", func(c *Contact) string { return c.ChangeKey }),
+	raw[Contact]("categories", "[]"),
+	str("parentFolderId", func(c *Contact) string { return c.ParentFolderID }),
+	raw[Contact]("birthday", "null"),
+	str("fileAs", func(c *Contact) string { return "" }),
+	str("displayName", func(c *Contact) string { return c.DisplayName }),
+	strOrNull("givenName", func(c *Contact) string { return c.GivenName }),
+	raw[Contact]("initials", "null"),
+	raw[Contact]("middleName", "null"),
+	raw[Contact]("nickName", "null"),
+	strOrNull("surname", func(c *Contact) string { return c.Surname }),
+	raw[Contact]("title", "null"),
+	raw[Contact]("jobTitle", "null"),
+	strOrNull("companyName", func(c *Contact) string { return c.CompanyName }),
+	raw[Contact]("department", "null"),
+	raw[Contact]("mobilePhone", "null"),
+	{name: "businessPhones", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte { return appendStrings(b, c.BusinessPhones) }},
+	raw[Contact]("homePhones", "[]"),
+	{name: "emailAddresses", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte {
+		b = append(b, '[')
+		for i, a := range c.EmailAddresses {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendEmail(b, a)
+		}
+		return append(b, ']')
+	}},
+	raw[Contact]("businessAddress", "{}"),
+})
+
+type folderView struct {
+	c *container
+}
+
+var folderSchema = newSchema("mailFolder", []prop[folderView]{
+	str("displayName", func(f *folderView) string { return f.c.name }),
+	strOrNull("parentFolderId", func(f *folderView) string { return f.c.parentID }),
+	{name: "childFolderCount", dflt: true, write: func(b []byte, f *folderView, _ *renderCtx) []byte {
+		return strconv.AppendInt(b, int64(len(f.c.children)), 10)
+	}},
+	{name: "unreadItemCount", dflt: true, write: func(b []byte, f *folderView, _ *renderCtx) []byte { return strconv.AppendInt(b, int64(f.c.unread), 10) }},
+	{name: "totalItemCount", dflt: true, write: func(b []byte, f *folderView, _ *renderCtx) []byte { return strconv.AppendInt(b, int64(f.c.total), 10) }},
+	raw[folderView]("isHidden", "false"),
+	{name: "wellKnownName", write: func(b []byte, f *folderView, _ *renderCtx) []byte { return appendStringOrNull(b, f.c.wellKnown) }},
+})
+
+type calendarView struct {
+	c     *container
+	owner Address
+}
+
+var calendarSchema = newSchema("calendar", []prop[calendarView]{
+	str("name", func(c *calendarView) string { return c.c.name }),
+	raw[calendarView]("color", `"auto"`),
+	raw[calendarView]("hexColor", `""`),
+	boolean("isDefaultCalendar", func(c *calendarView) bool { return c.c.wellKnown == "calendar" }),
+	str("changeKey", func(c *calendarView) string { return changeKey(hashKey(c.c.id), 1) }),
+	raw[calendarView]("canShare", "true"),
+	raw[calendarView]("canViewPrivateItems", "true"),
+	raw[calendarView]("canEdit", "true"),
+	raw[calendarView]("allowedOnlineMeetingProviders", `["teamsForBusiness"]`),
+	raw[calendarView]("defaultOnlineMeetingProvider", `"teamsForBusiness"`),
+	raw[calendarView]("isTallyingResponses", "true"),
+	raw[calendarView]("isRemovable", "false"),
+	{name: "owner", dflt: true, write: func(b []byte, c *calendarView, _ *renderCtx) []byte { return appendEmail(b, c.owner) }},
+})
+
+type contactFolderView struct{ c *container }
+
+var contactFolderSchema = newSchema("contactFolder", []prop[contactFolderView]{
+	strOrNull("parentFolderId", func(f *contactFolderView) string { return f.c.parentID }),
+	str("displayName", func(f *contactFolderView) string { return f.c.name }),
+})
+
+var userSchema = newSchema("user", []prop[User]{
+	raw[User]("businessPhones", "[]"),
+	str("displayName", func(u *User) string { return u.DisplayName }),
+	strOrNull("givenName", func(u *User) string { return firstWord(u.DisplayName) }),
+	raw[User]("jobTitle", "null"),
+	strOrNull("mail", func(u *User) string { return u.Mail }),
+	raw[User]("mobilePhone", "null"),
+	raw[User]("officeLocation", "null"),
+	raw[User]("preferredLanguage", "null"),
+	strOrNull("surname", func(u *User) string { return lastWords(u.DisplayName) }),
+	str("userPrincipalName", func(u *User) string { return u.UPN }),
+	{name: "accountEnabled", write: func(b []byte, u *User, _ *renderCtx) []byte { return appendBool(b, u.AccountEnabled) }},
+	{name: "userType", write: func(b []byte, _ *User, _ *renderCtx) []byte { return append(b, `"Member"`...) }},
+	{name: "proxyAddresses", write: func(b []byte, u *User, _ *renderCtx) []byte {
+		if u.Mail == "" {
+			return append(b, "[]"...)
+		}
+		return appendStrings(b, []string{"SMTP:" + u.Mail})
+	}},
+})
+
+var groupSchema = newSchema("group", []prop[Group]{
+	strOrNull("description", func(g *Group) string { return g.Description }),
+	str("displayName", func(g *Group) string { return g.DisplayName }),
+	raw[Group]("groupTypes", "[]"),
+	strOrNull("mail", func(g *Group) string { return g.Mail }),
+	boolean("mailEnabled", func(g *Group) bool { return g.Mail != "" }),
+	strOrNull("mailNickname", func(g *Group) string {
+		if i := strings.IndexByte(g.Mail, '@'); i > 0 {
+			return g.Mail[:i]
+		}
+		return ""
+	}),
+	boolean("securityEnabled", func(g *Group) bool { return g.Mail == "" }),
+})
+
+func firstWord(s string) string {
+	if f := strings.Fields(s); len(f) > 1 {
+		return f[0]
+	}
+	return ""
+}
+
+func lastWords(s string) string {
+	if f := strings.Fields(s); len(f) > 1 {
+		return strings.Join(f[1:], " ")
+	}
+	return ""
+}
+
+// windowsZones maps the Windows zone names hosts commonly send in
+// Prefer: outlook.timezone to IANA locations; IANA names work directly.
+var windowsZones = map[string]string{
+	"utc":                            "UTC",
+	"pacific standard time":          "America/Los_Angeles",
+	"mountain standard time":         "America/Denver",
+	"central standard time":          "America/Chicago",
+	"eastern standard time":          "America/New_York",
+	"gmt standard time":              "Europe/London",
+	"w. europe standard time":        "Europe/Berlin",
+	"romance standard time":          "Europe/Paris",
+	"central europe standard time":   "Europe/Budapest",
+	"central european standard time": "Europe/Warsaw",
+	"aus eastern standard time":      "Australia/Sydney",
+	"tokyo standard time":            "Asia/Tokyo",
+	"india standard time":            "Asia/Kolkata",
+	"china standard time":            "Asia/Shanghai",
+	"singapore standard time":        "Asia/Singapore",
+}
+
+// zoneFor resolves a Prefer: outlook.timezone value; unknown names fall
+// back to UTC.
+func zoneFor(name string) (*time.Location, string) {
+	if name == "" {
+		return nil, ""
+	}
+	iana, ok := windowsZones[strings.ToLower(name)]
+	if !ok {
+		iana = name
+	}
+	loc, err := time.LoadLocation(iana)
+	if err != nil {
+		return nil, ""
+	}
+	return loc, name
+}

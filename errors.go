@@ -201,6 +201,9 @@ const (
 	// ReasonInteractionRequired: MFA, Conditional Access or sign-in frequency
 	// needs the user at a browser (AADSTS50076, 50079, 53003, 70043).
 	ReasonInteractionRequired ReconnectReason = "interaction_required"
+	// ReasonNotConnected: the account has no stored grant: it never connected,
+	// or it was disconnected.
+	ReasonNotConnected ReconnectReason = "not_connected"
 	// ReasonUnknown: an invalid_grant without a recognised cause.
 	ReasonUnknown ReconnectReason = "unknown"
 )

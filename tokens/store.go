@@ -2,6 +2,8 @@ package tokens
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"iter"
 	"strings"
@@ -88,4 +90,11 @@ func DeleteAccount(ctx context.Context, s Store, account m365link.Account) error
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// randomID returns 16 random hex digits, naming a process in refresh claims.
+func randomID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -1,0 +1,158 @@
+package tokens
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	gosync "sync"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/m365link/m365link"
+)
+
+// Connected describes an account whose authorization code was redeemed.
+type Connected struct {
+	Account m365link.Account
+	// UPN and Name come from the ID token.
+	UPN  string
+	Name string
+	// Nonce, Issuer and IDTenantID are the ID token's claims, for the
+	// caller to check against what it sent and expects.
+	Nonce      string
+	Issuer     string
+	IDTenantID string
+	// GrantedScopes are the scopes the token carries.
+	GrantedScopes []string
+
+	rawIDToken string
+}
+
+// RawIDToken returns the ID token as issued, for signature verification.
+func (c Connected) RawIDToken() string { return c.rawIDToken }
+
+// String names the account and UPN; it never prints the ID token.
+func (c Connected) String() string {
+	return "tokens.Connected{" + c.Account.Key() + " " + c.UPN + "}"
+}
+
+// RedeemCode exchanges an authorization code (from the user-connect
+// callback) for tokens through MSAL, with the PKCE verifier, and stores
+// MSAL's cache for the account that signed in, replacing any earlier grant
+// of that account. tenant is the authority tenant the code was requested
+// for: a tenant ID when the host knows it, else "organizations" or
+// "common"; MSAL files access tokens under that name, so with a generic
+// one the first [Source.Token] redeems the refresh token once to get a
+// token filed under the account's tenant.
+func (m *Manager) RedeemCode(ctx context.Context, tenant, code, redirectURI, verifier string, scopes []string) (Connected, error) {
+	mem := &memoryCache{}
+	client, err := confidential.New(m.cfg.AuthorityHost+"/"+tenant, m.cfg.ClientID, m.cfg.Credential.cred,
+		confidential.WithCache(mem),
+		confidential.WithHTTPClient(m.hc),
+		confidential.WithInstanceDiscovery(!m.cfg.DisableInstanceDiscovery))
+	if err != nil {
+		return Connected{}, fmt.Errorf("tokens: MSAL client: %w", err)
+	}
+	var opts []confidential.AcquireByAuthCodeOption
+	if verifier != "" {
+		opts = append(opts, confidential.WithChallenge(verifier))
+	}
+	cctx, capt := withCapture(ctx)
+	res, err := client.AcquireTokenByAuthCode(cctx, code, redirectURI, scopes, opts...)
+	if err != nil {
+		if capt.err != nil {
+			return Connected{}, capt.err
+		}
+		return Connected{}, fmt.Errorf("tokens: redeem code: %w", redact(err))
+	}
+	oid, tid, ok := strings.Cut(res.Account.HomeAccountID, ".")
+	if !ok || oid == "" || tid == "" {
+		return Connected{}, errors.New("tokens: redeem code: the answer names no account")
+	}
+	c := Connected{
+		Account:       m365link.Account{TenantID: strings.ToLower(tid), UserID: strings.ToLower(oid)},
+		UPN:           res.IDToken.PreferredUsername,
+		Name:          res.IDToken.Name,
+		Issuer:        res.IDToken.Issuer,
+		IDTenantID:    res.IDToken.TenantID,
+		GrantedScopes: res.GrantedScopes,
+		rawIDToken:    res.IDToken.RawToken,
+	}
+	c.Nonce = jwtClaim(res.IDToken.RawToken, "nonce")
+	if err := m.replace(ctx, Key{Account: c.Account, Purpose: PurposeMSAL}, mem.bytes()); err != nil {
+		return Connected{}, err
+	}
+	m.Forget(c.Account)
+	return c, nil
+}
+
+// replace writes data over whatever key holds, retrying compare-and-swap.
+func (m *Manager) replace(ctx context.Context, key Key, data []byte) error {
+	for range 10 {
+		e, err := m.cfg.Store.Get(ctx, key)
+		if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrDecrypt) {
+			return err
+		}
+		if _, err = m.cfg.Store.Put(ctx, key, data, e.Version); err == nil {
+			return nil
+		} else if !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("tokens: save %s: too many concurrent writers", key)
+}
+
+// memoryCache holds one MSAL cache in memory while a code is redeemed.
+type memoryCache struct {
+	mu   gosync.Mutex
+	data []byte
+}
+
+func (c *memoryCache) Replace(_ context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.data == nil {
+		return u.Unmarshal([]byte("{}"))
+	}
+	return u.Unmarshal(c.data)
+}
+
+func (c *memoryCache) Export(_ context.Context, m cache.Marshaler, _ cache.ExportHints) error {
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.data = b
+	return nil
+}
+
+func (c *memoryCache) bytes() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.data
+}
+
+// jwtClaim reads one string claim from a JWT's payload without verifying
+// it; callers that rely on the claim verify the signature themselves.
+func jwtClaim(jwt, name string) string {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims map[string]any
+	if json.Unmarshal(b, &claims) != nil {
+		return ""
+	}
+	v, _ := claims[name].(string)
+	return v
+}

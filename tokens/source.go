@@ -1,0 +1,491 @@
+package tokens
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/m365link/m365link"
+)
+
+// DefaultAuthorityHost is the global cloud's identity platform. National
+// clouds: https://login.microsoftonline.us (US Gov L4/L5) and
+// https://login.chinacloudapi.cn (China).
+const DefaultAuthorityHost = "https://login.microsoftonline.com"
+
+// Credential is the app registration's own credential. Its String and
+// GoString name the kind only, never the secret.
+type Credential struct {
+	cred confidential.Credential
+	kind string
+}
+
+// ClientSecret returns a credential from a client secret.
+func ClientSecret(secret string) (Credential, error) {
+	if secret == "" {
+		return Credential{}, errors.New("tokens: empty client secret")
+	}
+	c, err := confidential.NewCredFromSecret(secret)
+	if err != nil {
+		return Credential{}, errors.New("tokens: client secret refused")
+	}
+	return Credential{cred: c, kind: "client secret"}, nil
+}
+
+// ClientCertificate returns a credential from a certificate chain and its
+// private key (see confidential.CertFromPEM to load a PEM file).
+func ClientCertificate(certs []*x509.Certificate, key crypto.PrivateKey) (Credential, error) {
+	c, err := confidential.NewCredFromCert(certs, key)
+	if err != nil {
+		return Credential{}, fmt.Errorf("tokens: client certificate: %w", err)
+	}
+	return Credential{cred: c, kind: "client certificate"}, nil
+}
+
+// String names the credential kind.
+func (c Credential) String() string { return "tokens.Credential{" + c.kind + "}" }
+
+// GoString is String, so %#v shows no secret either.
+func (c Credential) GoString() string { return c.String() }
+
+// Config configures a [Manager].
+type Config struct {
+	// ClientID is the app registration's application (client) ID.
+	ClientID string
+	// Credential authenticates the app to the token endpoint.
+	Credential Credential
+	// Store holds every account's tokens; wrap the host's store with
+	// [NewEncrypted]. Required.
+	Store Store
+	// AuthorityHost is the identity platform; default DefaultAuthorityHost.
+	AuthorityHost string
+	// DisableInstanceDiscovery skips MSAL's authority validation, for
+	// private clouds and test doubles.
+	DisableInstanceDiscovery bool
+	// Scopes are requested for delegated accounts, e.g.
+	// "https://graph.microsoft.com/Mail.Read". Required for delegated use:
+	// MSAL finds cached tokens by scope, and Entra ID answers a ".default"
+	// request with the granted scopes, so ".default" would never hit the cache.
+	Scopes []string
+	// AppScope is requested for app-only accounts; default
+	// "https://graph.microsoft.com/.default".
+	AppScope string
+	// HTTPClient reaches the identity platform; nil means http.DefaultClient's transport.
+	HTTPClient *http.Client
+	// RefreshBefore is how long before expiry a token is replaced; default
+	// 5 minutes (MSAL's own margin).
+	RefreshBefore time.Duration
+	// Attempts bounds tries of a token request that fails transiently
+	// (5xx, 429, network); default 4.
+	Attempts int
+	// Logger receives refresh events (never tokens); nil discards.
+	Logger *slog.Logger
+}
+
+// Manager hands out one [Source] per account and keeps their shared
+// configuration. It is safe for concurrent use; create one per process.
+type Manager struct {
+	cfg   Config
+	hc    *http.Client
+	log   *slog.Logger
+	owner string
+
+	mu      gosync.Mutex
+	sources map[string]*Source
+}
+
+// NewManager checks cfg and returns a manager.
+func NewManager(cfg Config) (*Manager, error) {
+	if cfg.ClientID == "" || cfg.Store == nil || cfg.Credential.kind == "" {
+		return nil, errors.New("tokens: Config needs ClientID, Credential and Store")
+	}
+	if cfg.AuthorityHost == "" {
+		cfg.AuthorityHost = DefaultAuthorityHost
+	}
+	cfg.AuthorityHost = strings.TrimRight(cfg.AuthorityHost, "/")
+	if !strings.HasPrefix(cfg.AuthorityHost, "https://") {
+		return nil, errors.New("tokens: AuthorityHost must be an https URL")
+	}
+	if cfg.AppScope == "" {
+		cfg.AppScope = "https://graph.microsoft.com/.default"
+	}
+	if cfg.RefreshBefore <= 0 {
+		cfg.RefreshBefore = 5 * time.Minute
+	}
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = 4
+	}
+	base := http.DefaultTransport
+	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
+		base = cfg.HTTPClient.Transport
+	}
+	m := &Manager{
+		cfg:     cfg,
+		hc:      &http.Client{Transport: &endpointTransport{base: base, attempts: cfg.Attempts, baseWait: 200 * time.Millisecond}},
+		log:     cfg.Logger,
+		owner:   randomID(),
+		sources: map[string]*Source{},
+	}
+	if cfg.HTTPClient != nil {
+		m.hc.Timeout = cfg.HTTPClient.Timeout
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	return m, nil
+}
+
+// Source returns the token source for account (app-only when
+// account.UserID is empty). Sources are created once and reused.
+func (m *Manager) Source(account m365link.Account) *Source {
+	k := account.Key()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.sources[k]
+	if s == nil {
+		s = &Source{m: m, account: account, key: Key{Account: account, Purpose: PurposeMSAL}}
+		m.sources[k] = s
+	}
+	return s
+}
+
+// Forget drops the in-memory state of account (its cached token and any
+// reconnect-required state), for example after it reconnected or was
+// disconnected. The stored tokens are not touched.
+func (m *Manager) Forget(account m365link.Account) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.sources, account.Key())
+}
+
+// Source supplies access tokens for one account. It is safe for
+// concurrent use and cheap on the hot path: a valid token is returned from
+// memory without locks or allocations. The returned *oauth2.Token is shared
+// and must not be modified.
+type Source struct {
+	m       *Manager
+	account m365link.Account
+	key     Key
+
+	cur    atomic.Pointer[cachedToken]
+	failed atomic.Pointer[failure]
+	flight singleflight.Group
+
+	mu     gosync.Mutex // guards client and cache creation
+	client *confidential.Client
+	cache  *msalCache
+}
+
+type cachedToken struct {
+	tok       *oauth2.Token
+	refreshAt time.Time
+}
+
+type failure struct {
+	err     *m365link.ReconnectError
+	version int64     // the stored entry's version when it failed
+	checked time.Time // last time the store was looked at for a reconnect
+}
+
+// String names the account; a Source holds no secret worth printing.
+func (s *Source) String() string { return "tokens.Source{" + s.account.Key() + "}" }
+
+// Account returns the account the source serves.
+func (s *Source) Account() m365link.Account { return s.account }
+
+// Token returns a valid access token, refreshing it when it is within
+// RefreshBefore of expiry. Only one refresh runs per account in the
+// process, and, through a claim in the store, across processes sharing
+// it; everyone else waits for its result. It fails fast with a
+// *[m365link.ReconnectError] once the grant is gone, until the account
+// connects again (its stored entry changes) or [Manager.Forget] is called.
+func (s *Source) Token(ctx context.Context) (*oauth2.Token, error) {
+	if c := s.cur.Load(); c != nil && time.Now().Before(c.refreshAt) {
+		return c.tok, nil
+	}
+	if f := s.failed.Load(); f != nil && !s.reconnected(ctx, f) {
+		return nil, f.err
+	}
+	ch := s.flight.DoChan("token", func() (any, error) {
+		// The refresh outlives any one caller: it serves all of them.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		return s.acquire(rctx)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*oauth2.Token), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// OAuth2 adapts s to oauth2.TokenSource, whose Token method takes no
+// context: each call gets a fresh one bounded by timeout.
+func (s *Source) OAuth2(timeout time.Duration) oauth2.TokenSource {
+	return oauth2TokenSource{s: s, timeout: timeout}
+}
+
+type oauth2TokenSource struct {
+	s       *Source
+	timeout time.Duration
+}
+
+func (o oauth2TokenSource) Token() (*oauth2.Token, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	return o.s.Token(ctx)
+}
+
+// reconnected reports whether the account's stored entry changed since it
+// failed (someone connected it again); it looks at most once a minute.
+func (s *Source) reconnected(ctx context.Context, f *failure) bool {
+	if time.Since(f.checked) < time.Minute {
+		return false
+	}
+	e, err := s.m.cfg.Store.Get(ctx, s.key)
+	if err == nil && e.Version != f.version {
+		s.failed.CompareAndSwap(f, nil)
+		return true
+	}
+	s.failed.CompareAndSwap(f, &failure{err: f.err, version: f.version, checked: time.Now()})
+	return false
+}
+
+func (s *Source) msal() (*confidential.Client, *msalCache, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client != nil {
+		return s.client, s.cache, nil
+	}
+	mc := &msalCache{store: s.m.cfg.Store, key: s.key}
+	c, err := confidential.New(s.m.cfg.AuthorityHost+"/"+s.account.TenantID, s.m.cfg.ClientID, s.m.cfg.Credential.cred,
+		confidential.WithCache(mc),
+		confidential.WithHTTPClient(s.m.hc),
+		confidential.WithInstanceDiscovery(!s.m.cfg.DisableInstanceDiscovery))
+	if err != nil {
+		return nil, nil, fmt.Errorf("tokens: MSAL client for %s: %w", s.account, err)
+	}
+	s.client, s.cache = &c, mc
+	return s.client, mc, nil
+}
+
+func (s *Source) acquire(ctx context.Context) (*oauth2.Token, error) {
+	if c := s.cur.Load(); c != nil && time.Now().Before(c.refreshAt) {
+		return c.tok, nil
+	}
+	client, mc, err := s.msal()
+	if err != nil {
+		return nil, err
+	}
+	var res confidential.AuthResult
+	for attempt := 0; ; attempt++ {
+		if s.account.AppOnly() {
+			res, err = s.acquireApp(ctx, client)
+		} else {
+			err = s.withClaim(ctx, func() error {
+				var e error
+				res, e = s.acquireUser(ctx, client)
+				return e
+			})
+		}
+		// A conflict means another process wrote the cache between our read
+		// and our write: read again, which finds its token.
+		if errors.Is(err, ErrConflict) && attempt < 2 {
+			continue
+		}
+		break
+	}
+	if err != nil {
+		var re *m365link.ReconnectError
+		if errors.As(err, &re) {
+			s.failed.Store(&failure{err: re, version: mc.loadedVersion(), checked: time.Now()})
+			s.cur.Store(nil)
+			s.m.log.LogAttrs(ctx, slog.LevelWarn, "tokens: reconnect required",
+				slog.String("account", s.account.Key()), slog.String("reason", string(re.Reason)), slog.String("code", re.Code))
+		}
+		return nil, err
+	}
+	tok := &oauth2.Token{AccessToken: res.AccessToken, TokenType: "Bearer", Expiry: res.ExpiresOn}
+	s.cur.Store(&cachedToken{tok: tok, refreshAt: res.ExpiresOn.Add(-s.m.cfg.RefreshBefore)})
+	return tok, nil
+}
+
+func (s *Source) acquireApp(ctx context.Context, client *confidential.Client) (confidential.AuthResult, error) {
+	cctx, capt := withCapture(ctx)
+	res, err := client.AcquireTokenByCredential(cctx, []string{s.m.cfg.AppScope}, confidential.WithTenantID(s.account.TenantID))
+	if err != nil {
+		return res, s.wrap(err, capt)
+	}
+	return res, nil
+}
+
+func (s *Source) acquireUser(ctx context.Context, client *confidential.Client) (confidential.AuthResult, error) {
+	if len(s.m.cfg.Scopes) == 0 {
+		return confidential.AuthResult{}, errors.New("tokens: Config.Scopes is empty: delegated accounts need explicit scopes")
+	}
+	cctx, capt := withCapture(ctx)
+	// MSAL names a user's cache partition by home account ID: "oid.tid".
+	acct, err := client.Account(cctx, strings.ToLower(s.account.UserID+"."+s.account.TenantID))
+	if err != nil {
+		return confidential.AuthResult{}, s.wrap(err, capt)
+	}
+	if acct.IsZero() {
+		return confidential.AuthResult{}, &m365link.ReconnectError{Account: s.account, Reason: m365link.ReasonNotConnected,
+			Description: "no stored grant for this account: the user must connect"}
+	}
+	res, err := client.AcquireTokenSilent(cctx, s.m.cfg.Scopes, confidential.WithSilentAccount(acct))
+	if err != nil {
+		return res, s.wrap(err, capt)
+	}
+	return res, nil
+}
+
+// wrap turns an MSAL failure into the library's error without keeping
+// MSAL's text, which can include whole HTTP exchanges.
+func (s *Source) wrap(err error, capt *captured) error {
+	var se *storeError
+	if errors.As(err, &se) {
+		return se.err
+	}
+	return classify(s.account, capt.err, err)
+}
+
+// msalCache persists MSAL's cache for one account through the Store: MSAL
+// calls Replace before reading and Export after writing, so a refresh
+// (with its rotated refresh token) is saved before the new access token is
+// returned, and a failed save fails the acquisition.
+type msalCache struct {
+	store Store
+	key   Key
+
+	mu      gosync.Mutex
+	version int64
+}
+
+var _ cache.ExportReplace = (*msalCache)(nil)
+
+func (c *msalCache) loadedVersion() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.version
+}
+
+// Replace loads the stored partition (an empty cache when there is none).
+func (c *msalCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
+	e, err := c.store.Get(ctx, c.key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		e = Entry{Data: []byte("{}")}
+	case err != nil:
+		return &storeError{err: fmt.Errorf("tokens: load %s: %w", c.key, err)}
+	}
+	c.mu.Lock()
+	c.version = e.Version
+	c.mu.Unlock()
+	if err := u.Unmarshal(e.Data); err != nil {
+		return &storeError{err: fmt.Errorf("tokens: stored cache for %s is unreadable: %w", c.key, err)}
+	}
+	return nil
+}
+
+// Export saves the cache with compare-and-swap against the version Replace read.
+func (c *msalCache) Export(ctx context.Context, m cache.Marshaler, _ cache.ExportHints) error {
+	data, err := m.Marshal()
+	if err != nil {
+		return &storeError{err: fmt.Errorf("tokens: serialise cache for %s: %w", c.key, err)}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, err := c.store.Put(ctx, c.key, data, c.version)
+	if err != nil {
+		return &storeError{err: fmt.Errorf("tokens: save %s: %w", c.key, err)}
+	}
+	c.version = v
+	return nil
+}
+
+// storeError marks a store failure inside an MSAL call so it is returned
+// as the store's own error.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+// purposeClaim is the store entry processes use to agree who refreshes.
+const purposeClaim = "refresh-claim"
+
+// claimTTL bounds how long a crashed refresher can hold others back.
+const claimTTL = 30 * time.Second
+
+type claim struct {
+	Owner string `json:"owner"`
+	Until int64  `json:"until"` // Unix milliseconds; 0 = released
+}
+
+// withClaim runs fn while holding this account's refresh claim in the
+// store, so that across processes one refreshes and the others, once it
+// is done, find its token in the store.
+func (s *Source) withClaim(ctx context.Context, fn func() error) error {
+	st := s.m.cfg.Store
+	key := Key{Account: s.account, Purpose: purposeClaim}
+	me := s.m.owner
+	var held int64
+	for wait := 20 * time.Millisecond; ; {
+		e, err := st.Get(ctx, key)
+		var cur claim
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			_ = json.Unmarshal(e.Data, &cur)
+		}
+		now := time.Now()
+		if cur.Owner != "" && cur.Owner != me && cur.Until > now.UnixMilli() {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+			wait = min(wait*2, 500*time.Millisecond)
+			continue
+		}
+		b, _ := json.Marshal(claim{Owner: me, Until: now.Add(claimTTL).UnixMilli()})
+		v, err := st.Put(ctx, key, b, e.Version)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		held = v
+		break
+	}
+	err := fn()
+	b, _ := json.Marshal(claim{Owner: me})
+	// Release with a fresh context: the claim must not outlive fn because ctx ended.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, _ = st.Put(rctx, key, b, held)
+	return err
+}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -137,14 +138,15 @@ func (s *Server) pipeline(rc *reqCtx, versioned bool, p *pending) *result {
 		rc.tenant = hooks.tenantOf(token, rc.r)
 	}
 
+	// Limits come first: a slow (Latency) request holds its slot.
+	if res := s.acct.admit(s, rc, p); res != nil {
+		return res
+	}
 	if f := s.faults.match(rc, p.box); f != nil {
 		s.acct.faultFired(p)
 		if res := s.applyFault(rc, f); res != nil {
 			return res
 		}
-	}
-	if res := s.acct.admit(s, rc, p); res != nil {
-		return res
 	}
 	res := s.dispatch(rc)
 	if rc.syncFault != 0 {
@@ -212,12 +214,14 @@ func writeResult(w http.ResponseWriter, r *http.Request, res *result, p *pending
 	if n := len(body); n > 0 {
 		if acceptsGzip(r) {
 			var buf bytes.Buffer
-			zw := gzip.NewWriter(&buf)
+			zw := gzipPool.Get().(*gzip.Writer)
+			zw.Reset(&buf)
 			zw.Write(body[:n-1])
 			zw.Flush()
 			split := buf.Len()
 			zw.Write(body[n-1:])
 			zw.Close()
+			gzipPool.Put(zw)
 			z := buf.Bytes()
 			body, tail = z[:split], z[split:]
 			h.Set("Content-Encoding", "gzip")
@@ -232,6 +236,12 @@ func writeResult(w http.ResponseWriter, r *http.Request, res *result, p *pending
 	p.finish(res.status)
 	w.Write(tail)
 }
+
+// gzipPool recycles compressors: a new one allocates hundreds of kilobytes.
+var gzipPool = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return zw
+}}
 
 func acceptsGzip(r *http.Request) bool {
 	for _, v := range r.Header.Values("Accept-Encoding") {

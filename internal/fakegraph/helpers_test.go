@@ -1,6 +1,7 @@
 package fakegraph_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -233,3 +234,13 @@ func decodeObject(t *testing.T, raw json.RawMessage) map[string]any {
 }
 
 func hasPrefix(s, prefix string) bool { return strings.HasPrefix(s, prefix) }
+
+// cancelOn returns a context cancelled when ch closes.
+func cancelOn(ch <-chan struct{}) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-ch
+		cancel()
+	}()
+	return ctx
+}

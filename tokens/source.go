@@ -4,20 +4,17 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	gosync "sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"golang.org/x/oauth2"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/m365link/m365link"
 )
@@ -158,6 +155,7 @@ func (m *Manager) Source(account m365link.Account) *Source {
 	s := m.sources[k]
 	if s == nil {
 		s = &Source{m: m, account: account, key: Key{Account: account, Purpose: PurposeMSAL}}
+		s.hot.refreshBefore = m.cfg.RefreshBefore
 		m.sources[k] = s
 	}
 	return s
@@ -180,25 +178,11 @@ type Source struct {
 	m       *Manager
 	account m365link.Account
 	key     Key
-
-	cur    atomic.Pointer[cachedToken]
-	failed atomic.Pointer[failure]
-	flight singleflight.Group
+	hot     hotPath
 
 	mu     gosync.Mutex // guards client and cache creation
 	client *confidential.Client
 	cache  *msalCache
-}
-
-type cachedToken struct {
-	tok       *oauth2.Token
-	refreshAt time.Time
-}
-
-type failure struct {
-	err     *m365link.ReconnectError
-	version int64     // the stored entry's version when it failed
-	checked time.Time // last time the store was looked at for a reconnect
 }
 
 // String names the account; a Source holds no secret worth printing.
@@ -214,27 +198,7 @@ func (s *Source) Account() m365link.Account { return s.account }
 // *[m365link.ReconnectError] once the grant is gone, until the account
 // connects again (its stored entry changes) or [Manager.Forget] is called.
 func (s *Source) Token(ctx context.Context) (*oauth2.Token, error) {
-	if c := s.cur.Load(); c != nil && time.Now().Before(c.refreshAt) {
-		return c.tok, nil
-	}
-	if f := s.failed.Load(); f != nil && !s.reconnected(ctx, f) {
-		return nil, f.err
-	}
-	ch := s.flight.DoChan("token", func() (any, error) {
-		// The refresh outlives any one caller: it serves all of them.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		defer cancel()
-		return s.acquire(rctx)
-	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return r.Val.(*oauth2.Token), nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return s.hot.token(ctx, s.m.cfg.Store, s.key, s.acquire)
 }
 
 // OAuth2 adapts s to oauth2.TokenSource, whose Token method takes no
@@ -252,21 +216,6 @@ func (o oauth2TokenSource) Token() (*oauth2.Token, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 	return o.s.Token(ctx)
-}
-
-// reconnected reports whether the account's stored entry changed since it
-// failed (someone connected it again); it looks at most once a minute.
-func (s *Source) reconnected(ctx context.Context, f *failure) bool {
-	if time.Since(f.checked) < time.Minute {
-		return false
-	}
-	e, err := s.m.cfg.Store.Get(ctx, s.key)
-	if err == nil && e.Version != f.version {
-		s.failed.CompareAndSwap(f, nil)
-		return true
-	}
-	s.failed.CompareAndSwap(f, &failure{err: f.err, version: f.version, checked: time.Now()})
-	return false
 }
 
 func (s *Source) msal() (*confidential.Client, *msalCache, error) {
@@ -287,20 +236,18 @@ func (s *Source) msal() (*confidential.Client, *msalCache, error) {
 	return s.client, mc, nil
 }
 
-func (s *Source) acquire(ctx context.Context) (*oauth2.Token, error) {
-	if c := s.cur.Load(); c != nil && time.Now().Before(c.refreshAt) {
-		return c.tok, nil
-	}
+// acquire runs inside the hot path's single flight.
+func (s *Source) acquire(ctx context.Context) (*oauth2.Token, int64, error) {
 	client, mc, err := s.msal()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var res confidential.AuthResult
 	for attempt := 0; ; attempt++ {
 		if s.account.AppOnly() {
 			res, err = s.acquireApp(ctx, client)
 		} else {
-			err = s.withClaim(ctx, func() error {
+			err = withClaim(ctx, s.m.cfg.Store, s.account, s.m.owner, func() error {
 				var e error
 				res, e = s.acquireUser(ctx, client)
 				return e
@@ -316,16 +263,13 @@ func (s *Source) acquire(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		var re *m365link.ReconnectError
 		if errors.As(err, &re) {
-			s.failed.Store(&failure{err: re, version: mc.loadedVersion(), checked: time.Now()})
-			s.cur.Store(nil)
 			s.m.log.LogAttrs(ctx, slog.LevelWarn, "tokens: reconnect required",
 				slog.String("account", s.account.Key()), slog.String("reason", string(re.Reason)), slog.String("code", re.Code))
 		}
-		return nil, err
+		return nil, mc.loadedVersion(), err
 	}
 	tok := &oauth2.Token{AccessToken: res.AccessToken, TokenType: "Bearer", Expiry: res.ExpiresOn}
-	s.cur.Store(&cachedToken{tok: tok, refreshAt: res.ExpiresOn.Add(-s.m.cfg.RefreshBefore)})
-	return tok, nil
+	return tok, 0, nil
 }
 
 func (s *Source) acquireApp(ctx context.Context, client *confidential.Client) (confidential.AuthResult, error) {
@@ -428,64 +372,3 @@ type storeError struct{ err error }
 
 func (e *storeError) Error() string { return e.err.Error() }
 func (e *storeError) Unwrap() error { return e.err }
-
-// purposeClaim is the store entry processes use to agree who refreshes.
-const purposeClaim = "refresh-claim"
-
-// claimTTL bounds how long a crashed refresher can hold others back.
-const claimTTL = 30 * time.Second
-
-type claim struct {
-	Owner string `json:"owner"`
-	Until int64  `json:"until"` // Unix milliseconds; 0 = released
-}
-
-// withClaim runs fn while holding this account's refresh claim in the
-// store, so that across processes one refreshes and the others, once it
-// is done, find its token in the store.
-func (s *Source) withClaim(ctx context.Context, fn func() error) error {
-	st := s.m.cfg.Store
-	key := Key{Account: s.account, Purpose: purposeClaim}
-	me := s.m.owner
-	var held int64
-	for wait := 20 * time.Millisecond; ; {
-		e, err := st.Get(ctx, key)
-		var cur claim
-		switch {
-		case errors.Is(err, ErrNotFound):
-		case err != nil:
-			return err
-		default:
-			_ = json.Unmarshal(e.Data, &cur)
-		}
-		now := time.Now()
-		if cur.Owner != "" && cur.Owner != me && cur.Until > now.UnixMilli() {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
-			wait = min(wait*2, 500*time.Millisecond)
-			continue
-		}
-		b, _ := json.Marshal(claim{Owner: me, Until: now.Add(claimTTL).UnixMilli()})
-		v, err := st.Put(ctx, key, b, e.Version)
-		if errors.Is(err, ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		held = v
-		break
-	}
-	err := fn()
-	b, _ := json.Marshal(claim{Owner: me})
-	// Release with a fresh context: the claim must not outlive fn because ctx ended.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	_, _ = st.Put(rctx, key, b, held)
-	return err
-}

@@ -1,0 +1,28 @@
+// Package tokens keeps Microsoft 365 tokens in the host's database, safely.
+//
+// The host implements [Store] (or uses [Memory] or the database/sql store
+// in tokens/sqlstore): opaque blobs per account with compare-and-swap.
+// [NewEncrypted] seals every blob with AES-256-GCM under a [KeyRing],
+// bound to its tenant, user and purpose, so a blob copied to another
+// account's row does not decrypt; [Rewrap] moves blobs to a new primary key.
+//
+// A [Manager] hands out one [Source] per account. Tokens come from MSAL's
+// confidential client (authorization code with PKCE via
+// [Manager.RedeemCode], silent refresh, client credentials for app-only
+// accounts), with MSAL's cache persisted through the Store: a refresh, and
+// the refresh token it rotates, is saved before the new access token is
+// returned. Source.Token serves a valid token from memory in tens of
+// nanoseconds; when it is due, exactly one refresh runs per account, in the
+// process (single flight) and across processes (a claim in the Store).
+// When the grant is gone — revoked, expired after inactivity, password
+// changed, MFA or Conditional Access required — Token returns a
+// *m365link.ReconnectError with the reason and AADSTS code and keeps
+// failing fast until the account connects again. Transient failures of the
+// token endpoint are retried and never reported as reconnect-required.
+//
+// Hosts that obtained tokens with their own OAuth stack use [External]
+// instead: it refreshes with golang.org/x/oauth2 and persists every rotation.
+//
+// Tokens, refresh tokens and client secrets never appear in errors, logs
+// or String output.
+package tokens

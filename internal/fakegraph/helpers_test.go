@@ -244,3 +244,9 @@ func cancelOn(ch <-chan struct{}) context.Context {
 	}()
 	return ctx
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+func domainOf(addr string) string { return addr[strings.LastIndexByte(addr, '@')+1:] }

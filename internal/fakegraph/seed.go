@@ -181,11 +181,23 @@ func seedVendorList(rng *rand.Rand, n int) []SeedVendor {
 		v := seedVendors[i%len(seedVendors)]
 		name, domains := v.name, append([]string(nil), v.domains...)
 		if i >= len(seedVendors) {
+			// Another company of the same kind: number its brand label
+			// everywhere, subdomains included (mail.eu.acme2.co.uk).
 			k := strconv.Itoa(i/len(seedVendors) + 1)
 			name += " " + k
+			brand, _, _ := strings.Cut(domains[0], ".")
 			for j, d := range domains {
-				label, rest, _ := strings.Cut(d, ".")
-				domains[j] = label + k + "." + rest
+				labels := strings.Split(d, ".")
+				renamed := false
+				for l := range labels {
+					if labels[l] == brand {
+						labels[l], renamed = brand+k, true
+					}
+				}
+				if !renamed {
+					labels[0] += k
+				}
+				domains[j] = strings.Join(labels, ".")
 			}
 		}
 		sv := SeedVendor{Name: name, Domains: domains}

@@ -58,6 +58,7 @@ var faultNames = [...]string{
 	ForeignNextLink:   "ForeignNextLink",
 }
 
+// String returns the kind's name, e.g. "Throttle429".
 func (k FaultKind) String() string {
 	if k > 0 && int(k) < len(faultNames) {
 		return faultNames[k]

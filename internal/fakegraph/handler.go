@@ -81,7 +81,9 @@ func parsePrefer(h http.Header) map[string]string {
 	return out
 }
 
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP serves Graph requests, which lets the fake be mounted on
+// another server; the links it emits still point at [Server.Origin].
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res, p := s.handle(r)
 	if res.breakConn != 0 {
 		s.breakConn(w, res, p)
@@ -117,9 +119,20 @@ func (s *Server) handle(r *http.Request) (*result, *pending) {
 		}
 	}
 	p := s.acct.begin(s, rc, mailbox)
-	res := s.pipeline(rc, versioned, p)
+	res := s.safePipeline(rc, versioned, p)
 	finishHeaders(rc, res)
 	return res, p
+}
+
+// safePipeline turns a panic in the fake into a 500 that names it, so a
+// bug here fails the test at hand instead of leaving a request in flight.
+func (s *Server) safePipeline(rc *reqCtx, versioned bool, p *pending) (res *result) {
+	defer func() {
+		if v := recover(); v != nil {
+			res = s.fail(rc, http.StatusInternalServerError, "InternalServerError", fmt.Sprintf("fakegraph: %v", v))
+		}
+	}()
+	return s.pipeline(rc, versioned, p)
 }
 
 func (s *Server) pipeline(rc *reqCtx, versioned bool, p *pending) *result {

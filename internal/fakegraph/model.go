@@ -93,7 +93,8 @@ type Attendee struct {
 // Event is a calendar item. The fake does not expand recurrences: add the
 // occurrences (Type "occurrence" or "exception", SeriesMasterID set) next to
 // their "seriesMaster" yourself. Start and End are instants; TimeZone is the
-// Windows name of the zone the event was created in.
+// Windows name of the zone the event was created in. An empty WebLink is
+// derived from ID when rendered.
 type Event struct {
 	ID                   string
 	CalendarID           string // empty = the default calendar

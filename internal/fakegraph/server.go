@@ -202,12 +202,6 @@ func (s *Server) setAuth(f func(*authHooks)) {
 
 func (s *Server) now() time.Time { return s.cfg.clock() }
 
-// ServeHTTP serves Graph requests; it lets the fake be mounted on another
-// server. Links it emits still point at [Server.Origin].
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.serveHTTP(w, r)
-}
-
 func bearer(r *http.Request) string {
 	h := r.Header.Get("Authorization")
 	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {

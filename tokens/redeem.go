@@ -30,6 +30,7 @@ type Connected struct {
 	GrantedScopes []string
 
 	rawIDToken string
+	cache      []byte // MSAL's cache holding the grant, saved by Manager.Save
 }
 
 // RawIDToken returns the ID token as issued, for signature verification.
@@ -41,9 +42,9 @@ func (c Connected) String() string {
 }
 
 // RedeemCode exchanges an authorization code (from the user-connect
-// callback) for tokens through MSAL, with the PKCE verifier, and stores
-// MSAL's cache for the account that signed in, replacing any earlier grant
-// of that account. tenant is the authority tenant the code was requested
+// callback) for tokens through MSAL, with the PKCE verifier. It stores
+// nothing: the caller checks the result (nonce, tenant) and then calls
+// [Manager.Save], which replaces any earlier grant of the account. tenant is the authority tenant the code was requested
 // for: a tenant ID when the host knows it, else "organizations" or
 // "common"; MSAL files access tokens under that name, so with a generic
 // one the first [Source.Token] redeems the refresh token once to get a
@@ -81,13 +82,24 @@ func (m *Manager) RedeemCode(ctx context.Context, tenant, code, redirectURI, ver
 		IDTenantID:    res.IDToken.TenantID,
 		GrantedScopes: res.GrantedScopes,
 		rawIDToken:    res.IDToken.RawToken,
+		cache:         mem.bytes(),
 	}
 	c.Nonce = jwtClaim(res.IDToken.RawToken, "nonce")
-	if err := m.replace(ctx, Key{Account: c.Account, Purpose: PurposeMSAL}, mem.bytes()); err != nil {
-		return Connected{}, err
+	return c, nil
+}
+
+// Save stores the grant of a redeemed code for its account, replacing any
+// earlier one, and resets the account's in-memory state (a
+// reconnect-required account is usable again at once).
+func (m *Manager) Save(ctx context.Context, c Connected) error {
+	if len(c.cache) == 0 {
+		return errors.New("tokens: Save needs a Connected returned by RedeemCode")
+	}
+	if err := m.replace(ctx, Key{Account: c.Account, Purpose: PurposeMSAL}, c.cache); err != nil {
+		return err
 	}
 	m.Forget(c.Account)
-	return c, nil
+	return nil
 }
 
 // replace writes data over whatever key holds, retrying compare-and-swap.

@@ -72,6 +72,7 @@ func (e *env) connect(t *testing.T, m *tokens.Manager) tokens.Connected {
 	code := e.idp.IssueCode(clientID, tenantID, userID, redirect, "", "n-1", mailRead)
 	c, err := m.RedeemCode(context.Background(), "organizations", code, redirect, "", mailRead)
 	require.NoError(t, err)
+	require.NoError(t, m.Save(context.Background(), c))
 	return c
 }
 
@@ -104,8 +105,9 @@ func TestRedeemCodeStoresTheAccount(t *testing.T) {
 	e2 := newEnv(t)
 	m2 := e2.process(t, nil)
 	code := e2.idp.IssueCode(clientID, tenantID, userID, redirect, "", "", mailRead)
-	_, err = m2.RedeemCode(context.Background(), tenantID, code, redirect, "", mailRead)
+	c2, err := m2.RedeemCode(context.Background(), tenantID, code, redirect, "", mailRead)
 	require.NoError(t, err)
+	require.NoError(t, m2.Save(context.Background(), c2))
 	_, err = m2.Source(alice).Token(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 0, e2.idp.Grants("refresh_token"))

@@ -143,6 +143,8 @@ func (s *Server) deltaPage(rc *reqCtx, env *deltaEnv, st syncState) *result {
 }
 
 // messagesDelta serves GET /users/{id}/mailFolders/{id}/messages/delta.
+// A $filter holds for the whole chain of rounds: later rounds report the
+// changed messages that match it, and every removal.
 func (s *Server) messagesDelta(rc *reqCtx) *result {
 	s.mu.Lock()
 	defer s.mu.Unlock()

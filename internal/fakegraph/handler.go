@@ -93,7 +93,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // handle runs one request (a top-level one or a $batch item) through the
-// pipeline: accounting, authentication, faults, limits, routing. The
+// pipeline: accounting, authentication, limits, faults, routing. The
 // returned pending is still counted in flight; the caller finishes it once
 // the response is out.
 func (s *Server) handle(r *http.Request) (*result, *pending) {

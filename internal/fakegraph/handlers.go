@@ -298,8 +298,8 @@ func memberSelect(v string) (users, groups []int, err error) {
 			groups = append(groups, gi)
 		}
 	}
-	sortInts(users)
-	sortInts(groups)
+	slices.Sort(users)
+	slices.Sort(groups)
 	return users, groups, nil
 }
 

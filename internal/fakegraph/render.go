@@ -2,6 +2,7 @@ package fakegraph
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -221,16 +222,8 @@ func (sc *schema[T]) parseSelect(v string) ([]int, error) {
 		}
 	}
 	// Graph renders selected properties in schema order, not request order.
-	sortInts(sel)
+	slices.Sort(sel)
 	return sel, nil
-}
-
-func sortInts(a []int) {
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && a[j] < a[j-1]; j-- {
-			a[j], a[j-1] = a[j-1], a[j]
-		}
-	}
 }
 
 // object renders one entity: annotations first, then id, then the selected

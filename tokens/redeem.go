@@ -168,3 +168,30 @@ func jwtClaim(jwt, name string) string {
 	v, _ := claims[name].(string)
 	return v
 }
+
+// Disconnect deletes every stored entry of account and its in-memory
+// state. For an app-only account (no UserID) it deletes the whole tenant's
+// entries when the store implements [Lister]: users of a tenant whose admin
+// disconnected the organisation cannot sync either.
+func (m *Manager) Disconnect(ctx context.Context, account m365link.Account) error {
+	keys := []Key{{Account: account, Purpose: PurposeMSAL}, {Account: account, Purpose: PurposeOAuth2}, {Account: account, Purpose: purposeClaim}}
+	if account.AppOnly() {
+		if l, ok := m.cfg.Store.(Lister); ok {
+			keys = keys[:0]
+			for k, err := range l.Keys(ctx, account.TenantID) {
+				if err != nil {
+					return err
+				}
+				keys = append(keys, k)
+			}
+		}
+	}
+	var errs []error
+	for _, k := range keys {
+		if err := m.cfg.Store.Delete(ctx, k); err != nil {
+			errs = append(errs, err)
+		}
+		m.Forget(k.Account)
+	}
+	return errors.Join(errs...)
+}

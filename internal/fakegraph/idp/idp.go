@@ -49,6 +49,13 @@ type Server struct {
 	issued   map[string][]string // user key -> refresh tokens issued, in order
 	seq      int
 	now      func() time.Time
+
+	signIn          *User           // who signs in at the authorize and adminconsent endpoints
+	authorizeFail   *Failure        // the next authorize answers this error
+	requireConsent  bool            // client credentials need admin consent in the tenant
+	consented       map[string]bool // tenant/clientID -> admin consented
+	authorizeHits   int
+	adminConsentHit int
 }
 
 // App is a registered confidential client.
@@ -65,6 +72,8 @@ type User struct {
 	ID       string // object ID (oid)
 	UPN      string
 	Name     string
+	// Admin may grant tenant-wide consent.
+	Admin bool
 }
 
 func (u *User) key() string { return strings.ToLower(u.TenantID + "/" + u.ID) }
@@ -124,7 +133,7 @@ func New() *Server {
 		key: key, kid: hex.EncodeToString(sum[:8]),
 		apps: map[string]*App{}, users: map[string]*User{}, codes: map[string]*codeGrant{},
 		refresh: map[string]*rtState{}, access: map[string]Claims{}, grants: map[string]int{},
-		lastRT: map[string]string{}, issued: map[string][]string{},
+		lastRT: map[string]string{}, issued: map[string][]string{}, consented: map[string]bool{},
 		atTTL: time.Hour, now: time.Now,
 	}
 	s.ts = httptest.NewTLSServer(http.HandlerFunc(s.serve))
@@ -271,6 +280,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.keys(w)
 	case rest == "oauth2/v2.0/token" && r.Method == http.MethodPost:
 		s.token(w, r, tenant)
+	case rest == "oauth2/v2.0/authorize" && r.Method == http.MethodGet:
+		s.authorize(w, r, tenant)
+	case rest == "v2.0/adminconsent" && r.Method == http.MethodGet:
+		s.adminConsent(w, r, tenant)
 	default:
 		http.NotFound(w, r)
 	}
@@ -417,6 +430,10 @@ func (s *Server) redeemRefresh(w http.ResponseWriter, f url.Values) {
 }
 
 func (s *Server) clientCredentials(w http.ResponseWriter, f url.Values, tenant string) {
+	if s.requireConsent && !s.consented[strings.ToLower(tenant)+"/"+f.Get("client_id")] {
+		s.fail(w, Failure{Error: "unauthorized_client", Code: 700016, Description: fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", f.Get("client_id"), tenant)})
+		return
+	}
 	// MSAL adds the OpenID scopes to every request; Entra ID ignores them here.
 	var scope string
 	for _, sc := range strings.Fields(f.Get("scope")) {
@@ -501,4 +518,157 @@ func (s *Server) signJWT(claims map[string]any) string {
 		panic(err)
 	}
 	return signing + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// SignInAs makes the authorize and adminconsent endpoints behave as if the
+// given user signed in (nil: nobody can sign in).
+func (s *Server) SignInAs(tenantID, userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.signIn = s.users[strings.ToLower(tenantID+"/"+userID)]
+	if s.signIn == nil {
+		panic("idp: SignInAs unknown user " + tenantID + "/" + userID)
+	}
+}
+
+// FailAuthorize makes the next authorize or adminconsent request redirect
+// back with f as its error (AADSTS code in the description).
+func (s *Server) FailAuthorize(f Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.authorizeFail = &f
+}
+
+// RequireAdminConsent makes client credentials fail with AADSTS700016 in a
+// tenant until an admin consented there, as Entra ID does for an app without
+// a service principal in the tenant.
+func (s *Server) RequireAdminConsent() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requireConsent = true
+}
+
+// Consented reports whether an admin of tenantID consented to clientID.
+func (s *Server) Consented(tenantID, clientID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.consented[strings.ToLower(tenantID)+"/"+clientID]
+}
+
+// Hits returns how many authorize and adminconsent requests arrived.
+func (s *Server) Hits() (authorize, adminConsent int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.authorizeHits, s.adminConsentHit
+}
+
+// errorPage is what Entra ID shows when it cannot redirect back safely
+// (unknown client, unregistered redirect URI).
+func errorPage(w http.ResponseWriter, code int, desc string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusBadRequest)
+	fmt.Fprintf(w, "<html><body>AADSTS%d: %s</body></html>", code, desc)
+}
+
+func redirectBack(w http.ResponseWriter, r *http.Request, redirect string, q url.Values) {
+	u, _ := url.Parse(redirect)
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+func (s *Server) checkClient(w http.ResponseWriter, q url.Values) (*App, bool) {
+	app := s.apps[q.Get("client_id")]
+	if app == nil {
+		errorPage(w, 700016, "Application with identifier '"+q.Get("client_id")+"' was not found in the directory.")
+		return nil, false
+	}
+	if !slices.Contains(app.RedirectURIs, q.Get("redirect_uri")) {
+		errorPage(w, 50011, "The redirect URI '"+q.Get("redirect_uri")+"' specified in the request does not match the redirect URIs configured for the application.")
+		return nil, false
+	}
+	return app, true
+}
+
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, tenant string) {
+	q := r.URL.Query()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.authorizeHits++
+	app, ok := s.checkClient(w, q)
+	if !ok {
+		return
+	}
+	back := url.Values{"state": {q.Get("state")}}
+	fail := func(f Failure) {
+		back.Set("error", f.Error)
+		back.Set("error_description", fmt.Sprintf("AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: 2026-11-24 12:00:00Z", f.Code, f.Description, randHex(8), randHex(8)))
+		redirectBack(w, r, q.Get("redirect_uri"), back)
+	}
+	switch {
+	case s.authorizeFail != nil:
+		f := *s.authorizeFail
+		s.authorizeFail = nil
+		fail(f)
+		return
+	case q.Get("response_type") != "code":
+		fail(Failure{Error: "unsupported_response_type", Code: 700054, Description: "response_type 'id_token' is not enabled for the application."})
+		return
+	case q.Get("code_challenge") != "" && q.Get("code_challenge_method") != "S256":
+		fail(Failure{Error: "invalid_request", Code: 501491, Description: "Invalid size of Code_Challenge parameter or unsupported method."})
+		return
+	case s.signIn == nil:
+		fail(Failure{Error: "login_required", Code: 50058, Description: "A silent sign-in request was sent but no user is signed in."})
+		return
+	}
+	u := s.signIn
+	generic := tenant == "organizations" || tenant == "common" || tenant == "consumers"
+	if !generic && !strings.EqualFold(tenant, u.TenantID) {
+		fail(Failure{Error: "invalid_request", Code: 50020, Description: "User account from identity provider does not exist in tenant and cannot access the application in that tenant."})
+		return
+	}
+	s.seq++
+	code := fmt.Sprintf("code-%d-%s", s.seq, randHex(8))
+	s.codes[code] = &codeGrant{user: u, clientID: app.ClientID, redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge"),
+		scopes: strings.Fields(q.Get("scope")), nonce: q.Get("nonce")}
+	back.Set("code", code)
+	back.Set("session_state", randHex(8))
+	redirectBack(w, r, q.Get("redirect_uri"), back)
+}
+
+func (s *Server) adminConsent(w http.ResponseWriter, r *http.Request, tenant string) {
+	q := r.URL.Query()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.adminConsentHit++
+	app, ok := s.checkClient(w, q)
+	if !ok {
+		return
+	}
+	back := url.Values{"state": {q.Get("state")}, "admin_consent": {"True"}}
+	fail := func(f Failure) {
+		back.Set("error", f.Error)
+		back.Set("error_description", fmt.Sprintf("AADSTS%d: %s Trace ID: %s", f.Code, f.Description, randHex(8)))
+		redirectBack(w, r, q.Get("redirect_uri"), back)
+	}
+	switch {
+	case tenant == "common" || tenant == "consumers":
+		errorPage(w, 90009, "The tenant for the admin consent request cannot be 'common'.")
+		return
+	case s.authorizeFail != nil:
+		f := *s.authorizeFail
+		s.authorizeFail = nil
+		fail(f)
+		return
+	case s.signIn == nil:
+		fail(Failure{Error: "login_required", Code: 50058, Description: "No user is signed in."})
+		return
+	case !s.signIn.Admin:
+		fail(Failure{Error: "access_denied", Code: 90093, Description: "The signed in user is not authorized to grant consent for this application."})
+		return
+	}
+	tid := strings.ToLower(s.signIn.TenantID)
+	s.consented[tid+"/"+app.ClientID] = true
+	back.Set("tenant", tid)
+	back.Set("scope", q.Get("scope"))
+	redirectBack(w, r, q.Get("redirect_uri"), back)
 }

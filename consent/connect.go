@@ -1,0 +1,314 @@
+package consent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/tokens"
+)
+
+// Config configures a [Connector].
+type Config struct {
+	// ClientID is the app registration's application (client) ID.
+	ClientID string
+	// Cloud selects the Microsoft cloud; zero means Global.
+	Cloud Cloud
+	// RedirectURI is the exact, registered callback of the user-connect
+	// flow, e.g. "https://app.example.com/m365/callback".
+	RedirectURI string
+	// AdminRedirectURI is the registered callback of admin consent; empty
+	// means RedirectURI.
+	AdminRedirectURI string
+	// Scopes are requested when a user connects, e.g. from
+	// PlanFor(Delegated, MailSync).Scopes(cloud.GraphResource, true).
+	Scopes []string
+	// Tokens redeems codes and stores connected accounts. It must be
+	// configured for the same app and cloud.
+	Tokens *tokens.Manager
+	// States keeps pending attempts; nil means a MemoryStates.
+	States StateStore
+	// StateTTL bounds how long a user may take to sign in; default 10 minutes.
+	StateTTL time.Duration
+	// VerifyAppOnly makes CompleteAdminConsent prove the consent by acquiring
+	// an app-only token for the tenant (set it when the app uses application
+	// permissions): the tenant in the callback alone can be forged.
+	VerifyAppOnly bool
+}
+
+// Connector runs admin consent and user connect for one app registration.
+// It is safe for concurrent use.
+type Connector struct {
+	cfg    Config
+	states StateStore
+	now    func() time.Time
+}
+
+// New checks cfg and returns a connector.
+func New(cfg Config) (*Connector, error) {
+	if cfg.Cloud == (Cloud{}) {
+		cfg.Cloud = Global
+	}
+	if cfg.ClientID == "" || cfg.RedirectURI == "" || cfg.Tokens == nil {
+		return nil, errors.New("consent: Config needs ClientID, RedirectURI and Tokens")
+	}
+	for _, u := range []string{cfg.RedirectURI, cfg.AdminRedirectURI} {
+		if u == "" {
+			continue
+		}
+		p, err := url.Parse(u)
+		if err != nil || !p.IsAbs() || p.Fragment != "" || (p.Scheme != "https" && p.Hostname() != "localhost" && p.Hostname() != "127.0.0.1") {
+			return nil, fmt.Errorf("consent: redirect URI %q must be absolute https (http only for localhost), without fragment", u)
+		}
+	}
+	if cfg.AdminRedirectURI == "" {
+		cfg.AdminRedirectURI = cfg.RedirectURI
+	}
+	if cfg.StateTTL <= 0 {
+		cfg.StateTTL = 10 * time.Minute
+	}
+	c := &Connector{cfg: cfg, states: cfg.States, now: time.Now}
+	if c.states == nil {
+		c.states = &MemoryStates{}
+	}
+	return c, nil
+}
+
+// ConnectOptions tune one user-connect attempt. The zero value is usable.
+type ConnectOptions struct {
+	// Tenant is the authority tenant: a tenant ID or domain when the host
+	// knows the user's organisation, else Organizations (default) or
+	// Common/Consumers to admit personal Microsoft accounts.
+	Tenant string
+	// LoginHint pre-fills the user's address; DomainHint skips home realm discovery.
+	LoginHint, DomainHint string
+	// Prompt is "select_account", "login" or "consent"; empty lets Entra ID decide.
+	Prompt string
+	// ReturnTo is a relative path to send the browser to afterwards.
+	ReturnTo string
+}
+
+// BeginConnect starts a user connect for the host session and returns the
+// URL to redirect the browser to: authorization code flow with PKCE (S256,
+// a fresh verifier per attempt), a single-use expiring state bound to
+// session, and a nonce for the ID token. It makes no network call.
+func (c *Connector) BeginConnect(ctx context.Context, session string, opts *ConnectOptions) (string, error) {
+	var o ConnectOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Tenant == "" {
+		o.Tenant = Organizations
+	}
+	a, state, err := c.issue(ctx, FlowConnect, session, o.Tenant, o.ReturnTo)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(a.Verifier))
+	q := url.Values{
+		"client_id":             {c.cfg.ClientID},
+		"response_type":         {"code"},
+		"redirect_uri":          {c.cfg.RedirectURI},
+		"response_mode":         {"query"},
+		"scope":                 {strings.Join(c.cfg.Scopes, " ")},
+		"state":                 {state},
+		"nonce":                 {a.Nonce},
+		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
+		"code_challenge_method": {"S256"},
+	}
+	for k, v := range map[string]string{"login_hint": o.LoginHint, "domain_hint": o.DomainHint, "prompt": o.Prompt} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return c.authorityHost() + "/" + url.PathEscape(o.Tenant) + "/oauth2/v2.0/authorize?" + q.Encode(), nil
+}
+
+func (c *Connector) authorityHost() string {
+	return strings.TrimRight(c.cfg.Cloud.AuthorityHost, "/")
+}
+
+func (c *Connector) issue(ctx context.Context, flow Flow, session, tenant, returnTo string) (Attempt, string, error) {
+	a := Attempt{
+		ID: randomString(32), Flow: flow, Binding: bindingOf(session), Tenant: tenant,
+		ReturnTo: safeReturn(returnTo), Expires: c.now().Add(c.cfg.StateTTL),
+	}
+	if d, ok := c.states.(deriver); ok {
+		a.Verifier, a.Nonce = d.derive(a.ID, "pkce"), d.derive(a.ID, "nonce")
+	} else {
+		a.Verifier, a.Nonce = randomString(48), randomString(24)
+	}
+	state, err := c.states.Issue(ctx, a)
+	if err != nil {
+		return Attempt{}, "", fmt.Errorf("consent: save state: %w", err)
+	}
+	return a, state, nil
+}
+
+// safeReturn keeps only relative paths on this site: no scheme, no host,
+// no "//" or "/\" (browsers read both as another host): no open redirects.
+func safeReturn(p string) string {
+	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.HasPrefix(p, `/\`) ||
+		strings.ContainsAny(p, "\\\r\n\t\x00") {
+		return "/"
+	}
+	if u, err := url.Parse(p); err != nil || u.IsAbs() || u.Host != "" {
+		return "/"
+	}
+	return p
+}
+
+// ParseCallback reads a callback's raw query. Every parameter must appear
+// at most once: a duplicated one (state=a&state=b) is rejected, as the two
+// copies could be read differently by different layers.
+func ParseCallback(rawQuery string) (map[string]string, error) {
+	if len(rawQuery) > 16<<10 {
+		return nil, invalid("the callback is too long")
+	}
+	vals, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, invalid("the callback's query is malformed")
+	}
+	out := make(map[string]string, len(vals))
+	for k, v := range vals {
+		if len(v) != 1 {
+			return nil, invalid(fmt.Sprintf("parameter %q appears %d times", k, len(v)))
+		}
+		out[k] = v[0]
+	}
+	return out, nil
+}
+
+// take validates the state of a callback and returns its attempt.
+func (c *Connector) take(ctx context.Context, flow Flow, session string, p map[string]string) (Attempt, error) {
+	state := p["state"]
+	if state == "" {
+		return Attempt{}, invalid("the callback has no state")
+	}
+	a, err := c.states.Take(ctx, state)
+	if errors.Is(err, ErrStateNotFound) {
+		return Attempt{}, invalid("the state is unknown, expired or already used")
+	}
+	if err != nil {
+		return Attempt{}, fmt.Errorf("consent: read state: %w", err)
+	}
+	if a.Flow != flow {
+		return Attempt{}, invalid("the state belongs to another flow")
+	}
+	if a.Binding != bindingOf(session) {
+		return Attempt{}, invalid("the state belongs to another session")
+	}
+	return a, nil
+}
+
+// Connection is a user account connected by [Connector.CompleteConnect].
+type Connection struct {
+	Account       m365link.Account
+	UPN           string
+	Name          string
+	GrantedScopes []string
+	// Personal reports a personal Microsoft account (Outlook.com).
+	Personal bool
+	// ReturnTo is the relative path the attempt asked to return to.
+	ReturnTo string
+}
+
+// CompleteConnect handles the user-connect callback (its raw query) for
+// the same host session that began it. Before anything reaches the token
+// endpoint it checks the parameters (each at most once), the state
+// (known, unexpired, unused, this flow, this session) and any error the
+// identity platform reported. It then redeems the code with the PKCE
+// verifier, checks the ID token's nonce, issuer and tenant, and stores the
+// account's tokens.
+func (c *Connector) CompleteConnect(ctx context.Context, session, rawQuery string) (*Connection, error) {
+	p, err := ParseCallback(rawQuery)
+	if err != nil {
+		return nil, err
+	}
+	a, err := c.take(ctx, FlowConnect, session, p)
+	if err != nil {
+		return nil, err
+	}
+	if e := p["error"]; e != "" {
+		return nil, fromOAuth(e, p["error_description"])
+	}
+	if _, ok := p["admin_consent"]; ok {
+		return nil, invalid("an admin-consent answer arrived at the user-connect callback")
+	}
+	code := p["code"]
+	if code == "" {
+		return nil, invalid("the callback has no code")
+	}
+	got, err := c.cfg.Tokens.RedeemCode(ctx, a.Tenant, code, c.cfg.RedirectURI, a.Verifier, resourceScopes(c.cfg.Scopes))
+	if err != nil {
+		var ee *tokens.EndpointError
+		if errors.As(err, &ee) {
+			return nil, fromOAuth(ee.Err, ee.Description, ee.Code)
+		}
+		return nil, fmt.Errorf("consent: redeem code: %w", err)
+	}
+	if err := c.checkIDToken(a, got); err != nil {
+		return nil, err
+	}
+	if err := c.cfg.Tokens.Save(ctx, got); err != nil {
+		return nil, err
+	}
+	return &Connection{Account: got.Account, UPN: got.UPN, Name: got.Name, GrantedScopes: got.GrantedScopes,
+		Personal: got.Account.TenantID == PersonalTenantID, ReturnTo: a.ReturnTo}, nil
+}
+
+func (c *Connector) checkIDToken(a Attempt, got tokens.Connected) error {
+	tid := strings.ToLower(got.IDTenantID)
+	switch {
+	case got.Nonce != a.Nonce:
+		return invalid("the ID token's nonce does not match this attempt")
+	case tid == "" || tid != got.Account.TenantID:
+		return &Error{Kind: ErrTenant, Description: "the ID token names another tenant than the account", Remediation: "Start connecting again"}
+	case got.Issuer != strings.TrimRight(c.cfg.Cloud.IssuerHost, "/")+"/"+tid+"/v2.0":
+		return &Error{Kind: ErrTenant, Description: "the ID token's issuer " + got.Issuer + " is not this cloud's", Remediation: "Check the cloud the app is configured for"}
+	case looksLikeTenantID(a.Tenant) && !strings.EqualFold(a.Tenant, tid):
+		return &Error{Kind: ErrTenant, Description: "the account belongs to another organisation than the one asked for", Remediation: "Sign in with an account of that organisation"}
+	case tid == PersonalTenantID && strings.EqualFold(a.Tenant, Organizations):
+		return &Error{Kind: ErrTenant, Description: "a personal Microsoft account signed in where only work or school accounts may", Remediation: "Sign in with a work or school account"}
+	}
+	return nil
+}
+
+func looksLikeTenantID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// resourceScopes drops the OpenID Connect scopes: MSAL adds them itself and
+// treats them as declined if they are asked for explicitly.
+func resourceScopes(scopes []string) []string {
+	var out []string
+	for _, s := range scopes {
+		switch s {
+		case "openid", "profile", "offline_access", "email":
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,402 @@
+package consent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/internal/fakegraph"
+	"github.com/m365link/m365link/internal/fakegraph/idp"
+	"github.com/m365link/m365link/internal/graph"
+	"github.com/m365link/m365link/tokens"
+)
+
+const (
+	tenantA   = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	tenantB   = "0b7c4f5e-3e1a-4b5a-9d0a-6a1c2f3e4d5b"
+	aliceID   = "6e7b768e-07e2-4810-8459-485f84f8f204"
+	carolID   = "1f0c2b6a-9a4e-4d7b-8c3e-5b2a7d9e0f11"
+	malloryID = "3c5d7e9f-1a2b-4c6d-8e0f-2a4b6c8d0e1f"
+	appID     = "a0c1e0b8-5d6e-4c42-9b53-0f5c7a1d2e3f"
+	appSecret = "client-secret-value-never-logged"
+	redirect  = "https://app.example/m365/callback"
+	adminBack = "https://app.example/m365/admin-callback"
+)
+
+var mailRead = []string{"https://graph.microsoft.com/Mail.Read"}
+
+type world struct {
+	idp   *idp.Server
+	graph *fakegraph.Server
+	gc    *graph.Client
+	store *tokens.Memory
+	tok   *tokens.Manager
+	c     *Connector
+}
+
+func newWorld(t *testing.T, states StateStore) *world {
+	t.Helper()
+	w := &world{idp: idp.New(), graph: fakegraph.New(), store: &tokens.Memory{}}
+	t.Cleanup(w.idp.Close)
+	t.Cleanup(w.graph.Close)
+	w.idp.AddApp(idp.App{ClientID: appID, Secret: appSecret, RedirectURIs: []string{redirect, adminBack}})
+	w.idp.AddUser(idp.User{TenantID: tenantA, ID: aliceID, UPN: "alice@contoso.com", Name: "Alice Buyer"})
+	w.idp.AddUser(idp.User{TenantID: tenantA, ID: carolID, UPN: "carol@contoso.com", Name: "Carol Admin", Admin: true})
+	w.idp.AddUser(idp.User{TenantID: tenantB, ID: malloryID, UPN: "mallory@fabrikam.com", Name: "Mallory"})
+
+	w.graph.AddTenant(fakegraph.Tenant{ID: tenantA, DisplayName: "Contoso", Domains: []string{"contoso.com"}})
+	w.graph.AddUser(tenantA, fakegraph.User{ID: aliceID, UPN: "alice@contoso.com", MailEnabled: true, AccountEnabled: true})
+	w.graph.AddUser(tenantA, fakegraph.User{ID: carolID, UPN: "carol@contoso.com", MailEnabled: true, AccountEnabled: true})
+	// Graph accepts only tokens the identity platform issued.
+	w.graph.SetTokenValidator(func(tok string, _ *http.Request) bool { _, ok := w.idp.Validate(tok); return ok })
+	w.graph.SetTokenTenant(func(tok string, _ *http.Request) string { c, _ := w.idp.Validate(tok); return c.TenantID })
+	gc, err := graph.New(graph.Config{BaseURL: w.graph.URL(), HTTPClient: w.graph.Client()})
+	require.NoError(t, err)
+	w.gc = gc
+
+	ring, _ := tokens.NewKeyRing(1, bytes.Repeat([]byte{5}, 32))
+	cred, _ := tokens.ClientSecret(appSecret)
+	w.tok, err = tokens.NewManager(tokens.Config{ClientID: appID, Credential: cred, Store: tokens.NewEncrypted(w.store, ring),
+		AuthorityHost: w.idp.URL(), DisableInstanceDiscovery: true, Scopes: mailRead, HTTPClient: w.idp.Client()})
+	require.NoError(t, err)
+	cloud := Global
+	cloud.AuthorityHost, cloud.GraphBase = w.idp.URL(), w.graph.URL()
+	w.c, err = New(Config{ClientID: appID, Cloud: cloud, RedirectURI: redirect, AdminRedirectURI: adminBack,
+		Scopes: append([]string{"openid", "profile", "offline_access"}, mailRead...), Tokens: w.tok, States: states, VerifyAppOnly: true})
+	require.NoError(t, err)
+	return w
+}
+
+// browse plays the browser: it opens u at the identity platform and
+// returns the raw query of the redirect back to the app.
+func (w *world) browse(t *testing.T, u string) string {
+	t.Helper()
+	hc := *w.idp.Client()
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := hc.Get(u)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusFound, resp.StatusCode)
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	return loc.RawQuery
+}
+
+func TestUserConnectEndToEnd(t *testing.T) {
+	w := newWorld(t, nil)
+	w.idp.SignInAs(tenantA, aliceID)
+	u, err := w.c.BeginConnect(context.Background(), "session-1", &ConnectOptions{ReturnTo: "/vendors/42"})
+	require.NoError(t, err)
+	au, _ := url.Parse(u)
+	q := au.Query()
+	assert.Equal(t, w.idp.URL()+"/organizations/oauth2/v2.0/authorize", au.Scheme+"://"+au.Host+au.Path)
+	assert.Equal(t, "S256", q.Get("code_challenge_method"))
+	assert.Len(t, q.Get("code_challenge"), 43)
+	assert.Equal(t, redirect, q.Get("redirect_uri"))
+	assert.Equal(t, "openid profile offline_access https://graph.microsoft.com/Mail.Read", q.Get("scope"))
+
+	conn, err := w.c.CompleteConnect(context.Background(), "session-1", w.browse(t, u))
+	require.NoError(t, err)
+	assert.Equal(t, &Connection{Account: m365link.Account{TenantID: tenantA, UserID: aliceID}, UPN: "alice@contoso.com",
+		Name: "Alice Buyer", GrantedScopes: mailRead, ReturnTo: "/vendors/42"}, conn)
+
+	// The tokens are in the store, and Graph accepts them.
+	keys := 0
+	for k, err := range w.store.Keys(context.Background(), tenantA) {
+		require.NoError(t, err)
+		assert.Equal(t, tokens.Key{Account: conn.Account, Purpose: tokens.PurposeMSAL}, k)
+		keys++
+	}
+	assert.Equal(t, 1, keys)
+	var inbox struct {
+		DisplayName string `json:"displayName"`
+	}
+	err = w.gc.JSON(context.Background(), &graph.Request{Path: graph.Path("users", aliceID, "mailFolders", "inbox"),
+		Mailbox: aliceID, Token: w.tok.Source(conn.Account)}, &inbox)
+	require.NoError(t, err)
+	assert.Equal(t, "Inbox", inbox.DisplayName)
+	assert.Equal(t, 1, w.idp.Grants("authorization_code"))
+
+	// A fresh verifier per attempt.
+	u2, _ := w.c.BeginConnect(context.Background(), "session-1", nil)
+	au2, _ := url.Parse(u2)
+	assert.NotEqual(t, q.Get("code_challenge"), au2.Query().Get("code_challenge"))
+	assert.NotEqual(t, q.Get("state"), au2.Query().Get("state"))
+}
+
+func TestAdminConsentEndToEnd(t *testing.T) {
+	w := newWorld(t, nil)
+	w.idp.RequireAdminConsent()
+	w.idp.SignInAs(tenantA, carolID)
+
+	// Before consent, the service connection fails with a typed error.
+	checks := w.c.TestConnection(context.Background(), w.gc, tenantA, "alice@contoso.com")
+	require.Len(t, checks, 1)
+	assert.ErrorIs(t, checks[0].Err, ErrAppNotInTenant)
+	w.tok.Forget(m365link.Account{TenantID: tenantA})
+
+	u, err := w.c.AdminConsentURL(context.Background(), "admin-session", "", "/settings")
+	require.NoError(t, err)
+	au, _ := url.Parse(u)
+	assert.Equal(t, "/organizations/v2.0/adminconsent", au.Path)
+	assert.Equal(t, "https://graph.microsoft.com/.default", au.Query().Get("scope"))
+
+	ac, err := w.c.CompleteAdminConsent(context.Background(), "admin-session", w.browse(t, u))
+	require.NoError(t, err)
+	assert.Equal(t, &AdminConsent{TenantID: tenantA, Scopes: []string{"https://graph.microsoft.com/.default"}, Verified: true, ReturnTo: "/settings"}, ac)
+	assert.True(t, w.idp.Consented(tenantA, appID))
+	assert.Equal(t, 2, w.idp.Grants("client_credentials"), "one refused before consent, one proving it")
+
+	checks = w.c.TestConnection(context.Background(), w.gc, tenantA, "alice@contoso.com")
+	var names []string
+	for _, c := range checks {
+		assert.NoError(t, c.Err, c.Name)
+		names = append(names, c.Name+" ["+c.Permission+"]")
+	}
+	assert.Equal(t, []string{"acquire an app-only token [(admin consent)]", "list users [User.Read.All]",
+		"read alice@contoso.com's Inbox [Mail.Read]", "read alice@contoso.com's calendars [Calendars.Read]"}, names)
+
+	// Disconnect removes the tenant's tokens and says how to revoke at Microsoft.
+	instructions, err := w.c.Disconnect(context.Background(), m365link.Account{TenantID: tenantA}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, RevokeInstructions, instructions)
+	for range w.store.Keys(context.Background(), tenantA) {
+		t.Fatal("tokens left after disconnect")
+	}
+}
+
+func TestAdminConsentByNonAdmin(t *testing.T) {
+	w := newWorld(t, nil)
+	w.idp.SignInAs(tenantA, aliceID)
+	u, _ := w.c.AdminConsentURL(context.Background(), "s", tenantA, "")
+	_, err := w.c.CompleteAdminConsent(context.Background(), "s", w.browse(t, u))
+	var ce *Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, ErrNotAdmin, ce.Kind)
+	assert.Equal(t, 90093, ce.Code)
+	assert.Equal(t, "access_denied", ce.OAuthError)
+	assert.Equal(t, 0, w.idp.Grants(""))
+}
+
+func TestAdminConsentRefusesCommonAndPersonal(t *testing.T) {
+	w := newWorld(t, nil)
+	_, err := w.c.AdminConsentURL(context.Background(), "s", "common", "")
+	assert.EqualError(t, err, `consent: admin consent needs a tenant or "organizations", not "common"`)
+	u, _ := w.c.AdminConsentURL(context.Background(), "s", "", "")
+	state, _ := url.Parse(u)
+	_, err = w.c.CompleteAdminConsent(context.Background(), "s",
+		"admin_consent=True&tenant="+PersonalTenantID+"&state="+url.QueryEscape(state.Query().Get("state")))
+	assert.ErrorIs(t, err, ErrPersonalAccount)
+	checks := w.c.TestConnection(context.Background(), w.gc, PersonalTenantID, "")
+	assert.ErrorIs(t, checks[0].Err, ErrPersonalAccount)
+}
+
+// Every forged, replayed, mismatched or duplicated callback is rejected
+// before anything reaches the token endpoint.
+func TestForgedCallbacksNeverReachTheTokenEndpoint(t *testing.T) {
+	w := newWorld(t, nil)
+	w.idp.SignInAs(tenantA, aliceID)
+	clock := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	w.c.now = func() time.Time { return clock }
+	w.c.states.(*MemoryStates).now = func() time.Time { return clock }
+	ctx := context.Background()
+
+	// A genuine attempt, answered and completed once.
+	u, _ := w.c.BeginConnect(ctx, "s1", nil)
+	good := w.browse(t, u)
+	_, err := w.c.CompleteConnect(ctx, "s1", good)
+	require.NoError(t, err)
+	grants := w.idp.Grants("")
+
+	fresh := func() (state, code string) {
+		u, _ := w.c.BeginConnect(ctx, "s1", nil)
+		p, _ := url.ParseQuery(w.browse(t, u))
+		return p.Get("state"), p.Get("code")
+	}
+	adminState := func() string {
+		u, _ := w.c.AdminConsentURL(ctx, "s1", "", "")
+		p, _ := url.Parse(u)
+		return p.Query().Get("state")
+	}
+	tests := []struct {
+		name    string
+		session string
+		query   func() string
+	}{
+		{"replayed callback", "s1", func() string { return good }},
+		{"no state", "s1", func() string { _, c := fresh(); return "code=" + c }},
+		{"unknown state", "s1", func() string { _, c := fresh(); return "code=" + c + "&state=forged" }},
+		{"another session", "s2", func() string { s, c := fresh(); return "code=" + c + "&state=" + url.QueryEscape(s) }},
+		{"expired state", "s1", func() string {
+			s, c := fresh()
+			clock = clock.Add(11 * time.Minute)
+			return "code=" + c + "&state=" + url.QueryEscape(s)
+		}},
+		{"admin-consent state at the connect callback", "s1", func() string { _, c := fresh(); return "code=" + c + "&state=" + url.QueryEscape(adminState()) }},
+		{"duplicated state", "s1", func() string {
+			s, c := fresh()
+			return "code=" + c + "&state=" + url.QueryEscape(s) + "&state=" + url.QueryEscape(s)
+		}},
+		{"duplicated code", "s1", func() string { s, c := fresh(); return "code=" + c + "&code=other&state=" + url.QueryEscape(s) }},
+		{"missing code", "s1", func() string { s, _ := fresh(); return "state=" + url.QueryEscape(s) }},
+		{"admin_consent at the connect callback", "s1", func() string {
+			s, c := fresh()
+			return "code=" + c + "&admin_consent=True&state=" + url.QueryEscape(s)
+		}},
+		{"malformed query", "s1", func() string { return "code=%zz&state=x" }},
+		{"error with a forged state", "s1", func() string { return "error=access_denied&state=forged" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := tt.query()
+			_, err := w.c.CompleteConnect(ctx, tt.session, q)
+			require.ErrorIs(t, err, ErrInvalidCallback)
+			assert.Equal(t, grants, w.idp.Grants(""), "no request reached the token endpoint")
+		})
+	}
+}
+
+func TestIDTokenChecks(t *testing.T) {
+	w := newWorld(t, nil)
+	ctx := context.Background()
+	begin := func(tenant string) (state, nonce string) {
+		u, _ := w.c.BeginConnect(ctx, "s", &ConnectOptions{Tenant: tenant})
+		p, _ := url.Parse(u)
+		return p.Query().Get("state"), p.Query().Get("nonce")
+	}
+	// A code whose ID token carries another nonce (a code injected from another attempt).
+	state, _ := begin("")
+	code := w.idp.IssueCode(appID, tenantA, aliceID, redirect, "", "someone-elses-nonce", mailRead)
+	_, err := w.c.CompleteConnect(ctx, "s", "code="+code+"&state="+url.QueryEscape(state))
+	require.ErrorIs(t, err, ErrInvalidCallback)
+	assert.Contains(t, err.Error(), "nonce")
+
+	// A user of another organisation where one organisation was asked for.
+	state, nonce := begin(tenantA)
+	code = w.idp.IssueCode(appID, tenantB, malloryID, redirect, "", nonce, mailRead)
+	_, err = w.c.CompleteConnect(ctx, "s", "code="+code+"&state="+url.QueryEscape(state))
+	require.ErrorIs(t, err, ErrTenant)
+
+	// A code issued for another PKCE challenge: the identity platform refuses the verifier.
+	state, nonce = begin("")
+	code = w.idp.IssueCode(appID, tenantA, aliceID, redirect, "another-challenge-xxxxxxxxxxxxxxxxxxxxxxxxxxx", nonce, mailRead)
+	_, err = w.c.CompleteConnect(ctx, "s", "code="+code+"&state="+url.QueryEscape(state))
+	var ce *Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, ErrInvalidCallback, ce.Kind)
+	assert.Equal(t, 501481, ce.Code)
+
+	for range w.store.Keys(ctx, "") {
+		t.Fatal("nothing may be stored after a failed check")
+	}
+}
+
+func TestErrorCallbacksAreTyped(t *testing.T) {
+	tests := []struct {
+		failure idp.Failure
+		kind    error
+		remedy  string
+	}{
+		{idp.Failure{Error: "invalid_client", Code: 65001, Description: "The user or administrator has not consented to use the application."}, ErrConsentRequired, "admin consent link"},
+		{idp.Failure{Error: "access_denied", Code: 65004, Description: "User declined to consent to access the app."}, ErrAccessDenied, "declined"},
+		{idp.Failure{Error: "access_denied", Code: 50105, Description: "Your administrator has configured the application to block users unless they are specifically granted access."}, ErrUserNotAssigned, "Assignment required"},
+		{idp.Failure{Error: "access_denied", Code: 53003, Description: "Access has been blocked by Conditional Access policies."}, ErrConditionalAccess, "Conditional Access"},
+		{idp.Failure{Error: "unauthorized_client", Code: 700016, Description: "Application with identifier 'x' was not found in the directory 'y'."}, ErrAppNotInTenant, "admin consent link"},
+		{idp.Failure{Error: "access_denied", Code: 90094, Description: "Admin approval required."}, ErrAdminApprovalRequired, "administrator"},
+		{idp.Failure{Error: "temporarily_unavailable", Code: 90090, Description: "intermittent"}, ErrUnavailable, "Try again"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind.Error(), func(t *testing.T) {
+			w := newWorld(t, nil)
+			w.idp.SignInAs(tenantA, aliceID)
+			w.idp.FailAuthorize(tt.failure)
+			u, _ := w.c.BeginConnect(context.Background(), "s", nil)
+			_, err := w.c.CompleteConnect(context.Background(), "s", w.browse(t, u))
+			var ce *Error
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, tt.kind, ce.Kind)
+			assert.Equal(t, tt.failure.Code, ce.Code)
+			assert.Equal(t, tt.failure.Description, ce.Description)
+			assert.Contains(t, ce.Remediation, tt.remedy)
+			assert.Equal(t, 0, w.idp.Grants(""))
+		})
+	}
+	assert.ErrorIs(t, &Error{Kind: ErrConsentRequired}, m365link.ErrConsentRequired)
+}
+
+func TestSignedStates(t *testing.T) {
+	key := bytes.Repeat([]byte{1}, 32)
+	s, err := NewSignedStates(key)
+	require.NoError(t, err)
+	w := newWorld(t, s)
+	w.idp.SignInAs(tenantA, aliceID)
+	u, _ := w.c.BeginConnect(context.Background(), "s", nil)
+	p, _ := url.Parse(u)
+	state := p.Query().Get("state")
+	assert.NotContains(t, state, p.Query().Get("nonce"), "secrets are derived, not carried")
+	back := w.browse(t, u)
+	_, err = w.c.CompleteConnect(context.Background(), "s", back)
+	require.NoError(t, err)
+	_, err = w.c.CompleteConnect(context.Background(), "s", back)
+	assert.ErrorIs(t, err, ErrInvalidCallback, "replay refused")
+
+	// A tampered state (another return path) fails its signature.
+	u, _ = w.c.BeginConnect(context.Background(), "s", &ConnectOptions{ReturnTo: "/a"})
+	p, _ = url.Parse(u)
+	body, sig, _ := strings.Cut(p.Query().Get("state"), ".")
+	_, err = s.Take(context.Background(), body+"x."+sig)
+	assert.ErrorIs(t, err, ErrStateNotFound)
+	// Another process with the same key accepts it.
+	s2, _ := NewSignedStates(key)
+	a, err := s2.Take(context.Background(), p.Query().Get("state"))
+	require.NoError(t, err)
+	assert.Equal(t, "/a", a.ReturnTo)
+	_, err = NewSignedStates([]byte("short"))
+	assert.Error(t, err)
+	assert.Equal(t, "consent.SignedStates{}", s.String())
+}
+
+func TestSafeReturn(t *testing.T) {
+	for in, want := range map[string]string{
+		"/vendors/42?tab=mail": "/vendors/42?tab=mail",
+		"":                     "/",
+		"//evil.example/x":     "/",
+		`/\evil.example`:       "/",
+		"https://evil.example": "/",
+		"javascript:alert(1)":  "/",
+		"/ok\r\nSet-Cookie: x": "/",
+		"relative":             "/",
+	} {
+		assert.Equal(t, want, safeReturn(in), in)
+	}
+}
+
+func FuzzParseCallback(f *testing.F) {
+	for _, s := range []string{"code=a&state=b", "state=a&state=b", "code=%zz", "", "a=1&a=1", "error=access_denied&admin_consent=True&state=x", "x=%E2%82%AC;y=2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		p, err := ParseCallback(raw)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidCallback) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		vals, _ := url.ParseQuery(raw)
+		for k, v := range vals {
+			if len(v) != 1 || p[k] != v[0] {
+				t.Fatalf("%q: parameter %q read as %q from %q", raw, k, p[k], v)
+			}
+		}
+	})
+}

@@ -204,7 +204,9 @@ func (s *SignedStates) Take(_ context.Context, state string) (Attempt, error) {
 }
 
 // deriver is implemented by stores that derive an attempt's secrets.
-type deriver interface{ derive(id, purpose string) string }
+type deriver interface {
+	derive(id, purpose string) string
+}
 
 // randomString returns n random bytes, base64url-encoded.
 func randomString(n int) string {

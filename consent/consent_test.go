@@ -400,3 +400,37 @@ func FuzzParseCallback(f *testing.F) {
 		}
 	})
 }
+
+func TestPersonalAccounts(t *testing.T) {
+	w := newWorld(t, nil)
+	const msaUser = "00000000-0000-0000-1a2b-3c4d5e6f7a8b"
+	w.idp.AddUser(idp.User{TenantID: PersonalTenantID, ID: msaUser, UPN: "ann.vendor@outlook.com", Name: "Ann"})
+	w.idp.SignInAs(PersonalTenantID, msaUser)
+
+	u, _ := w.c.BeginConnect(context.Background(), "s", &ConnectOptions{Tenant: Consumers})
+	conn, err := w.c.CompleteConnect(context.Background(), "s", w.browse(t, u))
+	require.NoError(t, err)
+	assert.True(t, conn.Personal)
+	assert.Equal(t, m365link.Account{TenantID: PersonalTenantID, UserID: msaUser}, conn.Account)
+
+	// Where only work or school accounts may sign in, a personal one is refused.
+	u, _ = w.c.BeginConnect(context.Background(), "s", nil)
+	_, err = w.c.CompleteConnect(context.Background(), "s", w.browse(t, u))
+	assert.ErrorIs(t, err, ErrTenant)
+}
+
+func TestNationalCloudURLs(t *testing.T) {
+	w := newWorld(t, nil)
+	for _, cloud := range []Cloud{USGovL4, USGovL5, China} {
+		c, err := New(Config{ClientID: appID, Cloud: cloud, RedirectURI: redirect, Scopes: mailRead, Tokens: w.tok})
+		require.NoError(t, err)
+		u, err := c.BeginConnect(context.Background(), "s", &ConnectOptions{Tenant: tenantA})
+		require.NoError(t, err)
+		assert.True(t, strings.HasPrefix(u, cloud.AuthorityHost+"/"+tenantA+"/oauth2/v2.0/authorize?"), u)
+		a, err := c.AdminConsentURL(context.Background(), "s", tenantA, "")
+		require.NoError(t, err)
+		assert.Contains(t, a, url.QueryEscape(cloud.GraphResource+"/.default"))
+	}
+	_, err := New(Config{ClientID: appID, RedirectURI: "http://app.example/cb", Tokens: w.tok})
+	assert.Error(t, err, "plain http only for localhost")
+}

@@ -96,6 +96,9 @@ func (x *External) Save(ctx context.Context, tok *oauth2.Token) error {
 
 // Token returns a valid access token, refreshing ahead of expiry.
 func (x *External) Token(ctx context.Context) (*oauth2.Token, error) {
+	if tok, ok := x.hot.fast(); ok {
+		return tok, nil
+	}
 	return x.hot.token(ctx, x.store, x.key, x.acquire)
 }
 

@@ -39,9 +39,18 @@ type failure struct {
 // stored entry it read, so a later reconnect (a new version) is noticed.
 type acquireFunc func(ctx context.Context) (tok *oauth2.Token, failedVersion int64, err error)
 
-func (h *hotPath) token(ctx context.Context, store Store, key Key, acquire acquireFunc) (*oauth2.Token, error) {
+// fast returns the cached token while it is valid. Callers try it before
+// building the acquire closure, whose allocation the hot path must not pay.
+func (h *hotPath) fast() (*oauth2.Token, bool) {
 	if c := h.cur.Load(); c != nil && time.Now().Before(c.refreshAt) {
-		return c.tok, nil
+		return c.tok, true
+	}
+	return nil, false
+}
+
+func (h *hotPath) token(ctx context.Context, store Store, key Key, acquire acquireFunc) (*oauth2.Token, error) {
+	if tok, ok := h.fast(); ok {
+		return tok, nil
 	}
 	if f := h.failed.Load(); f != nil && !h.reconnected(ctx, store, key, f) {
 		return nil, f.err

@@ -198,6 +198,9 @@ func (s *Source) Account() m365link.Account { return s.account }
 // *[m365link.ReconnectError] once the grant is gone, until the account
 // connects again (its stored entry changes) or [Manager.Forget] is called.
 func (s *Source) Token(ctx context.Context) (*oauth2.Token, error) {
+	if tok, ok := s.hot.fast(); ok {
+		return tok, nil
+	}
 	return s.hot.token(ctx, s.m.cfg.Store, s.key, s.acquire)
 }
 

@@ -377,3 +377,19 @@ func BenchmarkTokenWarm(b *testing.B) {
 		}
 	}
 }
+
+func TestWarmTokenDoesNotAllocate(t *testing.T) {
+	e := newEnv(t)
+	m := e.process(t, nil)
+	e.connect(t, m)
+	src := m.Source(alice)
+	ctx := context.Background()
+	_, err := src.Token(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 0.0, testing.AllocsPerRun(1000, func() { _, _ = src.Token(ctx) }))
+	x := e.external()
+	require.NoError(t, x.Save(ctx, e.hostToken(t)))
+	_, err = x.Token(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 0.0, testing.AllocsPerRun(1000, func() { _, _ = x.Token(ctx) }))
+}

@@ -31,43 +31,21 @@ type fastScanner struct {
 func decodeMessagesFast(data []byte) (*Page[Message], bool) {
 	s := fastScanner{b: data, intern: make(map[string]string, 64)}
 	page := &Page[Message]{}
-	if !s.consume('{') {
-		return nil, false
-	}
-	if s.consume('}') {
-		return page, s.end()
-	}
-	for {
-		key, ok := s.key()
-		if !ok {
-			return nil, false
-		}
+	ok := s.object(func(key []byte) bool {
 		switch string(key) {
 		case "value":
-			if !s.messages(page) {
-				return nil, false
-			}
+			return s.messages(page)
 		case "@odata.nextLink":
-			if ok = s.optString(&page.NextLink, false); !ok {
-				return nil, false
-			}
+			return s.optString(&page.NextLink, false)
 		case "@odata.deltaLink":
-			if ok = s.optString(&page.DeltaLink, false); !ok {
-				return nil, false
-			}
-		default:
-			if foldsTo(key, "value", "@odata.nextLink", "@odata.deltaLink") || !s.skip(0) {
-				return nil, false
-			}
+			return s.optString(&page.DeltaLink, false)
 		}
-		if s.consume(',') {
-			continue
-		}
-		if s.consume('}') {
-			return page, s.end()
-		}
+		return s.unknown(key, "value", "@odata.nextLink", "@odata.deltaLink")
+	})
+	if !ok || !s.end() {
 		return nil, false
 	}
+	return page, true
 }
 
 func (s *fastScanner) messages(page *Page[Message]) bool {
@@ -106,23 +84,13 @@ var messageKeys = []string{"id", "@removed", "changeKey", "parentFolderId", "int
 	"importance", "categories", "webLink"}
 
 func (s *fastScanner) message(m *Message) bool {
-	if !s.consume('{') {
-		return false
-	}
-	if s.consume('}') {
-		return true
-	}
-	ok := true
-	for {
-		key, kok := s.key()
-		if !kok {
-			return false
-		}
+	return s.object(func(key []byte) bool {
+		var ok bool
 		switch string(key) {
 		case "id":
 			ok = s.optString(&m.ID, false)
 		case "@removed":
-			m.Removed, ok = s.removed(m.Removed)
+			ok = s.removed(m)
 		case "changeKey":
 			ok = s.optString(&m.ChangeKey, false)
 		case "parentFolderId":
@@ -168,51 +136,27 @@ func (s *fastScanner) message(m *Message) bool {
 		case "webLink":
 			ok = s.optString(&m.WebLink, false)
 		default:
-			ok = !foldsTo(key, messageKeys...) && s.skip(0)
+			ok = s.unknown(key, messageKeys...)
 		}
-		if !ok {
-			return false
-		}
-		if s.consume(',') {
-			continue
-		}
-		return s.consume('}')
-	}
+		return ok
+	})
 }
 
-func (s *fastScanner) removed(prev *Removed) (*Removed, bool) {
+func (s *fastScanner) removed(m *Message) bool {
 	s.ws()
 	if s.literal("null") {
-		return nil, true
+		m.Removed = nil
+		return true
 	}
-	r := prev
-	if r == nil {
-		r = &Removed{}
+	if m.Removed == nil {
+		m.Removed = &Removed{}
 	}
-	if !s.consume('{') {
-		return nil, false
-	}
-	if s.consume('}') {
-		return r, true
-	}
-	for {
-		key, ok := s.key()
-		if !ok {
-			return nil, false
+	return s.object(func(key []byte) bool {
+		if string(key) == "reason" {
+			return s.optString(&m.Removed.Reason, true)
 		}
-		switch {
-		case string(key) == "reason":
-			if ok = s.optString(&r.Reason, true); !ok {
-				return nil, false
-			}
-		case foldsTo(key, "reason") || !s.skip(0):
-			return nil, false
-		}
-		if s.consume(',') {
-			continue
-		}
-		return r, s.consume('}')
-	}
+		return s.unknown(key, "reason")
+	})
 }
 
 func (s *fastScanner) body(m *Message) bool {
@@ -221,45 +165,60 @@ func (s *fastScanner) body(m *Message) bool {
 		m.Body, m.BodyContentType = "", ""
 		return true
 	}
-	if !s.consume('{') {
-		return false
-	}
-	if s.consume('}') {
-		return true
-	}
-	for {
-		key, ok := s.key()
-		if !ok {
-			return false
-		}
+	return s.object(func(key []byte) bool {
 		switch string(key) {
 		case "contentType":
-			var ct string
-			if ok = s.optString(&ct, true); ok {
-				m.BodyContentType = strings.ToLower(ct)
+			ct := m.BodyContentType
+			if !s.optString(&ct, true) {
+				return false
 			}
+			m.BodyContentType = strings.ToLower(ct)
+			return true
 		case "content":
-			ok = s.optString(&m.Body, false)
-		default:
-			ok = !foldsTo(key, "contentType", "content") && s.skip(0)
+			return s.optString(&m.Body, false)
 		}
-		if !ok {
-			return false
-		}
-		if s.consume(',') {
-			continue
-		}
-		return s.consume('}')
-	}
+		return s.unknown(key, "contentType", "content")
+	})
 }
 
 // recipient reads {"emailAddress":{"name":…,"address":…}} or null into a,
 // merging like encoding/json does when a key repeats.
 func (s *fastScanner) recipient(a *m365link.EmailAddress) bool {
-	s.ws()
-	if s.literal("null") {
+	if s.null() {
 		return true
 	}
+	return s.object(func(key []byte) bool {
+		if string(key) == "emailAddress" {
+			return s.address(a)
+		}
+		return s.unknown(key, "emailAddress")
+	})
+}
+
+func (s *fastScanner) address(a *m365link.EmailAddress) bool {
+	if s.null() {
+		return true
+	}
+	return s.object(func(key []byte) bool {
+		switch string(key) {
+		case "name":
+			return s.optString(&a.Name, true)
+		case "address":
+			return s.optString(&a.Address, true)
+		}
+		return s.unknown(key, "name", "address")
+	})
+}
+
+// null consumes a null literal.
+func (s *fastScanner) null() bool {
+	s.ws()
+	return s.literal("null")
+}
+
+// object reads a JSON object, calling field for each key with the scanner
+// positioned at its value; field reads (or skips) the value.
+func (s *fastScanner) object(field func(key []byte) bool) bool {
 	if !s.consume('{') {
 		return false
 	}
@@ -268,15 +227,7 @@ func (s *fastScanner) recipient(a *m365link.EmailAddress) bool {
 	}
 	for {
 		key, ok := s.key()
-		if !ok {
-			return false
-		}
-		switch {
-		case string(key) == "emailAddress":
-			if !s.address(a) {
-				return false
-			}
-		case foldsTo(key, "emailAddress") || !s.skip(0):
+		if !ok || !field(key) {
 			return false
 		}
 		if s.consume(',') {
@@ -286,38 +237,10 @@ func (s *fastScanner) recipient(a *m365link.EmailAddress) bool {
 	}
 }
 
-func (s *fastScanner) address(a *m365link.EmailAddress) bool {
-	s.ws()
-	if s.literal("null") {
-		return true
-	}
-	if !s.consume('{') {
-		return false
-	}
-	if s.consume('}') {
-		return true
-	}
-	for {
-		key, ok := s.key()
-		if !ok {
-			return false
-		}
-		switch string(key) {
-		case "name":
-			ok = s.optString(&a.Name, true)
-		case "address":
-			ok = s.optString(&a.Address, true)
-		default:
-			ok = !foldsTo(key, "name", "address") && s.skip(0)
-		}
-		if !ok {
-			return false
-		}
-		if s.consume(',') {
-			continue
-		}
-		return s.consume('}')
-	}
+// unknown skips the value of a key the decoder does not read, but refuses
+// a case variant of a known name: encoding/json would match it.
+func (s *fastScanner) unknown(key []byte, known ...string) bool {
+	return !foldsTo(key, known...) && s.skip(0)
 }
 
 // recipients reads an array of recipients into one exactly sized slice

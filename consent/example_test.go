@@ -2,9 +2,11 @@ package consent_test
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 
 	"github.com/m365link/m365link/consent"
+	"github.com/m365link/m365link/tokens"
 )
 
 // Render the permissions a "mail + calendar sync" product asks an admin for.
@@ -39,3 +41,39 @@ func ExamplePlan_RenderText() {
 	// MailboxSettings.Read  delegated  no             optional  Read the user's time zone and working hours, to propose meeting times in their own time.
 	// Calendars.Read        delegated  no             required  Read the user's calendar, so that meetings with vendors appear next to their records.
 }
+
+// Wiring a host: one plan of features drives both the scopes users consent
+// to and the scopes the token source refreshes with. (Not run: it needs a
+// real app registration; see examples/ for programs configured by
+// environment variables.)
+func Example_wiring() {
+	plan, _ := consent.PlanFor(consent.Delegated, consent.MailSync, consent.CalendarSync)
+	cloud := consent.Global
+
+	secret, _ := tokens.ClientSecret(os.Getenv("M365_CLIENT_SECRET"))
+	ring, _ := tokens.NewKeyRing(1, loadKeyFromKMS())
+	manager, _ := tokens.NewManager(tokens.Config{
+		ClientID:   os.Getenv("M365_CLIENT_ID"),
+		Credential: secret,
+		Store:      tokens.NewEncrypted(&tokens.Memory{}, ring), // tokens/sqlstore in production
+		Scopes:     plan.GraphScopes(cloud.GraphResource, true),
+	})
+	connector, _ := consent.New(consent.Config{
+		ClientID:      os.Getenv("M365_CLIENT_ID"),
+		Cloud:         cloud,
+		RedirectURI:   "https://app.example.com/m365/callback",
+		Scopes:        plan.Scopes(cloud.GraphResource, true),
+		Tokens:        manager,
+		VerifyAppOnly: true,
+	})
+	http.Handle("/m365/", connector.Handler("/m365", consent.Hooks{
+		Session: func(r *http.Request) (string, error) { return sessionUserID(r) },
+		OnConnected: func(w http.ResponseWriter, r *http.Request, c *consent.Connection) {
+			// Record c.Account for the user, then go back where they were.
+			http.Redirect(w, r, c.ReturnTo, http.StatusFound)
+		},
+	}))
+}
+
+func loadKeyFromKMS() []byte                        { return make([]byte, 32) }
+func sessionUserID(r *http.Request) (string, error) { return r.Header.Get("X-User"), nil }

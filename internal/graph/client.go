@@ -64,6 +64,10 @@ type Config struct {
 	Logger *slog.Logger
 	// UserAgent is sent as User-Agent; default "m365link".
 	UserAgent string
+	// OnResponse, if set, is called after every attempt with the request's
+	// mailbox and the HTTP status (0 when no response arrived), so callers
+	// can count requests and throttling answers. It must be fast.
+	OnResponse func(mailbox string, status int)
 
 	clock clock // nil = real time; tests replace it
 }
@@ -83,6 +87,7 @@ type Client struct {
 	log     *slog.Logger
 	ua      string
 	clock   clock
+	observe func(mailbox string, status int)
 }
 
 // New returns a client for cfg.
@@ -99,13 +104,14 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("graph: base URL %q must use https", raw)
 	}
 	c := &Client{
-		base:   base,
-		origin: originOf(base),
-		hc:     cfg.HTTPClient,
-		retry:  cfg.Retry.withDefaults(),
-		log:    cfg.Logger,
-		ua:     cfg.UserAgent,
-		clock:  cfg.clock,
+		base:    base,
+		origin:  originOf(base),
+		hc:      cfg.HTTPClient,
+		retry:   cfg.Retry.withDefaults(),
+		log:     cfg.Logger,
+		ua:      cfg.UserAgent,
+		clock:   cfg.clock,
+		observe: cfg.OnResponse,
 	}
 	if c.clock == nil {
 		c.clock = realClock{}
@@ -335,6 +341,13 @@ func (c *Client) attempt(ctx context.Context, req *Request, method string, targe
 		hr.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	}
 	resp, err := c.hc.Do(hr)
+	if c.observe != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		c.observe(req.Mailbox, status)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -1,0 +1,195 @@
+// Package syncsql keeps the sync engine's cursors, statuses and leases in
+// a SQL database through database/sql: SQLite and PostgreSQL, with SQL both
+// accept and the differences in one [Dialect] value.
+package syncsql
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	gosync "sync"
+	"time"
+
+	m365sync "github.com/m365link/m365link/sync"
+)
+
+// Dialect holds what differs between SQL databases.
+type Dialect struct {
+	Name string
+	// Placeholder returns the n-th (1-based) bind parameter. "?" binds by
+	// position, so statements number their parameters in text order.
+	Placeholder func(n int) string
+}
+
+// Dialects this package is tested on.
+var (
+	SQLite   = Dialect{Name: "sqlite", Placeholder: func(int) string { return "?" }}
+	Postgres = Dialect{Name: "postgres", Placeholder: func(n int) string { return "$" + strconv.Itoa(n) }}
+)
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,50}$`)
+
+// Store is a [m365sync.StateStore] and a [m365sync.LeaseStore] on one
+// database. Tables are created on first use: {prefix}_state and {prefix}_leases.
+type Store struct {
+	db     *sql.DB
+	d      Dialect
+	state  string
+	leases string
+
+	mu       gosync.Mutex
+	migrated bool
+}
+
+var (
+	_ m365sync.StateStore = (*Store)(nil)
+	_ m365sync.LeaseStore = (*Store)(nil)
+)
+
+// New returns a store on db with tables named prefix_state and
+// prefix_leases (prefix default "m365link_sync").
+func New(db *sql.DB, d Dialect, prefix string) (*Store, error) {
+	if prefix == "" {
+		prefix = "m365link_sync"
+	}
+	if !identRE.MatchString(prefix) {
+		return nil, fmt.Errorf("syncsql: table prefix %q is not a plain SQL identifier", prefix)
+	}
+	return &Store{db: db, d: d, state: prefix + "_state", leases: prefix + "_leases"}, nil
+}
+
+func (s *Store) p(n int) string { return s.d.Placeholder(n) }
+
+// Migrate creates the tables if they do not exist.
+func (s *Store) Migrate(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.migrated {
+		return nil
+	}
+	for _, q := range []string{
+		`CREATE TABLE IF NOT EXISTS ` + s.state + ` (
+	mailbox VARCHAR(200) NOT NULL,
+	folder VARCHAR(300) NOT NULL,
+	data TEXT NOT NULL,
+	PRIMARY KEY (mailbox, folder))`,
+		`CREATE TABLE IF NOT EXISTS ` + s.leases + ` (
+	lease_key VARCHAR(200) NOT NULL PRIMARY KEY,
+	owner VARCHAR(200) NOT NULL,
+	expires BIGINT NOT NULL)`,
+	} {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("syncsql: create tables (%s): %w", s.d.Name, err)
+		}
+	}
+	s.migrated = true
+	return nil
+}
+
+// statusFolder is the folder key a mailbox's status is kept under.
+const statusFolder = ""
+
+func (s *Store) load(ctx context.Context, mailbox, folder string, v any) (bool, error) {
+	if err := s.Migrate(ctx); err != nil {
+		return false, err
+	}
+	var data string
+	err := s.db.QueryRowContext(ctx, "SELECT data FROM "+s.state+" WHERE mailbox = "+s.p(1)+" AND folder = "+s.p(2), mailbox, folder).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("syncsql: load %s %s: %w", mailbox, folder, err)
+	}
+	if err := json.Unmarshal([]byte(data), v); err != nil {
+		return false, fmt.Errorf("syncsql: load %s %s: %w", mailbox, folder, err)
+	}
+	return true, nil
+}
+
+func (s *Store) save(ctx context.Context, mailbox, folder string, v any) error {
+	if err := s.Migrate(ctx); err != nil {
+		return err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, "INSERT INTO "+s.state+" (mailbox, folder, data) VALUES ("+s.p(1)+", "+s.p(2)+", "+s.p(3)+
+		") ON CONFLICT (mailbox, folder) DO UPDATE SET data = excluded.data", mailbox, folder, string(b))
+	if err != nil {
+		return fmt.Errorf("syncsql: save %s %s: %w", mailbox, folder, err)
+	}
+	return nil
+}
+
+// LoadCursor implements [m365sync.StateStore].
+func (s *Store) LoadCursor(ctx context.Context, mailbox, folder string) (m365sync.Cursor, error) {
+	var c m365sync.Cursor
+	_, err := s.load(ctx, mailbox, "f:"+folder, &c)
+	return c, err
+}
+
+// SaveCursor implements [m365sync.StateStore].
+func (s *Store) SaveCursor(ctx context.Context, mailbox, folder string, c m365sync.Cursor) error {
+	return s.save(ctx, mailbox, "f:"+folder, c)
+}
+
+// LoadStatus implements [m365sync.StateStore].
+func (s *Store) LoadStatus(ctx context.Context, mailbox string) (m365sync.Status, error) {
+	var st m365sync.Status
+	_, err := s.load(ctx, mailbox, statusFolder, &st)
+	return st, err
+}
+
+// SaveStatus implements [m365sync.StateStore].
+func (s *Store) SaveStatus(ctx context.Context, st m365sync.Status) error {
+	return s.save(ctx, st.Mailbox.Key(), statusFolder, st)
+}
+
+// DeleteMailbox implements [m365sync.StateStore].
+func (s *Store) DeleteMailbox(ctx context.Context, mailbox string) error {
+	if err := s.Migrate(ctx); err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, "DELETE FROM "+s.state+" WHERE mailbox = "+s.p(1), mailbox); err != nil {
+		return fmt.Errorf("syncsql: delete %s: %w", mailbox, err)
+	}
+	return nil
+}
+
+// Acquire implements [m365sync.LeaseStore] with one conditional upsert: the
+// row is written only when it is new, ours, or expired.
+func (s *Store) Acquire(ctx context.Context, key, owner string, ttl time.Duration) (bool, error) {
+	if err := s.Migrate(ctx); err != nil {
+		return false, err
+	}
+	now := time.Now().UnixMilli()
+	res, err := s.db.ExecContext(ctx, "INSERT INTO "+s.leases+" (lease_key, owner, expires) VALUES ("+s.p(1)+", "+s.p(2)+", "+s.p(3)+
+		") ON CONFLICT (lease_key) DO UPDATE SET owner = excluded.owner, expires = excluded.expires WHERE "+
+		s.leases+".owner = excluded.owner OR "+s.leases+".expires < "+s.p(4),
+		key, owner, now+ttl.Milliseconds(), now)
+	if err != nil {
+		return false, fmt.Errorf("syncsql: lease %s: %w", key, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("syncsql: lease %s: %w", key, err)
+	}
+	return n == 1, nil
+}
+
+// Release implements [m365sync.LeaseStore].
+func (s *Store) Release(ctx context.Context, key, owner string) error {
+	if err := s.Migrate(ctx); err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, "DELETE FROM "+s.leases+" WHERE lease_key = "+s.p(1)+" AND owner = "+s.p(2), key, owner); err != nil {
+		return fmt.Errorf("syncsql: release %s: %w", key, err)
+	}
+	return nil
+}

@@ -110,7 +110,7 @@ type Config struct {
 // 500 ms first backoff step, 30 s largest step, 2 minutes in all, and a
 // Retry-After floor of 1 s.
 type Retry struct {
-	MaxAttempts                                     int
+	MaxAttempts                                    int
 	BaseDelay, MaxDelay, MaxElapsed, MinRetryAfter time.Duration
 }
 

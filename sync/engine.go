@@ -541,9 +541,10 @@ func (p *pass) folder(ctx context.Context, f Folder) error {
 		if page.DeltaLink == "" {
 			return fmt.Errorf("sync: %s folder %s: a last page without a deltaLink: %w", p.mb, f.ID, m365link.ErrMalformedResponse)
 		}
-		if c.Initial && !start.IsZero() && !c.Unfiltered && c.Delivered >= e.cfg.FilteredDeltaCap {
-			// Graph stops a filtered delta at 5,000 messages and says nothing:
-			// redo the round unfiltered and cut by date here.
+		if c.Initial && !start.IsZero() && !c.Unfiltered && c.Delivered >= e.cfg.FilteredDeltaCap && f.Total > c.Delivered {
+			// Graph stops a filtered delta at 5,000 messages and says nothing.
+			// When the folder holds more than that, some may be missing: redo
+			// the round unfiltered and cut by date here.
 			e.log.LogAttrs(ctx, slog.LevelInfo, "sync: filtered delta capped; falling back to unfiltered",
 				slog.String("mailbox", key), slog.String("folder", f.ID), slog.Int("delivered", c.Delivered))
 			c.Unfiltered, c.Link, c.Delivered = true, "", 0

@@ -129,6 +129,8 @@ type Engine struct {
 	items, removals, pages, requests, throttled, resyncs, itemErrors atomic.Int64
 
 	mu       gosync.Mutex
+	policy   Policy
+	repolicy bool // SetPolicy was called: Run re-reads the policy now
 	statuses map[string]Status
 	running  map[string]bool
 	wake     chan struct{}
@@ -167,7 +169,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.ResyncWindow <= 0 {
 		cfg.ResyncWindow = time.Hour
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger, owner: cfg.Owner, statuses: map[string]Status{}, running: map[string]bool{},
+	e := &Engine{cfg: cfg, log: cfg.Logger, owner: cfg.Owner, policy: cfg.Policy, statuses: map[string]Status{}, running: map[string]bool{},
 		wake: make(chan struct{}, 1), due: map[string]time.Time{}}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)

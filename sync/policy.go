@@ -22,6 +22,15 @@ type Policy struct {
 	DenyGroups   []string
 }
 
+// SetPolicy replaces the policy; a running [Engine.Run] applies it at once:
+// newly allowed mailboxes start, removed ones stop and the sink is told.
+func (e *Engine) SetPolicy(p Policy) {
+	e.mu.Lock()
+	e.policy, e.repolicy = p, true
+	e.mu.Unlock()
+	e.poke()
+}
+
 type wireUser struct {
 	ODataType string `json:"@odata.type"`
 	ID        string `json:"id"`
@@ -37,7 +46,9 @@ const userSelect = "id,userPrincipalName,displayName,mail"
 // AllMailboxes and group results; named users are kept, so that their
 // status can say why they do not sync.
 func (e *Engine) Mailboxes(ctx context.Context) ([]m365link.Mailbox, error) {
-	pol := e.cfg.Policy
+	e.mu.Lock()
+	pol := e.policy
+	e.mu.Unlock()
 	tok := e.cfg.DirectoryToken
 	if tok == nil {
 		tok = e.cfg.Tokens(m365link.Mailbox{TenantID: e.cfg.TenantID})

@@ -26,6 +26,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	var nextPolicy time.Time
 	for {
 		now := time.Now()
+		e.mu.Lock()
+		if e.repolicy {
+			e.repolicy, nextPolicy = false, time.Time{}
+		}
+		e.mu.Unlock()
 		if !now.Before(nextPolicy) {
 			nextPolicy = now.Add(e.cfg.PolicyInterval)
 			if mbs, err := e.Mailboxes(ctx); err != nil {

@@ -194,13 +194,13 @@ type Config struct {
 
 // Matcher maps participants to vendors. It is safe for concurrent use.
 type Matcher struct {
-	dir        vendors.Directory
-	internal   map[string]struct{}
-	extraFree  map[string]struct{}
-	notFree    map[string]struct{}
-	pins       map[string]string
-	ignore     map[string]struct{}
-	tracked    bool
+	dir       vendors.Directory
+	internal  map[string]struct{}
+	extraFree map[string]struct{}
+	notFree   map[string]struct{}
+	pins      map[string]string
+	ignore    map[string]struct{}
+	tracked   bool
 }
 
 // New returns a matcher.
@@ -276,8 +276,10 @@ var rolePrefixes = []string{"noreply", "no-reply", "no_reply", "donotreply", "do
 func IsRoleAddress(addr string) bool {
 	local, _, _ := strings.Cut(addr, "@")
 	for _, p := range rolePrefixes {
-		if local == p || strings.HasPrefix(local, p+"-") || strings.HasPrefix(local, p+".") || strings.HasPrefix(local, p+"+") ||
-			(p == "bounce" && strings.HasPrefix(local, "bounce")) {
+		if !strings.HasPrefix(local, p) {
+			continue
+		}
+		if len(local) == len(p) || p == "bounce" || strings.IndexByte("-.+_0123456789", local[len(p)]) >= 0 {
 			return true
 		}
 	}
@@ -424,7 +426,10 @@ func parents(domain string) func(func(string) bool) {
 // accept records the candidates of one rule: one tracked vendor is a
 // match; several are ambiguous and none is picked.
 func (m *Matcher) accept(ctx context.Context, r *Result, p Participant, ids []string, rule Rule, key string) error {
-	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(ids) > 1 {
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+	}
 	if m.tracked {
 		var untracked []string
 		kept := ids[:0:0]

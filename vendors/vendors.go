@@ -66,6 +66,9 @@ func NormalizeDomain(d string) (string, bool) {
 // lower-cased and without "+tag" (plus-addressing reaches the same person),
 // the domain normalised. It reports false for something without one "@".
 func NormalizeAddress(a string) (string, bool) {
+	if plainAddress(a) {
+		return a, true
+	}
 	a = strings.TrimSpace(a)
 	if i := strings.LastIndexByte(a, '<'); i >= 0 {
 		if j := strings.IndexByte(a[i:], '>'); j > 0 {
@@ -86,6 +89,25 @@ func NormalizeAddress(a string) (string, bool) {
 		return "", false
 	}
 	return local + "@" + d, true
+}
+
+// plainAddress reports whether a is already normalised: lower-case ASCII
+// letters, digits and ".-_", one "@" with a non-empty local part and a
+// domain with a dot, no "+" and no trailing dot. Most addresses are, and
+// then normalising allocates nothing.
+func plainAddress(a string) bool {
+	at := -1
+	for i := 0; i < len(a); i++ {
+		c := a[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '.', c == '-', c == '_':
+		case c == '@' && at < 0:
+			at = i
+		default:
+			return false
+		}
+	}
+	return at > 0 && at < len(a)-1 && a[len(a)-1] != '.' && strings.IndexByte(a[at:], '.') > 0
 }
 
 // Index is an in-memory [Directory] compact enough for a million vendors:
@@ -368,11 +390,8 @@ func (x *Index) remove(id string) {
 }
 
 func (x *Index) hash(kind byte, key string) uint64 {
-	var h maphash.Hash
-	h.SetSeed(x.seed)
-	h.WriteByte(kind)
-	h.WriteString(key)
-	return h.Sum64()
+	// Mixing the kind in after hashing keeps one call to maphash.
+	return maphash.String(x.seed, key) ^ uint64(kind)*0x9E3779B97F4A7C15
 }
 
 // slot maps a hash onto the table (multiply-shift, any table size).

@@ -104,8 +104,11 @@ func TestBatchItemsMeetFaultsAndLimits(t *testing.T) {
 	m := msg(s, alice.ID, "inbox", "x", 1)
 	s.Inject(fakegraph.Fault{Route: "/mailfolders", Mailbox: alice.ID, Kind: fakegraph.Throttle429, RetryAfter: "7", Times: 1})
 	s.Inject(fakegraph.Fault{Route: "/messages/", Mailbox: alice.ID, Kind: fakegraph.MalformedJSON, Times: 1})
+	// Item a goes first in a batch of its own: batch items without
+	// dependsOn run in parallel, and the budget must see a before d.
+	r, first := postBatch(t, s, `{"requests":[{"id":"a","method":"GET","url":"/users/alice@contoso.com/mailFolders"}]}`)
+	require.Equal(t, http.StatusOK, r.Status)
 	r, out := postBatch(t, s, `{"requests":[
-		{"id":"a","method":"GET","url":"/users/alice@contoso.com/mailFolders"},
 		{"id":"b","method":"GET","url":"/users/alice@contoso.com/messages/`+m.ID+`"},
 		{"id":"c","method":"GET","url":"/users/alice@contoso.com/calendars","dependsOn":["b"]},
 		{"id":"d","method":"GET","url":"/users/alice@contoso.com/contacts","dependsOn":["c"]}
@@ -115,7 +118,7 @@ func TestBatchItemsMeetFaultsAndLimits(t *testing.T) {
 	for i, it := range out.Responses {
 		byID[it.ID] = i
 	}
-	a := out.Responses[byID["a"]]
+	a := first.Responses[0]
 	assert.Equal(t, 429, a.Status)
 	assert.Equal(t, "7", a.Headers["Retry-After"])
 	b := out.Responses[byID["b"]]

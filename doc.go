@@ -29,26 +29,30 @@
 //
 // # How the pieces fit
 //
-// A host wires them once at start-up. The packages above land one at a
-// time; this is the shape they take together (the sync package is
-// imported under an alias, as its name shadows the standard library's):
+// A host wires them once at start-up (the sync package is imported as
+// m365sync: its name shadows the standard library's):
 //
-//	store := tokensql.New(db)                         // host's database holds tokens,
-//	keys := tokens.NewKeyRing(primaryKey)             // encrypted at rest
-//	tok := tokens.Encrypted(store, keys)
-//	app := consent.App{ClientID: id, Credential: secret, Tokens: tok}
-//	http.Handle("/m365/", app.Handler(hooks))         // admin consent + user connect
+//	plan, _ := consent.PlanFor(consent.Delegated, consent.MailSync)
+//	ring, _ := tokens.NewKeyRing(1, keyFromKMS)
+//	raw, _ := sqlstore.New(db, sqlstore.Postgres, nil)        // tokens in the host's database
+//	mgr, _ := tokens.NewManager(tokens.Config{ClientID: id, Credential: secret,
+//		Store: tokens.NewEncrypted(raw, ring), Scopes: plan.GraphScopes(consent.Global.GraphResource, true)})
+//	conn, _ := consent.New(consent.Config{ClientID: id, RedirectURI: callback,
+//		Scopes: plan.Scopes(consent.Global.GraphResource, true), Tokens: mgr})
+//	http.Handle("/m365/", conn.Handler("/m365", hooks))      // admin consent + one-click connect
 //
-//	engine := m365sync.New(m365sync.Config{
-//		Tokens:  tok,                                 // per-account token sources
-//		State:   syncsql.NewState(db),                // cursors, saved after the sink commits
-//		Leases:  syncsql.NewLeases(db),               // many workers, one mailbox each
-//		Policy:  policy,                              // which mailboxes, which folders, how far back
-//		Sink:    match.Sink(matcher, hostSink),       // attach vendors, then the host's sink
+//	index, _ := vendors.NewIndex(hostVendors)                 // or the host's own vendors.Directory
+//	matcher, _ := match.New(match.Config{Directory: index, InternalDomains: tenantDomains, TrackedOnly: true})
+//	state, _ := syncsql.New(db, syncsql.Postgres, "")         // cursors, statuses, leases
+//	engine, _ := m365sync.New(m365sync.Config{
+//		TenantID: tenant, Policy: m365sync.Policy{Groups: []string{buyersGroup}},
+//		Tokens:   func(mb m365link.Mailbox) m365sync.TokenSource { return mgr.Source(mb.Account()) },
+//		Sink:     match.Sink(matcher, hostSink),              // vendors attached, then the host's store
+//		State:    state, Leases: state, Window: m365sync.Window{Days: 90},
 //	})
 //	go engine.Run(ctx)
 //
-//	for err := range engine.Errors() {
-//		if errors.Is(err, m365link.ErrReconnectRequired) { notifyUser(err) }
-//	}
+// Failures surface as typed states: engine.Status(mb.Key()) says
+// "reconnect required", "throttled", "not mail-enabled" or "degraded", and
+// errors match the sentinels below with errors.Is.
 package m365link

@@ -1,20 +1,17 @@
 // Command quickstart runs m365link offline: it starts an in-process fake of
-// Microsoft Graph, seeds a tenant with mailboxes that trade mail with
-// vendors, and syncs every Inbox with Graph delta queries through the
-// library's HTTP layer — one round for everything, then a second round that
-// picks up only what changed.
+// Microsoft Graph, seeds a tenant whose users trade mail with vendors, and
+// syncs every mailbox with the sync engine, matching each message to its
+// vendor on the way into a (here in-memory) host store. A second pass picks
+// up only what changed.
 //
 //	go run ./examples/quickstart
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
-	"net/http"
-	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -25,7 +22,9 @@ import (
 
 	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/internal/fakegraph"
-	"github.com/m365link/m365link/internal/graph"
+	"github.com/m365link/m365link/match"
+	m365sync "github.com/m365link/m365link/sync"
+	"github.com/m365link/m365link/vendors"
 )
 
 func main() {
@@ -34,115 +33,146 @@ func main() {
 	}
 }
 
+// store is the host's side: messages per mailbox and the vendor each is filed under.
+type store struct {
+	messages map[string]int            // mailbox -> messages
+	byVendor map[string]map[string]int // mailbox -> vendor -> messages
+	last     []string                  // what the last page did, for the demo
+}
+
+func (s *store) ApplyMatched(_ context.Context, p *m365sync.Page, results []match.Result) error {
+	k := p.Mailbox.UPN
+	for i, m := range p.Upserts {
+		s.messages[k]++
+		vs := results[i].Vendors()
+		if s.byVendor[k] == nil {
+			s.byVendor[k] = map[string]int{}
+		}
+		for _, v := range vs {
+			s.byVendor[k][v]++
+		}
+		line := fmt.Sprintf("  upsert  %q from %s", m.Subject, m.From.Address)
+		if len(results[i].Matches) > 0 {
+			mm := results[i].Matches[0]
+			line += fmt.Sprintf(" -> %s (%s, %s)", mm.VendorID, mm.Rule, mm.Key)
+		}
+		s.last = append(s.last, line)
+	}
+	for _, r := range p.Removals {
+		s.last = append(s.last, "  remove  "+short(r.ID))
+	}
+	return nil
+}
+
+func (s *store) Reset(context.Context, m365sync.Reset) error           { return nil }
+func (s *store) MailboxRemoved(context.Context, m365link.Mailbox) error { return nil }
+
+type offlineToken struct{}
+
+// Token stands in for a tokens.Source (see the tokens package).
+func (offlineToken) Token(context.Context) (*oauth2.Token, error) {
+	return &oauth2.Token{AccessToken: "offline-demo"}, nil
+}
+
 func run(ctx context.Context, out io.Writer) error {
 	fg := fakegraph.New()
 	defer fg.Close()
 	seed := fakegraph.Seed(fg, fakegraph.SeedSpec{Mailboxes: 3, NotMailEnabled: 1, MessagesPerMailbox: 400, Vendors: 6, Seed: 42})
+	tenant := seed.Tenants[0]
+	fmt.Fprintf(out, "Fake tenant %s (%s), %d users, %d vendors\n\n", tenant.Tenant.DisplayName, strings.Join(tenant.Tenant.Domains, ", "), len(tenant.Users), len(seed.Vendors))
 
-	client, err := graph.New(graph.Config{BaseURL: fg.URL(), HTTPClient: fg.Client()})
+	// The host's vendors, as the matcher sees them.
+	var vs []vendors.Vendor
+	for i, v := range seed.Vendors {
+		vv := vendors.Vendor{ID: v.Name, Name: v.Name, Domains: v.Domains, Tracked: i != len(seed.Vendors)-1}
+		for _, c := range v.Contacts {
+			vv.Contacts = append(vv.Contacts, c.Address)
+		}
+		vs = append(vs, vv)
+	}
+	index, err := vendors.NewIndex(vs)
 	if err != nil {
 		return err
 	}
-	// Against real Graph this would be a tokens.Source for the account.
-	token := graph.TokenSourceFunc(func(context.Context) (*oauth2.Token, error) {
-		return &oauth2.Token{AccessToken: "offline-demo"}, nil
-	})
-
-	t := seed.Tenants[0]
-	fmt.Fprintf(out, "Fake tenant %s (%s), %s\n", t.Tenant.DisplayName, strings.Join(t.Tenant.Domains, ", "), t.Tenant.ID)
-	fmt.Fprintf(out, "%d users, %d vendors:", len(t.Users), len(seed.Vendors))
-	for _, v := range seed.Vendors {
-		fmt.Fprintf(out, " %s (%s)", v.Name, strings.Join(v.Domains, ", "))
+	matcher, err := match.New(match.Config{Directory: index, InternalDomains: tenant.Tenant.Domains, TrackedOnly: true})
+	if err != nil {
+		return err
 	}
-	fmt.Fprint(out, "\n\n")
-
+	host := &store{messages: map[string]int{}, byVendor: map[string]map[string]int{}}
+	var users []string
+	for _, u := range tenant.Users {
+		users = append(users, u.UPN)
+	}
+	engine, err := m365sync.New(m365sync.Config{
+		TenantID:     tenant.Tenant.ID,
+		GraphBaseURL: fg.URL(),
+		HTTPClient:   fg.Client(),
+		Tokens:       func(m365link.Mailbox) m365sync.TokenSource { return offlineToken{} },
+		Policy:       m365sync.Policy{Users: users},
+		Sink:         match.Sink(matcher, host),
+		State:        &m365sync.MemoryState{},
+	})
+	if err != nil {
+		return err
+	}
+	mailboxes, err := engine.Mailboxes(ctx)
+	if err != nil {
+		return err
+	}
+	sort.Slice(mailboxes, func(i, j int) bool { return mailboxes[i].UPN < mailboxes[j].UPN })
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "mailbox\tinbox\tpages\trequests\ttop sender domain")
-	cursors := map[string]string{}
-	for _, u := range t.Users {
-		start := fg.Stats(u.ID).Requests
-		req := &graph.Request{
-			Path:    graph.Path("users", u.ID, "mailFolders", "inbox", "messages", "delta"),
-			Query:   url.Values{"$select": {graph.MessageSelect}},
-			Header:  http.Header{"Prefer": {"odata.maxpagesize=100"}},
-			Mailbox: u.ID,
-			Token:   token,
+	fmt.Fprintln(w, "mailbox\tstate\tmessages\tfrom or to vendors\ttop vendor")
+	for _, mb := range mailboxes {
+		_ = engine.SyncOnce(ctx, mb) // the status says what went wrong, if anything
+		st, _ := engine.Status(mb.Key())
+		vendorMail := 0
+		for _, n := range host.byVendor[mb.UPN] {
+			vendorMail += n
 		}
-		messages, pages := 0, 0
-		domains := map[string]int{}
-		var syncErr error
-		for page, err := range graph.Pages[graph.Message](ctx, client, req) {
-			if err != nil {
-				syncErr = err
-				break
-			}
-			pages++
-			for _, m := range page.Value {
-				messages++
-				domains[m.From.Domain()]++
-			}
-			if page.DeltaLink != "" {
-				cursors[u.ID] = page.DeltaLink
-			}
-		}
-		switch {
-		case syncErr == nil:
-			fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%s\n", u.UPN, messages, pages, fg.Stats(u.ID).Requests-start, top(domains))
-		case errors.Is(syncErr, m365link.ErrMailboxNotEnabled):
-			fmt.Fprintf(w, "%s\t-\t-\t%d\tno Exchange Online mailbox: reported, not retried\n", u.UPN, fg.Stats(u.ID).Requests-start)
-		default:
-			return syncErr
-		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\n", mb.UPN, st.State, host.messages[mb.UPN], vendorMail, top(host.byVendor[mb.UPN]))
 	}
 	w.Flush()
 
-	// Something happens in Alice's mailbox; the next round brings only that.
-	alice := t.Users[0]
-	fg.AddMessage(alice.ID, "inbox", fakegraph.Message{
+	// Something happens in Alice's mailbox; the next pass brings only that.
+	var alice m365link.Mailbox
+	for _, mb := range mailboxes {
+		if mb.UserID == seed.Mailboxes[0].User.ID {
+			alice = mb
+		}
+	}
+	contact := seed.Vendors[1].Contacts[0]
+	fg.AddMessage(alice.UserID, "inbox", fakegraph.Message{
 		Subject: "Revised quotation", ReceivedDateTime: time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC),
-		From: fakegraph.Address{Name: seed.Vendors[0].Contacts[0].Name, Address: seed.Vendors[0].Contacts[0].Address},
-		To:   []fakegraph.Address{{Name: alice.DisplayName, Address: alice.UPN}},
+		From: fakegraph.Address{Name: contact.Name, Address: contact.Address},
+		To:   []fakegraph.Address{{Address: alice.UPN}},
 	})
-	fg.DeleteMessage(alice.ID, seedInbox(seed, alice.ID)[0])
-	fmt.Fprintf(out, "\nNext round for %s:\n", alice.UPN)
-	for page, err := range graph.Pages[graph.Message](ctx, client, &graph.Request{URL: cursors[alice.ID], Mailbox: alice.ID, Token: token}) {
-		if err != nil {
-			return err
-		}
-		for _, m := range page.Value {
-			if m.Removed != nil {
-				fmt.Fprintf(out, "  removed  %s\n", short(m.ID))
-				continue
-			}
-			fmt.Fprintf(out, "  upsert   %s  %q from %s\n", short(m.ID), m.Subject, m.From)
-		}
+	fg.DeleteMessage(alice.UserID, seed.Mailboxes[0].Inbox[0])
+	host.last = nil
+	if err := engine.SyncOnce(ctx, alice); err != nil {
+		return err
 	}
-	return nil
-}
-
-func seedInbox(seed *fakegraph.SeedResult, userID string) []string {
-	for _, mb := range seed.Mailboxes {
-		if mb.User.ID == userID {
-			return mb.Inbox
-		}
-	}
+	fmt.Fprintf(out, "\nNext pass for %s:\n%s\n", alice.UPN, strings.Join(host.last, "\n"))
+	c := engine.Counters()
+	fmt.Fprintf(out, "\nIn all: %d messages in %d pages, %d requests to Graph.\n", c.Items, c.Pages, c.Requests)
 	return nil
 }
 
 func top(counts map[string]int) string {
-	type kv struct {
-		k string
-		v int
+	best, n := "-", 0
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
 	}
-	var all []kv
-	for k, v := range counts {
-		all = append(all, kv{k, v})
+	sort.Strings(keys)
+	for _, k := range keys {
+		if counts[k] > n {
+			best, n = k, counts[k]
+		}
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].v > all[j].v || all[i].v == all[j].v && all[i].k < all[j].k })
-	if len(all) == 0 {
-		return "-"
+	if n == 0 {
+		return best
 	}
-	return fmt.Sprintf("%s (%d)", all[0].k, all[0].v)
+	return fmt.Sprintf("%s (%d)", best, n)
 }
 
 func short(id string) string {

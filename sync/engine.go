@@ -470,6 +470,7 @@ func (p *pass) folder(ctx context.Context, f Folder) error {
 		c.Initial, c.Generation = true, 1
 	}
 	start := e.cfg.Window.start(time.Now())
+	pageSize := e.cfg.PageSize
 	if c.Initial {
 		p.st.State = StateInitial
 	} else {
@@ -477,6 +478,10 @@ func (p *pass) folder(ctx context.Context, f Folder) error {
 	}
 	for {
 		req := p.base(f, c, start)
+		req.Header.Set("Prefer", fmt.Sprintf("odata.maxpagesize=%d", pageSize))
+		if e.cfg.IncludeBody {
+			req.Header.Add("Prefer", `outlook.body-content-type="text"`)
+		}
 		if c.Link != "" {
 			req = &graph.Request{URL: c.Link, Header: req.Header, Mailbox: req.Mailbox, Token: req.Token}
 		}
@@ -494,6 +499,13 @@ func (p *pass) folder(ctx context.Context, f Folder) error {
 			if c, err = p.reset(ctx, f, c); err != nil {
 				return err
 			}
+			continue
+		}
+		var ge *m365link.GraphError
+		if errors.As(err, &ge) && ge.StatusCode == http.StatusGatewayTimeout && pageSize > 50 {
+			// Big pages can time out at Graph: ask for smaller ones.
+			pageSize /= 2
+			e.log.LogAttrs(ctx, slog.LevelInfo, "sync: 504; smaller pages", slog.String("mailbox", key), slog.Int("pageSize", pageSize))
 			continue
 		}
 		if err != nil {

@@ -165,3 +165,40 @@ func TestStatesForUnusableMailboxes(t *testing.T) {
 type failingToken struct{ err error }
 
 func (f failingToken) Token(context.Context) (*oauth2.Token, error) { return nil, f.err }
+
+func TestGatewayTimeoutsShrinkThePage(t *testing.T) {
+	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 300, Vendors: 2, Seed: 12})
+	mb := h.mailbox(0)
+	// Every 504 outlasts the HTTP layer's retries (3 attempts here).
+	h.fg.Inject(fakegraph.Fault{Kind: fakegraph.GatewayTimeout504, Route: "messages/delta", Mailbox: mb.UserID, Times: 3})
+	cfg := h.config(nil, nil)
+	cfg.PageSize = 200
+	cfg.Retry.MaxAttempts = 3
+	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
+	e := h.engine(t, cfg)
+	require.NoError(t, e.SyncOnce(context.Background(), mb))
+	assert.Equal(t, h.live(0, "inbox"), h.sink.IDs(mb))
+	var prefers []string
+	for _, r := range h.fg.Requests() {
+		if r.Route == "GET /users/{id}/mailFolders/{id}/messages/delta" && r.Status == 200 {
+			prefers = append(prefers, r.Prefer)
+		}
+	}
+	require.NotEmpty(t, prefers)
+	assert.Contains(t, prefers[0], "odata.maxpagesize=100", "halved once after the 504s")
+}
+
+func TestFolderPathAndChildFolders(t *testing.T) {
+	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 0, Vendors: 2, Seed: 13})
+	mb := h.mailbox(0)
+	vendorsFolder := h.fg.AddFolder(mb.UserID, fakegraph.Folder{DisplayName: "Vendors", ParentID: "inbox"})
+	acmeFolder := h.fg.AddFolder(mb.UserID, fakegraph.Folder{DisplayName: "Acme", ParentID: vendorsFolder.ID})
+	inVendors := h.add(0, vendorsFolder.ID, fakegraph.Message{Subject: "filed"})
+	inAcme := h.add(0, acmeFolder.ID, fakegraph.Message{Subject: "filed deeper"})
+	h.add(0, "inbox", fakegraph.Message{Subject: "not selected"})
+	cfg := h.config(nil, nil)
+	cfg.Folders = []m365sync.FolderSpec{{Path: "Inbox/Vendors"}}
+	cfg.ChildFolders = true
+	require.NoError(t, h.engine(t, cfg).SyncOnce(context.Background(), mb))
+	assert.ElementsMatch(t, []string{inVendors, inAcme}, h.sink.IDs(mb))
+}

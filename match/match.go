@@ -402,14 +402,41 @@ func (m *Matcher) add(ctx context.Context, r *Result, p Participant) error {
 	return nil
 }
 
+// registrable caches public-suffix answers: senders' domains repeat, and
+// the suffix walk costs as much as an index lookup. The cache is dropped
+// when it grows past its bound, so it cannot grow without limit.
+var registrable = struct {
+	gosync.RWMutex
+	m map[string]string
+}{m: map[string]string{}}
+
+const registrableCacheSize = 1 << 16
+
+func registrableDomain(domain string) string {
+	registrable.RLock()
+	top, ok := registrable.m[domain]
+	registrable.RUnlock()
+	if ok {
+		return top
+	}
+	top, err := publicsuffix.EffectiveTLDPlusOne(domain)
+	if err != nil {
+		top = domain
+	}
+	registrable.Lock()
+	if len(registrable.m) >= registrableCacheSize {
+		registrable.m = map[string]string{}
+	}
+	registrable.m[domain] = top
+	registrable.Unlock()
+	return top
+}
+
 // parents yields domain and its parents down to the registrable domain
 // (public suffix + 1): mail.eu.acme.co.uk, eu.acme.co.uk, acme.co.uk.
 func parents(domain string) func(func(string) bool) {
 	return func(yield func(string) bool) {
-		top, err := publicsuffix.EffectiveTLDPlusOne(domain)
-		if err != nil {
-			top = domain
-		}
+		top := registrableDomain(domain)
 		for d := domain; ; {
 			if !yield(d) || d == top {
 				return

@@ -64,7 +64,7 @@ func (s *store) ApplyMatched(_ context.Context, p *m365sync.Page, results []matc
 	return nil
 }
 
-func (s *store) Reset(context.Context, m365sync.Reset) error           { return nil }
+func (s *store) Reset(context.Context, m365sync.Reset) error            { return nil }
 func (s *store) MailboxRemoved(context.Context, m365link.Mailbox) error { return nil }
 
 type offlineToken struct{}

@@ -201,6 +201,11 @@ type Matcher struct {
 	pins      map[string]string
 	ignore    map[string]struct{}
 	tracked   bool
+
+	// Domain outcomes, valid for one generation of the directory.
+	cacheMu  gosync.RWMutex
+	cache    map[string]domainOutcome
+	cacheGen uint64
 }
 
 // New returns a matcher.
@@ -363,16 +368,17 @@ func (m *Matcher) add(ctx context.Context, r *Result, p Participant) error {
 	if v, ok := m.pins[n]; ok {
 		return m.accept(ctx, r, p, []string{v}, RuleOverride, n)
 	}
-	for d := range parents(domain) {
-		if _, ok := m.ignore[d]; ok {
-			r.Dropped = append(r.Dropped, Dropped{Participant: p, Reason: ReasonIgnored})
-			return nil
-		}
-		if v, ok := m.pins[d]; ok {
-			return m.accept(ctx, r, p, []string{v}, RuleOverride, d)
-		}
+	d, err := m.domain(ctx, domain)
+	if err != nil {
+		return err
 	}
-	if m.isInternal(domain) {
+	switch {
+	case d.ignored:
+		r.Dropped = append(r.Dropped, Dropped{Participant: p, Reason: ReasonIgnored})
+		return nil
+	case d.pin != "":
+		return m.accept(ctx, r, p, []string{d.pin}, RuleOverride, d.key)
+	case d.internal:
 		r.Dropped = append(r.Dropped, Dropped{Participant: p, Reason: ReasonInternal})
 		return nil
 	}
@@ -380,26 +386,95 @@ func (m *Matcher) add(ctx context.Context, r *Result, p Participant) error {
 	if err != nil {
 		return fmt.Errorf("match: %w", err)
 	}
-	if len(ids) > 0 {
+	switch {
+	case len(ids) > 0:
 		return m.accept(ctx, r, p, ids, RuleContact, n)
-	}
-	if m.Freemail(domain) {
+	case d.freemail:
 		r.Dropped = append(r.Dropped, Dropped{Participant: p, Reason: ReasonFreemail})
 		return nil
-	}
-	rule := RuleDomain
-	for d := range parents(domain) {
-		ids, err = m.dir.AppendByDomain(ctx, ids[:0], d)
-		if err != nil {
-			return fmt.Errorf("match: %w", err)
-		}
-		if len(ids) > 0 {
-			return m.accept(ctx, r, p, ids, rule, d)
-		}
-		rule = RuleParentDomain
+	case len(d.ids) > 0:
+		return m.accept(ctx, r, p, slices.Clone(d.ids), d.rule, d.key)
 	}
 	r.Dropped = append(r.Dropped, Dropped{Participant: p, Reason: ReasonNoVendor})
 	return nil
+}
+
+// domainOutcome is what the rules say about a domain, whatever the
+// address's local part: overrides, internal, free-mail, and the vendors
+// that claim it or its nearest claimed parent.
+type domainOutcome struct {
+	ignored, internal, freemail bool
+	pin, key                    string
+	ids                         []string
+	rule                        Rule
+}
+
+// generational is implemented by directories that can say when their
+// answers change (vendors.Index); the matcher then caches domain outcomes.
+type generational interface{ Generation() uint64 }
+
+const domainCacheSize = 1 << 16
+
+func (m *Matcher) domain(ctx context.Context, domain string) (domainOutcome, error) {
+	g, cacheable := m.dir.(generational)
+	var gen uint64
+	if cacheable {
+		gen = g.Generation()
+		m.cacheMu.RLock()
+		d, ok := m.cache[domain]
+		hit := ok && m.cacheGen == gen
+		m.cacheMu.RUnlock()
+		if hit {
+			return d, nil
+		}
+	}
+	d, err := m.computeDomain(ctx, domain)
+	if err != nil || !cacheable {
+		return d, err
+	}
+	m.cacheMu.Lock()
+	if m.cache == nil || m.cacheGen != gen || len(m.cache) >= domainCacheSize {
+		m.cache, m.cacheGen = map[string]domainOutcome{}, gen
+	}
+	m.cache[domain] = d
+	m.cacheMu.Unlock()
+	return d, nil
+}
+
+func (m *Matcher) computeDomain(ctx context.Context, domain string) (domainOutcome, error) {
+	var d domainOutcome
+	for p := range parents(domain) {
+		if _, ok := m.ignore[p]; ok {
+			d.ignored = true
+			return d, nil
+		}
+		if v, ok := m.pins[p]; ok {
+			d.pin, d.key = v, p
+			return d, nil
+		}
+	}
+	if m.isInternal(domain) {
+		d.internal = true
+		return d, nil
+	}
+	if m.Freemail(domain) {
+		d.freemail = true
+		return d, nil
+	}
+	rule := RuleDomain
+	for p := range parents(domain) {
+		ids, err := m.dir.AppendByDomain(ctx, nil, p)
+		if err != nil {
+			return d, fmt.Errorf("match: %w", err)
+		}
+		if len(ids) > 0 {
+			slices.Sort(ids)
+			d.ids, d.rule, d.key = slices.Compact(ids), rule, p
+			return d, nil
+		}
+		rule = RuleParentDomain
+	}
+	return d, nil
 }
 
 // registrable caches public-suffix answers: senders' domains repeat, and

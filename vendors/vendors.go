@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 
 	"golang.org/x/net/idna"
 )
@@ -128,7 +129,12 @@ type Index struct {
 	blocks []uint32
 	free   []uint32
 	count  int
+	gen    atomic.Uint64
 }
+
+// Generation changes whenever a vendor is added, changed or removed, so
+// callers can cache answers and know when to drop them.
+func (x *Index) Generation() uint64 { return x.gen.Load() }
 
 type entry struct {
 	vendor uint32 // 0 = empty, tombstone = deleted
@@ -197,6 +203,7 @@ func tableSize(keys int) int {
 func (x *Index) Put(v Vendor) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	defer x.gen.Add(1)
 	return x.put(v)
 }
 
@@ -204,6 +211,7 @@ func (x *Index) Put(v Vendor) error {
 func (x *Index) Remove(id string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	defer x.gen.Add(1)
 	x.remove(id)
 }
 

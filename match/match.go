@@ -205,6 +205,7 @@ type Matcher struct {
 	// Domain outcomes, valid for one generation of the directory.
 	cacheMu  gosync.RWMutex
 	cache    map[string]domainOutcome
+	tracks   map[string]bool
 	cacheGen uint64
 }
 
@@ -433,12 +434,18 @@ func (m *Matcher) domain(ctx context.Context, domain string) (domainOutcome, err
 		return d, err
 	}
 	m.cacheMu.Lock()
-	if m.cache == nil || m.cacheGen != gen || len(m.cache) >= domainCacheSize {
-		m.cache, m.cacheGen = map[string]domainOutcome{}, gen
-	}
+	m.resetLocked(gen)
 	m.cache[domain] = d
 	m.cacheMu.Unlock()
 	return d, nil
+}
+
+// resetLocked starts a fresh cache when the directory changed or the cache
+// is full; m.cacheMu must be held for writing.
+func (m *Matcher) resetLocked(gen uint64) {
+	if m.cache == nil || m.cacheGen != gen || len(m.cache)+len(m.tracks) >= domainCacheSize {
+		m.cache, m.tracks, m.cacheGen = map[string]domainOutcome{}, map[string]bool{}, gen
+	}
 }
 
 func (m *Matcher) computeDomain(ctx context.Context, domain string) (domainOutcome, error) {
@@ -567,9 +574,28 @@ func (m *Matcher) accept(ctx context.Context, r *Result, p Participant, ids []st
 }
 
 func (m *Matcher) isTracked(ctx context.Context, id string) (bool, error) {
+	g, cacheable := m.dir.(generational)
+	var gen uint64
+	if cacheable {
+		gen = g.Generation()
+		m.cacheMu.RLock()
+		t, ok := m.tracks[id]
+		hit := ok && m.cacheGen == gen
+		m.cacheMu.RUnlock()
+		if hit {
+			return t, nil
+		}
+	}
 	v, ok, err := m.dir.Vendor(ctx, id)
 	if err != nil {
 		return false, fmt.Errorf("match: %w", err)
 	}
-	return ok && v.Tracked, nil
+	t := ok && v.Tracked
+	if cacheable {
+		m.cacheMu.Lock()
+		m.resetLocked(gen)
+		m.tracks[id] = t
+		m.cacheMu.Unlock()
+	}
+	return t, nil
 }

@@ -183,3 +183,19 @@ func FuzzMatchIsStableUnderCase(f *testing.F) {
 		}
 	})
 }
+
+func TestTrackingChangesTakeEffectAtOnce(t *testing.T) {
+	x, err := vendors.NewIndex(directory)
+	require.NoError(t, err)
+	m, err := match.New(match.Config{Directory: x, TrackedOnly: true})
+	require.NoError(t, err)
+	ctx := context.Background()
+	r, _ := m.MatchAddress(ctx, "hank@globex.com")
+	assert.Equal(t, []string{"globex"}, r.Vendors())
+	require.NoError(t, x.Put(vendors.Vendor{ID: "globex", Name: "Globex", Tracked: false, Domains: []string{"globex.com"}, Contacts: []string{"hank@globex.com"}}))
+	r, _ = m.MatchAddress(ctx, "hank@globex.com")
+	assert.Empty(t, r.Vendors())
+	assert.Equal(t, match.ReasonUntracked, r.Dropped[0].Reason)
+	r, _ = m.MatchAddress(ctx, "other@globex.com")
+	assert.Equal(t, match.ReasonUntracked, r.Dropped[0].Reason, "the cached domain outcome was dropped with the change")
+}

@@ -2,33 +2,44 @@ package sync
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/internal/graph"
 )
 
 // FolderSpec names a folder to sync: a well-known name ("inbox",
-// "sentitems", "archive"), a display-name path ("Inbox/Vendors"), or an ID.
+// "sentitems", "archive"), a display-name path from the mailbox root
+// ("Inbox/Vendors", matched case-insensitively), or an immutable ID. Set
+// one field.
 type FolderSpec struct {
 	WellKnown string
 	Path      string
 	ID        string
 }
 
-// Default folders: Inbox and Sent Items.
+// DefaultFolders are Inbox and Sent Items.
 var DefaultFolders = []FolderSpec{{WellKnown: "inbox"}, {WellKnown: "sentitems"}}
 
-// Window bounds how far back the first sync goes. The zero value syncs
-// everything.
+// Window bounds how far back a folder's first sync goes. The zero value
+// syncs everything. The start is fixed when a folder starts syncing (and
+// kept across resyncs); changing the window later applies to folders that
+// start afterwards.
 type Window struct {
 	// Days back from the first sync (30, 90, 180); ignored when Start is set.
 	Days int
@@ -65,14 +76,21 @@ type Config struct {
 	// Policy selects the mailboxes Run syncs.
 	Policy Policy
 	// Folders to sync; default DefaultFolders. ChildFolders adds their
-	// descendants.
+	// descendants. A folder that does not exist in a mailbox is skipped
+	// (and named in its status) unless none exists.
 	Folders      []FolderSpec
 	ChildFolders bool
+	// FolderConcurrency is how many folders of one mailbox sync at once;
+	// default 2. Graph allows 4 requests in flight per mailbox, shared with
+	// every other package's calls for it, and the limiter enforces that
+	// whatever this says.
+	FolderConcurrency int
 	// Window bounds the history of the first sync.
 	Window Window
 	// IncludeBody adds message bodies (as text) to the lean selection.
 	IncludeBody bool
 	// PageSize is asked for with Prefer: odata.maxpagesize; default 1000.
+	// It is halved (down to 50) for a folder while Graph answers 504.
 	PageSize int
 	// FilteredDeltaCap is where Graph silently stops a receivedDateTime-
 	// filtered delta; default 5000. Reaching it makes the folder fall back
@@ -84,14 +102,17 @@ type Config struct {
 	State StateStore
 	// Leases, when set, lets several processes share mailboxes.
 	Leases LeaseStore
-	// Owner names this worker in leases; default random.
+	// Owner names this worker in leases; default host name, process ID
+	// and a random suffix.
 	Owner string
-	// LeaseTTL bounds how long a crashed worker holds a mailbox; default 2 minutes.
+	// LeaseTTL bounds how long a crashed worker holds a mailbox; default
+	// 5 minutes. It must outlast the longest wait for one page (Retry's
+	// MaxElapsed).
 	LeaseTTL time.Duration
 
-	// Workers bounds how many mailboxes sync at once; default 8.
+	// Workers bounds how many mailboxes Run syncs at once; default 8.
 	Workers int
-	// Interval between incremental rounds of a mailbox; default 1 minute.
+	// Interval between incremental passes of a mailbox; default 1 minute.
 	Interval time.Duration
 	// PolicyInterval between re-reads of the policy; default 10 minutes.
 	PolicyInterval time.Duration
@@ -99,8 +120,14 @@ type Config struct {
 	MaxResyncs   int
 	ResyncWindow time.Duration
 
-	// OnProgress, if set, is called after every page with the mailbox's status.
+	// OnProgress, if set, is called when a pass starts, after every page
+	// and at the end of every pass with the mailbox's status. Calls for one
+	// mailbox come one at a time and in order; calls for different
+	// mailboxes come concurrently. It must not block for long.
 	OnProgress func(Status)
+	// OnItemError, if set, is called for every message Graph sent that
+	// could not be understood; the rest of its page is delivered anyway.
+	OnItemError func(m365link.Mailbox, *m365link.ItemError)
 	// Logger receives sync events (never tokens or delta links); nil discards.
 	Logger *slog.Logger
 }
@@ -116,8 +143,22 @@ type Retry struct {
 
 // Counters are totals since the engine started, for a host's metrics.
 type Counters struct {
-	Items, Removals, Pages, Requests, Throttled, Resyncs, ItemErrors int64
+	// Items are messages upserted into the sink; Removals are removals
+	// handed to it (moves the sink ignored included).
+	Items, Removals int64
+	// Pages are delta pages fetched.
+	Pages int64
+	// Requests are HTTP attempts sent to Graph, retries included;
+	// Throttled are the ones answered 429.
+	Requests, Throttled int64
+	// Resyncs are full resyncs after Graph discarded a sync state.
+	Resyncs int64
+	// ItemErrors are messages that could not be understood.
+	ItemErrors int64
 }
+
+// minPageSize is the smallest page asked for after 504s.
+const minPageSize = 50
 
 // Engine syncs mailboxes into a Sink. It is safe for concurrent use.
 type Engine struct {
@@ -128,13 +169,21 @@ type Engine struct {
 
 	items, removals, pages, requests, throttled, resyncs, itemErrors atomic.Int64
 
+	locksMu gosync.Mutex
+	locks   map[string]chan struct{} // one pass per mailbox at a time
+
 	mu       gosync.Mutex
-	policy   Policy
-	repolicy bool // SetPolicy was called: Run re-reads the policy now
 	statuses map[string]Status
-	running  map[string]bool
-	wake     chan struct{}
+	// Run's schedule, guarded by mu.
+	policy   Policy
+	repolicy bool                          // SetPolicy was called: Run re-reads the policy now
+	known    map[string]m365link.Mailbox   // mailboxes the policy selects
+	dropped  map[string]m365link.Mailbox   // mailboxes to remove
+	running  map[string]context.CancelFunc // passes and removals in flight
 	due      map[string]time.Time
+	again    map[string]bool // Trigger during a pass: run again at once
+	wake     chan struct{}
+	inRun    atomic.Bool
 }
 
 // New checks cfg and returns an engine.
@@ -145,6 +194,20 @@ func New(cfg Config) (*Engine, error) {
 	if len(cfg.Folders) == 0 {
 		cfg.Folders = DefaultFolders
 	}
+	for _, f := range cfg.Folders {
+		n := 0
+		for _, v := range []string{f.WellKnown, f.Path, f.ID} {
+			if v != "" {
+				n++
+			}
+		}
+		if n != 1 {
+			return nil, fmt.Errorf("sync: a FolderSpec sets exactly one of WellKnown, Path and ID: %+v", f)
+		}
+	}
+	if cfg.FolderConcurrency <= 0 {
+		cfg.FolderConcurrency = 2
+	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 1000
 	}
@@ -152,7 +215,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.FilteredDeltaCap = 5000
 	}
 	if cfg.LeaseTTL <= 0 {
-		cfg.LeaseTTL = 2 * time.Minute
+		cfg.LeaseTTL = 5 * time.Minute
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 8
@@ -169,13 +232,16 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.ResyncWindow <= 0 {
 		cfg.ResyncWindow = time.Hour
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger, owner: cfg.Owner, policy: cfg.Policy, statuses: map[string]Status{}, running: map[string]bool{},
-		wake: make(chan struct{}, 1), due: map[string]time.Time{}}
+	e := &Engine{cfg: cfg, log: cfg.Logger, owner: cfg.Owner, policy: cfg.Policy,
+		locks: map[string]chan struct{}{}, statuses: map[string]Status{},
+		known: map[string]m365link.Mailbox{}, dropped: map[string]m365link.Mailbox{},
+		running: map[string]context.CancelFunc{}, due: map[string]time.Time{}, again: map[string]bool{},
+		wake: make(chan struct{}, 1)}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	if e.owner == "" {
-		e.owner = fmt.Sprintf("worker-%d-%d", time.Now().UnixNano(), e.requests.Load())
+		e.owner = defaultOwner()
 	}
 	gc, err := graph.New(graph.Config{BaseURL: cfg.GraphBaseURL, HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
 		Retry: graph.RetryPolicy{MaxAttempts: cfg.Retry.MaxAttempts, BaseDelay: cfg.Retry.BaseDelay, MaxDelay: cfg.Retry.MaxDelay,
@@ -193,69 +259,159 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
+func defaultOwner() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:])
+}
+
+// Owner returns the name this engine holds leases under.
+func (e *Engine) Owner() string { return e.owner }
+
 // Counters returns the totals so far.
 func (e *Engine) Counters() Counters {
 	return Counters{Items: e.items.Load(), Removals: e.removals.Load(), Pages: e.pages.Load(), Requests: e.requests.Load(),
 		Throttled: e.throttled.Load(), Resyncs: e.resyncs.Load(), ItemErrors: e.itemErrors.Load()}
 }
 
-// Status returns a mailbox's status (by [m365link.Mailbox.Key]).
+// Status returns the status of a mailbox (by [m365link.Mailbox.Key]) as
+// this engine last saw it; false when it never synced it. While Graph
+// holds the mailbox back the state is [StateThrottled] with the time it
+// ends. A mailbox another worker syncs is in the shared StateStore
+// (LoadStatus).
 func (e *Engine) Status(mailboxKey string) (Status, bool) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	s, ok := e.statuses[mailboxKey]
+	s, ok := e.statuses[strings.ToLower(mailboxKey)]
+	e.mu.Unlock()
+	if ok {
+		s = e.withThrottle(s)
+	}
 	return s, ok
 }
 
-func (e *Engine) setStatus(ctx context.Context, s Status) {
+// Statuses returns the status of every mailbox this engine has seen,
+// ordered by key.
+func (e *Engine) Statuses() []Status {
+	e.mu.Lock()
+	out := make([]Status, 0, len(e.statuses))
+	for _, s := range e.statuses {
+		out = append(out, s)
+	}
+	e.mu.Unlock()
+	for i := range out {
+		out[i] = e.withThrottle(out[i])
+	}
+	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.Mailbox.Key(), b.Mailbox.Key()) })
+	return out
+}
+
+// withThrottle shows a throttle in force on a mailbox that is syncing or idle.
+func (e *Engine) withThrottle(s Status) Status {
+	switch s.State {
+	case StateIdle, StateInitial, StateIncremental, StateThrottled:
+	default:
+		return s
+	}
+	if until := e.gc.Limiter().ThrottledUntil(s.Mailbox.UserID); time.Now().Before(until) {
+		s.State, s.ThrottledUntil = StateThrottled, until
+	}
+	return s
+}
+
+func (e *Engine) publish(s Status) {
 	e.mu.Lock()
 	e.statuses[s.Mailbox.Key()] = s
 	e.mu.Unlock()
-	if err := e.cfg.State.SaveStatus(ctx, s); err != nil {
-		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: save status", slog.String("mailbox", s.Mailbox.Key()), slog.String("error", err.Error()))
-	}
 	if e.cfg.OnProgress != nil {
 		e.cfg.OnProgress(s)
 	}
 }
 
+// lockMailbox keeps two passes (or a pass and a removal) of one mailbox
+// apart within this engine; leases do it across processes.
+func (e *Engine) lockMailbox(ctx context.Context, key string) (unlock func(), err error) {
+	e.locksMu.Lock()
+	ch := e.locks[key]
+	if ch == nil {
+		ch = make(chan struct{}, 1)
+		e.locks[key] = ch
+	}
+	e.locksMu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// lease takes the mailbox's lease when the engine has a LeaseStore; the
+// returned func releases it.
+func (e *Engine) lease(ctx context.Context, mb m365link.Mailbox) (release func(), err error) {
+	if e.cfg.Leases == nil {
+		return func() {}, nil
+	}
+	ok, err := e.cfg.Leases.Acquire(ctx, mb.Key(), e.owner, e.cfg.LeaseTTL)
+	if err != nil {
+		return nil, fmt.Errorf("sync: lease %s: %w", mb, err)
+	}
+	if !ok {
+		return nil, ErrLeaseLost
+	}
+	return func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := e.cfg.Leases.Release(rctx, mb.Key(), e.owner); err != nil {
+			e.log.LogAttrs(ctx, slog.LevelWarn, "sync: release lease", slog.String("mailbox", mb.Key()), slog.String("error", err.Error()))
+		}
+	}, nil
+}
+
 // SyncOnce runs one pass over a mailbox: every configured folder to the
-// end of its current delta round, then the deferred removals. It returns
-// the first error; the mailbox's status says what it means for the host.
+// end of its current delta round, then the removals and tombstones the
+// pass gathered. Passes of one mailbox never overlap: a second call waits
+// for the first. It returns the first error; the mailbox's status says
+// what it means for the host, and the next pass resumes where this one
+// stopped.
 func (e *Engine) SyncOnce(ctx context.Context, mb m365link.Mailbox) error {
 	if mb.TenantID == "" {
 		mb.TenantID = e.cfg.TenantID
 	}
-	if e.cfg.Leases != nil {
-		ok, err := e.cfg.Leases.Acquire(ctx, mb.Key(), e.owner, e.cfg.LeaseTTL)
-		if err != nil {
-			return fmt.Errorf("sync: lease %s: %w", mb, err)
-		}
-		if !ok {
-			return ErrLeaseLost
-		}
-		defer func() {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			_ = e.cfg.Leases.Release(rctx, mb.Key(), e.owner)
-		}()
+	if mb.UserID == "" {
+		return errors.New("sync: SyncOnce needs the mailbox's UserID")
 	}
+	unlock, err := e.lockMailbox(ctx, mb.Key())
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	release, err := e.lease(ctx, mb)
+	if err != nil {
+		return err
+	}
+	defer release()
 	st, _ := e.Status(mb.Key())
-	st.Mailbox, st.Pages, st.Items, st.Reason, st.ThrottledUntil = mb, 0, 0, "", time.Time{}
-	p := &pass{e: e, mb: mb, tok: e.cfg.Tokens(mb), st: st}
-	err := p.run(ctx)
+	st.Mailbox, st.Pages, st.Items, st.Estimate, st.Reason, st.ThrottledUntil = mb, 0, 0, 0, "", time.Time{}
+	p := &pass{e: e, mb: mb, key: mb.Key(), tok: e.cfg.Tokens(mb), st: st}
+	err = p.run(ctx)
 	e.finish(ctx, p, err)
 	return err
 }
 
 // finish records the outcome of a pass in the mailbox's status.
 func (e *Engine) finish(ctx context.Context, p *pass, err error) {
+	p.mu.Lock()
 	st := p.st
+	p.mu.Unlock()
 	var ge *m365link.GraphError
 	var re *m365link.ReconnectError
 	switch {
 	case err == nil:
 		st.State, st.LastSync = StateIdle, time.Now()
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil, errors.Is(err, ErrLeaseLost):
+		// Stopped from outside, or by another worker: nothing to report.
+		return
 	case errors.Is(err, ErrDegraded):
 		st.State, st.Reason = StateDegraded, "Graph reset the sync state too often; paused"
 	case errors.As(err, &re):
@@ -263,24 +419,36 @@ func (e *Engine) finish(ctx context.Context, p *pass, err error) {
 	case errors.Is(err, m365link.ErrMailboxNotEnabled):
 		st.State, st.Reason = StateNotMailEnabled, "no Exchange Online mailbox (unlicensed, inactive, soft-deleted or on-premises)"
 	case errors.Is(err, m365link.ErrThrottled):
-		st.State = StateThrottled
+		st.State, st.Reason = StateThrottled, "throttled by Graph"
 		if errors.As(err, &ge) && ge.RetryAfter > 0 {
 			st.ThrottledUntil = time.Now().Add(ge.RetryAfter)
 		}
-	case errors.Is(err, context.Canceled), errors.Is(err, ErrLeaseLost):
-		return
 	default:
-		st.Reason = err.Error()
+		st.State, st.Reason = StateError, err.Error()
 	}
-	e.setStatus(ctx, st)
+	if st.State == StateIdle && len(p.missing) > 0 {
+		st.Reason = "not found: " + strings.Join(p.missing, ", ")
+	}
+	e.publish(st)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := e.cfg.State.SaveStatus(sctx, st); err != nil {
+		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: save status", slog.String("mailbox", st.Mailbox.Key()), slog.String("error", err.Error()))
+	}
 }
 
 // pass is one sync of one mailbox.
 type pass struct {
 	e   *Engine
 	mb  m365link.Mailbox
+	key string
 	tok TokenSource
-	st  Status
+
+	sinkMu gosync.Mutex // the sink never sees two calls for one mailbox at once
+
+	mu      gosync.Mutex // guards st and missing
+	st      Status
+	missing []string // configured folders the mailbox does not have
 }
 
 func (p *pass) run(ctx context.Context) error {
@@ -288,42 +456,100 @@ func (p *pass) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p.mu.Lock()
 	for _, f := range folders {
 		p.st.Estimate += f.Total
 	}
-	for _, f := range folders {
-		if err := p.folder(ctx, f); err != nil {
+	p.mu.Unlock()
+	cursors := make([]Cursor, len(folders))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.e.cfg.FolderConcurrency)
+	for i, f := range folders {
+		g.Go(func() (err error) {
+			cursors[i], err = p.folder(gctx, f)
 			return err
-		}
+		})
 	}
-	// Removals were deferred to here so that a move into another synced
-	// folder (reported there as a new item) is applied first.
-	for _, f := range folders {
-		c, err := p.e.cfg.State.LoadCursor(ctx, p.mb.Key(), f.ID)
-		if err != nil {
-			return err
-		}
-		if len(c.Pending) == 0 {
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	// Removals and tombstones were deferred to here, after every folder's
+	// round, so that a message moved into another synced folder has been
+	// upserted there first and the sink ignores its removal: a move is an
+	// update, never a delete and a create.
+	for i, f := range folders {
+		c := cursors[i]
+		endReset := c.Resyncing && !c.Initial
+		if len(c.Pending) == 0 && !endReset {
 			continue
 		}
-		if err := p.e.cfg.Sink.Apply(ctx, &Page{Mailbox: p.mb, Folder: f, Generation: c.Generation, Removals: c.Pending}); err != nil {
-			return fmt.Errorf("sync: sink: %w", err)
+		if err := p.fence(ctx); err != nil {
+			return err
 		}
-		p.e.removals.Add(int64(len(c.Pending)))
-		c.Pending = nil
-		if err := p.e.cfg.State.SaveCursor(ctx, p.mb.Key(), f.ID, c); err != nil {
+		if len(c.Pending) > 0 {
+			if err := p.apply(ctx, &Page{Mailbox: p.mb, Folder: f, Generation: c.Generation, Removals: c.Pending}); err != nil {
+				return err
+			}
+			p.e.removals.Add(int64(len(c.Pending)))
+			c.Pending = nil
+		}
+		if endReset {
+			if err := p.reset(ctx, Reset{Mailbox: p.mb, FolderID: f.ID, Phase: ResetEnd, Generation: c.Generation}); err != nil {
+				return err
+			}
+			c.Resyncing = false
+		}
+		if err := p.save(ctx, f, c); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (p *pass) request(path string, q url.Values) *graph.Request {
-	h := http.Header{"Prefer": {fmt.Sprintf("odata.maxpagesize=%d", p.e.cfg.PageSize)}}
-	if p.e.cfg.IncludeBody {
-		h.Add("Prefer", `outlook.body-content-type="text"`)
+func (p *pass) apply(ctx context.Context, pg *Page) error {
+	p.sinkMu.Lock()
+	defer p.sinkMu.Unlock()
+	if err := p.e.cfg.Sink.Apply(ctx, pg); err != nil {
+		return fmt.Errorf("sync: sink: %w", err)
 	}
-	return &graph.Request{Path: path, Query: q, Header: h, Mailbox: p.mb.UserID, Token: p.tok}
+	return nil
+}
+
+func (p *pass) reset(ctx context.Context, r Reset) error {
+	p.sinkMu.Lock()
+	defer p.sinkMu.Unlock()
+	if err := p.e.cfg.Sink.Reset(ctx, r); err != nil {
+		return fmt.Errorf("sync: sink: %w", err)
+	}
+	return nil
+}
+
+func (p *pass) save(ctx context.Context, f Folder, c Cursor) error {
+	if err := p.e.cfg.State.SaveCursor(ctx, p.key, f.ID, c); err != nil {
+		return fmt.Errorf("sync: save cursor: %w", err)
+	}
+	return nil
+}
+
+// fence renews the lease before the sink is written to: a worker that
+// stalled past its lease (and may have been replaced) stops here.
+func (p *pass) fence(ctx context.Context) error {
+	e := p.e
+	if e.cfg.Leases == nil {
+		return nil
+	}
+	ok, err := e.cfg.Leases.Acquire(ctx, p.key, e.owner, e.cfg.LeaseTTL)
+	if err != nil {
+		return fmt.Errorf("sync: renew lease of %s: %w", p.mb, err)
+	}
+	if !ok {
+		return ErrLeaseLost
+	}
+	return nil
+}
+
+func (p *pass) request(path string, q url.Values) *graph.Request {
+	return &graph.Request{Path: path, Query: q, Header: http.Header{}, Mailbox: p.mb.UserID, Token: p.tok}
 }
 
 // folders resolves the configured folder specs to IDs and counts.
@@ -336,9 +562,20 @@ func (p *pass) folders(ctx context.Context) ([]Folder, error) {
 			out = append(out, f)
 		}
 	}
+	var notFound error
 	for _, spec := range p.e.cfg.Folders {
 		f, err := p.resolve(ctx, spec)
 		if err != nil {
+			if errors.Is(err, m365link.ErrNotFound) && !errors.Is(err, m365link.ErrMailboxNotEnabled) {
+				// One missing folder must not stop the others.
+				notFound = err
+				name := spec.WellKnown + spec.Path + spec.ID
+				p.mu.Lock()
+				p.missing = append(p.missing, name)
+				p.mu.Unlock()
+				p.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: folder not found", slog.String("mailbox", p.key), slog.String("folder", name))
+				continue
+			}
 			return nil, err
 		}
 		add(f)
@@ -352,6 +589,9 @@ func (p *pass) folders(ctx context.Context) ([]Folder, error) {
 			}
 		}
 	}
+	if len(out) == 0 && notFound != nil {
+		return nil, notFound
+	}
 	return out, nil
 }
 
@@ -362,17 +602,19 @@ type wireFolder struct {
 	ChildFolderCount int    `json:"childFolderCount"`
 }
 
+const folderSelect = "id,displayName,totalItemCount,childFolderCount"
+
 func (p *pass) getFolder(ctx context.Context, key string) (wireFolder, error) {
 	var wf wireFolder
 	err := p.e.gc.JSON(ctx, p.request(graph.Path("users", p.mb.UserID, "mailFolders", key),
-		url.Values{"$select": {"id,displayName,totalItemCount,childFolderCount"}}), &wf)
+		url.Values{"$select": {folderSelect}}), &wf)
 	return wf, err
 }
 
 func (p *pass) listChildren(ctx context.Context, id string) ([]wireFolder, error) {
 	var out []wireFolder
 	req := p.request(graph.Path("users", p.mb.UserID, "mailFolders", id, "childFolders"),
-		url.Values{"$select": {"id,displayName,totalItemCount,childFolderCount"}, "$top": {"100"}})
+		url.Values{"$select": {folderSelect}, "$top": {"100"}})
 	for {
 		var page struct {
 			Value    []wireFolder `json:"value"`
@@ -422,8 +664,13 @@ func (p *pass) resolve(ctx context.Context, spec FolderSpec) (Folder, error) {
 	return Folder{ID: cur.ID, Name: spec.Path, Total: cur.TotalItemCount}, nil
 }
 
+// maxFolderDepth bounds the walk over child folders (Outlook allows
+// deeper trees, but mail filed that deep is rare and each level costs a
+// request per folder).
+const maxFolderDepth = 10
+
 func (p *pass) children(ctx context.Context, f Folder, depth int) ([]Folder, error) {
-	if depth > 10 {
+	if depth >= maxFolderDepth {
 		return nil, nil
 	}
 	kids, err := p.listChildren(ctx, f.ID)
@@ -445,146 +692,171 @@ func (p *pass) children(ctx context.Context, f Folder, depth int) ([]Folder, err
 	return out, nil
 }
 
-// base is the first request of a full round of folder f.
-func (p *pass) base(f Folder, c Cursor, start time.Time) *graph.Request {
+// deltaRequest is the request for the next page of folder f: the saved
+// link, or the base query of a full round.
+func (p *pass) deltaRequest(f Folder, c Cursor, pageSize int) *graph.Request {
+	h := http.Header{"Prefer": {"odata.maxpagesize=" + strconv.Itoa(pageSize)}}
+	if p.e.cfg.IncludeBody {
+		h.Add("Prefer", `outlook.body-content-type="text"`)
+	}
+	if c.Link != "" {
+		return &graph.Request{URL: c.Link, Header: h, Mailbox: p.mb.UserID, Token: p.tok}
+	}
 	sel := graph.MessageSelect
 	if p.e.cfg.IncludeBody {
 		sel += ",body"
 	}
 	q := url.Values{"$select": {sel}}
-	if !start.IsZero() && !c.Unfiltered {
-		q.Set("$filter", "receivedDateTime ge "+start.Format(time.RFC3339))
+	if !c.Since.IsZero() && !c.Unfiltered {
+		q.Set("$filter", "receivedDateTime ge "+c.Since.UTC().Format(time.RFC3339))
 	}
-	return p.request(graph.Path("users", p.mb.UserID, "mailFolders", f.ID, "messages", "delta"), q)
+	return &graph.Request{Path: graph.Path("users", p.mb.UserID, "mailFolders", f.ID, "messages", "delta"),
+		Query: q, Header: h, Mailbox: p.mb.UserID, Token: p.tok}
 }
 
-// folder syncs one folder to the end of its current delta round.
-func (p *pass) folder(ctx context.Context, f Folder) error {
+// folder syncs one folder to the end of its current delta round and
+// returns the cursor it saved last.
+func (p *pass) folder(ctx context.Context, f Folder) (Cursor, error) {
 	e := p.e
-	key := p.mb.Key()
-	c, err := e.cfg.State.LoadCursor(ctx, key, f.ID)
+	c, err := e.cfg.State.LoadCursor(ctx, p.key, f.ID)
 	if err != nil {
-		return fmt.Errorf("sync: load cursor: %w", err)
+		return c, fmt.Errorf("sync: load cursor: %w", err)
 	}
-	if c.Link == "" && c.Generation == 0 {
-		c.Initial, c.Generation = true, 1
+	if c.Generation == 0 {
+		c = Cursor{Initial: true, Generation: 1, Since: e.cfg.Window.start(time.Now())}
 	}
-	start := e.cfg.Window.start(time.Now())
+	p.phase(c.Initial)
 	pageSize := e.cfg.PageSize
-	if c.Initial {
-		p.st.State = StateInitial
-	} else {
-		p.st.State = StateIncremental
-	}
 	for {
-		req := p.base(f, c, start)
-		req.Header.Set("Prefer", fmt.Sprintf("odata.maxpagesize=%d", pageSize))
-		if e.cfg.IncludeBody {
-			req.Header.Add("Prefer", `outlook.body-content-type="text"`)
-		}
-		if c.Link != "" {
-			req = &graph.Request{URL: c.Link, Header: req.Header, Mailbox: req.Mailbox, Token: req.Token}
-		}
-		if e.cfg.Leases != nil {
-			ok, err := e.cfg.Leases.Acquire(ctx, key, e.owner, e.cfg.LeaseTTL)
-			if err != nil {
-				return fmt.Errorf("sync: renew lease: %w", err)
-			}
-			if !ok {
-				return ErrLeaseLost
-			}
-		}
-		page, err := graph.GetPage[graph.Message](ctx, e.gc, req)
-		if errors.Is(err, m365link.ErrSyncReset) {
-			if c, err = p.reset(ctx, f, c); err != nil {
-				return err
-			}
-			continue
-		}
-		var ge *m365link.GraphError
-		if errors.As(err, &ge) && ge.StatusCode == http.StatusGatewayTimeout && pageSize > 50 {
-			// Big pages can time out at Graph: ask for smaller ones.
-			pageSize /= 2
-			e.log.LogAttrs(ctx, slog.LevelInfo, "sync: 504; smaller pages", slog.String("mailbox", key), slog.Int("pageSize", pageSize))
-			continue
-		}
+		page, err := graph.GetPage[graph.Message](ctx, e.gc, p.deltaRequest(f, c, pageSize))
 		if err != nil {
-			return err
+			var ge *m365link.GraphError
+			switch {
+			case errors.Is(err, m365link.ErrSyncReset):
+				if c, err = p.resync(ctx, f, c); err != nil {
+					return c, err
+				}
+				continue
+			case errors.As(err, &ge) && ge.StatusCode == http.StatusGatewayTimeout && pageSize > minPageSize:
+				// Big pages can time out at Graph: ask for smaller ones.
+				pageSize = max(minPageSize, pageSize/2)
+				e.log.LogAttrs(ctx, slog.LevelInfo, "sync: 504; smaller pages", slog.String("mailbox", p.key), slog.Int("pageSize", pageSize))
+				continue
+			}
+			return c, err
+		}
+		if err := p.fence(ctx); err != nil {
+			return c, err
 		}
 		out := &Page{Mailbox: p.mb, Folder: f, Generation: c.Generation, Upserts: make([]m365link.Message, 0, len(page.Value))}
-		var removals []Removal
+		removed := 0
 		for i := range page.Value {
 			m := &page.Value[i]
 			if m.Removed != nil {
-				removals = append(removals, Removal{ID: m.ID, FolderID: f.ID})
+				c.Pending = append(c.Pending, Removal{ID: m.ID, FolderID: f.ID})
+				removed++
 				continue
 			}
-			if c.Unfiltered && !start.IsZero() && m.ReceivedAt.Before(start) {
+			if c.Unfiltered && !c.Since.IsZero() && m.ReceivedAt.Before(c.Since) {
 				continue // outside the window: the client-side cut
 			}
-			if m.FolderID == "" {
-				m.FolderID = f.ID
-			}
+			m.FolderID = f.ID
 			out.Upserts = append(out.Upserts, m.Message)
 		}
-		for _, ie := range page.ItemErrors {
-			e.itemErrors.Add(1)
-			p.st.ItemErrors++
-			e.log.LogAttrs(ctx, slog.LevelWarn, "sync: item not understood", slog.String("mailbox", key),
-				slog.String("folder", f.ID), slog.String("id", ie.ID), slog.Int("index", ie.Index), slog.String("error", ie.Err.Error()))
-		}
+		p.itemErrors(ctx, f, page.ItemErrors)
 		if len(out.Upserts) > 0 {
-			if err := e.cfg.Sink.Apply(ctx, out); err != nil {
-				return fmt.Errorf("sync: sink: %w", err)
+			if err := p.apply(ctx, out); err != nil {
+				return c, err
+			}
+			if len(c.Pending) > removed {
+				c.Pending = cancelRemovals(c.Pending, out.Upserts)
 			}
 		}
 		e.pages.Add(1)
 		e.items.Add(int64(len(out.Upserts)))
-		p.st.Pages++
-		p.st.Items += len(out.Upserts)
-		c.Pending = append(c.Pending, removals...)
-		c.Delivered += len(page.Value) - len(removals)
+		c.Delivered += len(page.Value) + len(page.ItemErrors)
+		p.progress(len(out.Upserts))
 		if page.NextLink != "" {
 			c.Link = page.NextLink
-			if err := e.cfg.State.SaveCursor(ctx, key, f.ID, c); err != nil {
-				return fmt.Errorf("sync: save cursor: %w", err)
+			if err := p.save(ctx, f, c); err != nil {
+				return c, err
 			}
-			p.progress()
 			continue
 		}
 		if page.DeltaLink == "" {
-			return fmt.Errorf("sync: %s folder %s: a last page without a deltaLink: %w", p.mb, f.ID, m365link.ErrMalformedResponse)
+			return c, fmt.Errorf("sync: %s folder %s: a last page without a deltaLink: %w", p.mb, f.ID, m365link.ErrMalformedResponse)
 		}
-		if c.Initial && !start.IsZero() && !c.Unfiltered && c.Delivered >= e.cfg.FilteredDeltaCap && f.Total > c.Delivered {
-			// Graph stops a filtered delta at 5,000 messages and says nothing.
-			// When the folder holds more than that, some may be missing: redo
-			// the round unfiltered and cut by date here.
+		if p.capped(f, c) {
+			// Graph stops a filtered delta at 5,000 messages and says
+			// nothing: redo the round unfiltered and cut by date here.
 			e.log.LogAttrs(ctx, slog.LevelInfo, "sync: filtered delta capped; falling back to unfiltered",
-				slog.String("mailbox", key), slog.String("folder", f.ID), slog.Int("delivered", c.Delivered))
-			c.Unfiltered, c.Link, c.Delivered = true, "", 0
-			if err := e.cfg.State.SaveCursor(ctx, key, f.ID, c); err != nil {
-				return fmt.Errorf("sync: save cursor: %w", err)
+				slog.String("mailbox", p.key), slog.String("folder", f.ID), slog.Int("delivered", c.Delivered), slog.Bool("initial", c.Initial))
+			c.Unfiltered = true
+			if c.Initial {
+				// What came so far is in the sink under this generation;
+				// the unfiltered round delivers it again.
+				c.Link, c.Delivered = "", 0
+				if err := p.save(ctx, f, c); err != nil {
+					return c, err
+				}
+			} else if c, err = p.startResync(ctx, f, c); err != nil {
+				// Changes beyond the cap, removals among them, are unknown:
+				// only a full resync with tombstones is exact.
+				return c, err
 			}
 			continue
 		}
-		if c.Resyncing {
-			if err := e.cfg.Sink.Reset(ctx, Reset{Mailbox: p.mb, FolderID: f.ID, Phase: ResetEnd, Generation: c.Generation}); err != nil {
-				return fmt.Errorf("sync: sink: %w", err)
-			}
-			c.Resyncing = false
-		}
 		c.Link, c.Initial, c.Delivered = page.DeltaLink, false, 0
-		if err := e.cfg.State.SaveCursor(ctx, key, f.ID, c); err != nil {
-			return fmt.Errorf("sync: save cursor: %w", err)
+		if err := p.save(ctx, f, c); err != nil {
+			return c, err
 		}
-		p.progress()
-		return nil
+		return c, nil
 	}
 }
 
-// reset starts a full resync of f after Graph discarded its sync state,
+// capped reports whether a filtered round that just ended may have been cut
+// short by Graph's cap. A first round that delivered the whole folder
+// (totalItemCount) was not.
+func (p *pass) capped(f Folder, c Cursor) bool {
+	if c.Since.IsZero() || c.Unfiltered || c.Delivered < p.e.cfg.FilteredDeltaCap {
+		return false
+	}
+	return !c.Initial || f.Total <= 0 || f.Total > c.Delivered
+}
+
+// cancelRemovals drops pending removals of messages upserted since: the
+// message came back to the folder (after a crash left the removal pending).
+func cancelRemovals(pending []Removal, upserts []m365link.Message) []Removal {
+	ids := make(map[string]struct{}, len(upserts))
+	for i := range upserts {
+		ids[upserts[i].ID] = struct{}{}
+	}
+	return slices.DeleteFunc(pending, func(r Removal) bool {
+		_, ok := ids[r.ID]
+		return ok
+	})
+}
+
+func (p *pass) itemErrors(ctx context.Context, f Folder, errs []*m365link.ItemError) {
+	if len(errs) == 0 {
+		return
+	}
+	p.e.itemErrors.Add(int64(len(errs)))
+	p.mu.Lock()
+	p.st.ItemErrors += len(errs)
+	p.mu.Unlock()
+	for _, ie := range errs {
+		p.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: message not understood", slog.String("mailbox", p.key),
+			slog.String("folder", f.ID), slog.String("id", ie.ID), slog.Int("index", ie.Index), slog.String("error", ie.Err.Error()))
+		if p.e.cfg.OnItemError != nil {
+			p.e.cfg.OnItemError(p.mb, ie)
+		}
+	}
+}
+
+// resync handles Graph discarding folder f's sync state: a full resync,
 // unless the folder keeps being reset, which degrades the mailbox.
-func (p *pass) reset(ctx context.Context, f Folder, c Cursor) (Cursor, error) {
+func (p *pass) resync(ctx context.Context, f Folder, c Cursor) (Cursor, error) {
 	e := p.e
 	now := time.Now()
 	recent := c.Resets[:0]
@@ -595,31 +867,56 @@ func (p *pass) reset(ctx context.Context, f Folder, c Cursor) (Cursor, error) {
 	}
 	c.Resets = append(recent, now)
 	if len(c.Resets) > e.cfg.MaxResyncs {
-		c.Link = ""
-		if err := e.cfg.State.SaveCursor(ctx, p.mb.Key(), f.ID, c); err != nil {
+		// The cursor stays as it is: the first pass after the window meets
+		// the reset again and resyncs then.
+		if err := p.save(ctx, f, c); err != nil {
 			return c, err
 		}
 		return c, fmt.Errorf("%w: %s folder %s reset %d times in %s", ErrDegraded, p.mb, f.ID, len(c.Resets), e.cfg.ResyncWindow)
 	}
 	e.resyncs.Add(1)
-	e.log.LogAttrs(ctx, slog.LevelInfo, "sync: sync state reset; full resync", slog.String("mailbox", p.mb.Key()), slog.String("folder", f.ID))
+	e.log.LogAttrs(ctx, slog.LevelInfo, "sync: sync state reset; full resync", slog.String("mailbox", p.key), slog.String("folder", f.ID))
+	return p.startResync(ctx, f, c)
+}
+
+// startResync begins a full round of f under a new generation; at its end
+// the sink deletes what the round did not deliver.
+func (p *pass) startResync(ctx context.Context, f Folder, c Cursor) (Cursor, error) {
 	c.Generation++
 	c.Link, c.Resyncing, c.Initial, c.Delivered = "", true, true, 0
-	if err := e.cfg.Sink.Reset(ctx, Reset{Mailbox: p.mb, FolderID: f.ID, Phase: ResetBegin, Generation: c.Generation}); err != nil {
-		return c, fmt.Errorf("sync: sink: %w", err)
+	if err := p.reset(ctx, Reset{Mailbox: p.mb, FolderID: f.ID, Phase: ResetBegin, Generation: c.Generation}); err != nil {
+		return c, err
 	}
-	if err := e.cfg.State.SaveCursor(ctx, p.mb.Key(), f.ID, c); err != nil {
-		return c, fmt.Errorf("sync: save cursor: %w", err)
+	if err := p.save(ctx, f, c); err != nil {
+		return c, err
 	}
-	p.st.State = StateInitial
+	p.phase(true)
 	return c, nil
 }
 
-func (p *pass) progress() {
-	p.e.mu.Lock()
-	p.e.statuses[p.mb.Key()] = p.st
-	p.e.mu.Unlock()
-	if p.e.cfg.OnProgress != nil {
-		p.e.cfg.OnProgress(p.st)
+// phase records whether a folder's round is a first (or full) one: the
+// mailbox shows "initial sync" while any folder is in one. A change is
+// published at once, so the host sees a pass start.
+func (p *pass) phase(initial bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.st.State
+	if initial {
+		p.st.State = StateInitial
+	} else if p.st.State != StateInitial {
+		p.st.State = StateIncremental
 	}
+	if p.st.State != old {
+		p.e.publish(p.st)
+	}
+}
+
+// progress counts a page and publishes the status. Publishing under p.mu
+// keeps a mailbox's statuses in order and its OnProgress calls apart.
+func (p *pass) progress(items int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.st.Pages++
+	p.st.Items += items
+	p.e.publish(p.st)
 }

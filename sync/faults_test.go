@@ -3,13 +3,15 @@ package sync_test
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/oauth2"
 
 	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/internal/fakegraph"
@@ -17,56 +19,116 @@ import (
 )
 
 // Graph loses the sync state on page 3 of a round: exactly one resync, and
-// the sink ends equal to the live set, with messages deleted meanwhile
-// tombstoned.
+// the sink ends equal to the live set, with the messages deleted while the
+// round ran (which no delta will ever report) tombstoned.
 func TestResetOnPage3(t *testing.T) {
 	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 80, Vendors: 3, Seed: 3})
 	mb := h.mailbox(0)
 	u := h.seed.Mailboxes[0].User
-	e := h.engine(t, h.config(nil, nil))
+	gone := h.seed.Mailboxes[0].Inbox[:3]
+	var armed atomic.Bool
+	cfg := h.config(nil, nil)
+	cfg.FolderConcurrency = 1 // Inbox, then Sent Items: "page 3" is the Inbox's third
+	cfg.OnProgress = func(m365sync.Status) {
+		if armed.CompareAndSwap(true, false) {
+			// After the round's first page: too late for this round, and
+			// the round is about to be lost.
+			for _, id := range gone {
+				h.fg.DeleteMessage(u.ID, id)
+			}
+		}
+	}
+	e := h.engine(t, cfg)
 	ctx := context.Background()
 	require.NoError(t, e.SyncOnce(ctx, mb))
-	require.Equal(t, h.live(0), h.sink.IDs(mb))
+	h.assertMirror(t, 0)
+	inbox := h.folderID(t, 0, "inbox")
 
-	// Deleted while the cursor is lost: no delta will ever report these.
-	gone := h.seed.Mailboxes[0].Inbox[:3]
-	for _, id := range gone {
-		h.fg.DeleteMessage(u.ID, id)
-	}
+	var added []string
 	for i := range 25 {
-		h.add(0, "inbox", fakegraph.Message{Subject: fmt.Sprintf("new %d", i)})
+		added = append(added, h.add(0, "inbox", fakegraph.Message{Subject: fmt.Sprintf("new %d", i)}))
 	}
-	// The round now spans 3 pages of inbox; the third answers 410.
+	// The round spans 3 pages of the Inbox; the third answers 410.
 	h.fg.Inject(fakegraph.Fault{Kind: fakegraph.SyncReset410, Route: "messages/delta", Mailbox: u.ID, Skip: 2, Times: 1})
+	armed.Store(true)
 	require.NoError(t, e.SyncOnce(ctx, mb))
 	assert.Equal(t, int64(1), e.Counters().Resyncs)
-	assert.Equal(t, h.live(0), h.sink.IDs(mb))
+	h.assertMirror(t, 0)
 	for _, id := range gone {
 		_, _, ok := h.sink.Message(mb, id)
 		assert.False(t, ok, "%s tombstoned", id)
 	}
-	_, _, tombstones := h.sink.Counts()
+	_, removals, tombstones := h.sink.Counts()
 	assert.Equal(t, 3, tombstones)
+	assert.Zero(t, removals)
+	assert.Equal(t, []m365sync.Reset{
+		{Mailbox: mb, FolderID: inbox, Phase: m365sync.ResetBegin, Generation: 2},
+		{Mailbox: mb, FolderID: inbox, Phase: m365sync.ResetEnd, Generation: 2},
+	}, h.sink.resets)
+	for _, id := range added {
+		assert.GreaterOrEqual(t, h.sink.upsertCount(id), 1)
+	}
+	// The next pass is incremental again.
+	h.add(0, "inbox", fakegraph.Message{Subject: "after"})
+	require.NoError(t, e.SyncOnce(ctx, mb))
+	h.assertMirror(t, 0)
+	assert.Equal(t, int64(1), e.Counters().Resyncs)
 }
 
+// A server that resets every time: the folder resyncs MaxResyncs times,
+// then the mailbox is degraded instead of spinning; once the resync window
+// has passed and Graph behaves, it recovers exactly.
 func TestResetLoopDegrades(t *testing.T) {
 	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 20, Vendors: 2, Seed: 4})
 	mb := h.mailbox(0)
-	h.fg.Inject(fakegraph.Fault{Kind: fakegraph.ResyncRequired, Route: "messages/delta", Mailbox: mb.UserID})
-	e := h.engine(t, h.config(nil, nil))
+	stop := h.fg.Inject(fakegraph.Fault{Kind: fakegraph.ResyncRequired, Route: "messages/delta", Mailbox: mb.UserID})
+	cfg := h.config(nil, nil)
+	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
+	cfg.ResyncWindow = 300 * time.Millisecond
+	e := h.engine(t, cfg)
 	err := e.SyncOnce(context.Background(), mb)
 	require.ErrorIs(t, err, m365sync.ErrDegraded)
 	assert.Equal(t, int64(3), e.Counters().Resyncs, "bounded: 3 resyncs, then degraded")
+	assert.Equal(t, 4, h.fg.Stats(mb.UserID).Routes["GET /users/{id}/mailFolders/{id}/messages/delta"])
 	st, _ := e.Status(mb.Key())
 	assert.Equal(t, m365sync.StateDegraded, st.State)
 	assert.Equal(t, "Graph reset the sync state too often; paused", st.Reason)
+
+	stop()
+	time.Sleep(cfg.ResyncWindow)
+	require.NoError(t, e.SyncOnce(context.Background(), mb))
+	h.assertMirror(t, 0, h.folderID(t, 0, "inbox"))
+	st, _ = e.Status(mb.Key())
+	assert.Equal(t, m365sync.StateIdle, st.State)
 }
 
-// 50 mailboxes under 429 storms, 503s, resets, truncated and malformed
-// bodies: nothing lost, nothing doubled, never more than 4 requests in
-// flight for one mailbox.
+// 50 mailboxes of five folders each (Inbox with three child folders, Sent
+// Items), synced five folders at a time under 429 storms with Retry-After,
+// 503s, 504s, connection resets, sync resets, truncated and malformed
+// bodies, in a first sync and in a pass after changes of every kind:
+// nothing lost, nothing doubled, every message in its folder, and never
+// more than 4 requests in flight for one mailbox (the fake enforces
+// Outlook's limit and would answer 429 beyond it).
 func TestFaultMatrixOver50Mailboxes(t *testing.T) {
-	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 50, MessagesPerMailbox: 40, Vendors: 5, Seed: 5})
+	const n = 50
+	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: n, MessagesPerMailbox: 40, Vendors: 5, Seed: 5},
+		fakegraph.WithLimits(fakegraph.Limits{MaxConcurrent: 4}))
+	kids := make([][]string, n)
+	for i := range n {
+		for j := range 3 {
+			f := h.fg.AddFolder(h.mailbox(i).UserID, fakegraph.Folder{DisplayName: fmt.Sprintf("Vendor %d", j), ParentID: "inbox"})
+			kids[i] = append(kids[i], f.ID)
+			for k := range 5 {
+				h.add(i, f.ID, fakegraph.Message{Subject: fmt.Sprintf("filed %d.%d", j, k)})
+			}
+		}
+	}
+	synced := func(i int) []string {
+		return append([]string{h.folderID(t, i, "inbox"), h.folderID(t, i, "sentitems")}, kids[i]...)
+	}
+	for i := range n {
+		synced(i) // ask the fake before it misbehaves
+	}
 	kinds := []fakegraph.Fault{
 		{Kind: fakegraph.Throttle429, RetryAfter: "0", Times: 3},
 		{Kind: fakegraph.Unavailable503, Times: 2},
@@ -74,64 +136,194 @@ func TestFaultMatrixOver50Mailboxes(t *testing.T) {
 		{Kind: fakegraph.TruncatedBody, Times: 2},
 		{Kind: fakegraph.MalformedJSON, Times: 2},
 		{Kind: fakegraph.Throttle429, RetryAfter: "garbage", Times: 4},
+		{Kind: fakegraph.SyncReset410, Route: "messages/delta", Times: 1},
 		{Kind: fakegraph.GatewayTimeout504, Times: 1},
-		{Kind: fakegraph.Latency, Delay: 5 * time.Millisecond},
+		{Kind: fakegraph.SyncStateNotFound, Route: "messages/delta", Times: 1},
+		{Kind: fakegraph.Unavailable503, RetryAfter: "0.2", Times: 1},
+		{Kind: fakegraph.Latency, Delay: 3 * time.Millisecond, Times: 10},
+		{Kind: fakegraph.Throttle429, RetryAfter: "0.5", Times: 1},
 	}
-	for i := range 50 {
-		f := kinds[i%len(kinds)]
-		f.Mailbox, f.Route, f.Skip = h.mailbox(i).UserID, "messages/delta", i%3
-		h.fg.Inject(f)
+	inject := func(round int) {
+		for i := range n {
+			for _, k := range []int{i, i*7 + round} {
+				f := kinds[k%len(kinds)]
+				f.Mailbox, f.Skip = h.mailbox(i).UserID, (i+round)%4
+				if f.Route == "" && i%2 == 0 {
+					f.Route = "messages/delta"
+				}
+				h.fg.Inject(f)
+			}
+		}
+		// A real 429 storm on two mailboxes: every request for a while.
+		for _, i := range []int{round, round + 20} {
+			h.fg.Inject(fakegraph.Fault{Kind: fakegraph.Throttle429, RetryAfter: "1", Mailbox: h.mailbox(i).UserID, Skip: 3, Times: 2})
+		}
 	}
-	e := h.engine(t, h.config(nil, nil))
-	var wg gosync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for i := range 50 {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			mb := h.mailbox(i)
-			// Concurrent passes of one mailbox would double its in-flight count:
-			// folder syncs of a pass run one after the other, so stress the
-			// limiter with a second pass of the same mailbox alongside.
-			assert.NoError(t, e.SyncOnce(context.Background(), mb), mb.UPN)
-		})
+	cfg := h.config(nil, nil)
+	cfg.ChildFolders, cfg.FolderConcurrency = true, 5
+	cfg.Retry.MaxAttempts = 20 // faults pile up on one request: outlast them
+	e := h.engine(t, cfg)
+	pass := func() {
+		var wg gosync.WaitGroup
+		sem := make(chan struct{}, 8)
+		for i := range n {
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				assert.NoError(t, e.SyncOnce(context.Background(), h.mailbox(i)), h.mailbox(i).UPN)
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
-	for i := range 50 {
-		mb := h.mailbox(i)
-		assert.Equal(t, h.live(i), h.sink.IDs(mb), mb.UPN)
-		assert.LessOrEqual(t, h.fg.Stats(mb.UserID).MaxInFlight, 4, mb.UPN)
+
+	inject(0)
+	pass()
+	for i := range n {
+		h.assertMirror(t, i, synced(i)...)
+	}
+	for i := range n {
+		u := h.mailbox(i).UserID
+		inbox, sent := h.seed.Mailboxes[i].Inbox, h.seed.Mailboxes[i].SentItems
+		h.add(i, "inbox", fakegraph.Message{Subject: "new"})
+		h.add(i, kids[i][1], fakegraph.Message{Subject: "new, filed"})
+		h.fg.DeleteMessage(u, inbox[0])
+		h.fg.UpdateMessage(u, inbox[1], func(m *fakegraph.Message) { m.Subject = "edited" })
+		h.fg.MoveMessage(u, inbox[2], kids[i][0])
+		h.fg.MoveMessage(u, sent[0], "inbox")
+		h.fg.MoveMessage(u, inbox[3], "deleteditems")
+	}
+	inject(1)
+	pass()
+	for i := range n {
+		h.assertMirror(t, i, synced(i)...)
+		assert.LessOrEqual(t, h.fg.Stats(h.mailbox(i).UserID).MaxInFlight, 4, h.mailbox(i).UPN)
 	}
 	c := e.Counters()
-	assert.Greater(t, c.Throttled, int64(0))
-	upserts, _, _ := h.sink.Counts()
-	assert.GreaterOrEqual(t, upserts, 50*40)
+	t.Logf("counters: %+v", c)
+	assert.Positive(t, c.Throttled)
+	assert.Positive(t, c.Resyncs)
+	assert.Zero(t, h.sink.overlapCount())
+	maxIn := 0
+	for i := range n {
+		maxIn = max(maxIn, h.fg.Stats(h.mailbox(i).UserID).MaxInFlight)
+	}
+	assert.Equal(t, 4, maxIn, "five folders at once meet the limiter's bound of 4")
 }
 
-func TestWindowBeyondTheFilteredCap(t *testing.T) {
-	start := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
-	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 0, Vendors: 2, Seed: 6}, fakegraph.WithFilteredDeltaCap(50))
+func TestThrottledStatusWhileWaiting(t *testing.T) {
+	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 20, Vendors: 2, Seed: 14})
 	mb := h.mailbox(0)
-	var inWindow []string
+	h.fg.Inject(fakegraph.Fault{Kind: fakegraph.Throttle429, RetryAfter: "1", Route: "messages/delta", Mailbox: mb.UserID, Times: 1})
+	e := h.engine(t, h.config(nil, nil))
+	done := make(chan error)
+	go func() { done <- e.SyncOnce(context.Background(), mb) }()
+	var seen m365sync.Status
+	require.Eventually(t, func() bool {
+		seen, _ = e.Status(mb.Key())
+		return seen.State == m365sync.StateThrottled
+	}, 5*time.Second, 5*time.Millisecond)
+	assert.WithinDuration(t, time.Now().Add(time.Second), seen.ThrottledUntil, time.Second)
+	require.NoError(t, <-done)
+	st, _ := e.Status(mb.Key())
+	assert.Equal(t, m365sync.StateIdle, st.State)
+	assert.Equal(t, int64(1), e.Counters().Throttled)
+	h.assertMirror(t, 0)
+}
+
+// windowed seeds 120 messages inside a window and 30 before it, in the Inbox.
+func windowed(t *testing.T, capAt int) (h *harness, start time.Time, inWindow []string) {
+	start = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	h = newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 0, Vendors: 2, Seed: 6}, fakegraph.WithFilteredDeltaCap(capAt))
 	for i := range 120 {
 		inWindow = append(inWindow, h.add(0, "inbox", fakegraph.Message{Subject: fmt.Sprintf("in %d", i), ReceivedDateTime: start.Add(time.Duration(i) * time.Hour)}))
 	}
 	for i := range 30 {
 		h.add(0, "inbox", fakegraph.Message{Subject: fmt.Sprintf("old %d", i), ReceivedDateTime: start.Add(-time.Duration(i+1) * 24 * time.Hour)})
 	}
+	return h, start, inWindow
+}
+
+// deltaQueries lists the $filter of every first delta request ("" for none).
+func deltaQueries(h *harness) []string {
+	var out []string
+	for _, r := range h.fg.Requests() {
+		if strings.HasSuffix(r.Path, "/messages/delta") {
+			q, _ := url.ParseQuery(r.RawQuery)
+			out = append(out, q.Get("$filter"))
+		}
+	}
+	return out
+}
+
+func TestWindowBeyondTheFilteredCap(t *testing.T) {
+	h, start, inWindow := windowed(t, 50)
+	mb := h.mailbox(0)
 	cfg := h.config(nil, nil)
 	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
 	cfg.Window = m365sync.Window{Start: start}
 	cfg.FilteredDeltaCap = 50 // the fake's cap, standing in for Graph's 5,000
 	e := h.engine(t, cfg)
 	require.NoError(t, e.SyncOnce(context.Background(), mb))
-	assert.ElementsMatch(t, inWindow, h.sink.IDs(mb), "all 120 in the window, none older, although Graph stopped the filtered delta at 50")
+	assert.Equal(t, sorted(inWindow...), h.sink.IDs(mb), "all 120 in the window, none older, although Graph stopped the filtered delta at 50")
+	assert.Equal(t, []string{"receivedDateTime ge 2026-10-01T00:00:00Z", ""}, deltaQueries(h), "filtered, then unfiltered")
 
 	// Later rounds stay unfiltered and keep the cut.
 	late := h.add(0, "inbox", fakegraph.Message{Subject: "late", ReceivedDateTime: start.Add(200 * time.Hour)})
 	h.add(0, "inbox", fakegraph.Message{Subject: "backdated", ReceivedDateTime: start.Add(-time.Hour)})
 	require.NoError(t, e.SyncOnce(context.Background(), mb))
-	assert.ElementsMatch(t, append(inWindow, late), h.sink.IDs(mb))
+	assert.Equal(t, sorted(append(inWindow, late)...), h.sink.IDs(mb))
+}
+
+func TestWindowWithinTheCapNeedsNoFallback(t *testing.T) {
+	h, start, inWindow := windowed(t, 5000)
+	mb := h.mailbox(0)
+	cfg := h.config(nil, nil)
+	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
+	cfg.Window = m365sync.Window{Start: start}
+	cfg.FilteredDeltaCap = 120 // exactly reached, but the folder holds more: the fallback is taken...
+	e := h.engine(t, cfg)
+	require.NoError(t, e.SyncOnce(context.Background(), mb))
+	assert.Equal(t, sorted(inWindow...), h.sink.IDs(mb))
+	assert.Equal(t, []string{"receivedDateTime ge 2026-10-01T00:00:00Z", ""}, deltaQueries(h))
+
+	h2, start, inWindow := windowed(t, 5000)
+	cfg = h2.config(nil, nil)
+	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
+	cfg.Window = m365sync.Window{Start: start}
+	cfg.FilteredDeltaCap = 121 // ...one short of the cap, it is not
+	require.NoError(t, h2.engine(t, cfg).SyncOnce(context.Background(), h2.mailbox(0)))
+	assert.Equal(t, sorted(inWindow...), h2.sink.IDs(h2.mailbox(0)))
+	assert.Equal(t, []string{"receivedDateTime ge 2026-10-01T00:00:00Z"}, deltaQueries(h2))
+}
+
+// A filtered incremental round that reaches the cap may have lost changes,
+// removals among them: the folder resyncs unfiltered, with tombstones.
+func TestFilteredIncrementalRoundAtTheCapResyncs(t *testing.T) {
+	h, start, inWindow := windowed(t, 130)
+	mb := h.mailbox(0)
+	cfg := h.config(nil, nil)
+	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
+	cfg.Window = m365sync.Window{Start: start}
+	cfg.FilteredDeltaCap = 130
+	e := h.engine(t, cfg)
+	require.NoError(t, e.SyncOnce(context.Background(), mb))
+	require.Equal(t, sorted(inWindow...), h.sink.IDs(mb))
+
+	for _, id := range inWindow[:5] {
+		h.fg.DeleteMessage(mb.UserID, id)
+	}
+	live := inWindow[5:]
+	for i := range 140 {
+		live = append(live, h.add(0, "inbox", fakegraph.Message{Subject: fmt.Sprintf("more %d", i), ReceivedDateTime: start.Add(time.Duration(200+i) * time.Hour)}))
+	}
+	require.NoError(t, e.SyncOnce(context.Background(), mb))
+	assert.Equal(t, sorted(live...), h.sink.IDs(mb))
+	inbox := h.folderID(t, 0, "inbox")
+	assert.Equal(t, []m365sync.Reset{
+		{Mailbox: mb, FolderID: inbox, Phase: m365sync.ResetBegin, Generation: 2},
+		{Mailbox: mb, FolderID: inbox, Phase: m365sync.ResetEnd, Generation: 2},
+	}, h.sink.resets)
+	assert.Equal(t, int64(0), e.Counters().Resyncs, "not a reset by Graph")
 }
 
 func TestStatesForUnusableMailboxes(t *testing.T) {
@@ -151,6 +343,7 @@ func TestStatesForUnusableMailboxes(t *testing.T) {
 	require.ErrorIs(t, err, m365link.ErrMailboxNotEnabled)
 	st, _ := e.Status(m365link.Mailbox{TenantID: h.seed.Tenants[0].Tenant.ID, UserID: noMail.ID}.Key())
 	assert.Equal(t, m365sync.StateNotMailEnabled, st.State)
+	assert.Equal(t, 1, h.fg.Stats(noMail.ID).Requests, "not retried")
 
 	err = e.SyncOnce(ctx, h.mailbox(1))
 	require.ErrorIs(t, err, m365link.ErrReconnectRequired)
@@ -159,12 +352,8 @@ func TestStatesForUnusableMailboxes(t *testing.T) {
 	assert.Equal(t, "expired", st.Reason)
 
 	require.NoError(t, e.SyncOnce(ctx, h.mailbox(0)), "others carry on")
-	assert.Equal(t, h.live(0), h.sink.IDs(h.mailbox(0)))
+	h.assertMirror(t, 0)
 }
-
-type failingToken struct{ err error }
-
-func (f failingToken) Token(context.Context) (*oauth2.Token, error) { return nil, f.err }
 
 func TestGatewayTimeoutsShrinkThePage(t *testing.T) {
 	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 300, Vendors: 2, Seed: 12})
@@ -177,7 +366,7 @@ func TestGatewayTimeoutsShrinkThePage(t *testing.T) {
 	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
 	e := h.engine(t, cfg)
 	require.NoError(t, e.SyncOnce(context.Background(), mb))
-	assert.Equal(t, h.live(0, "inbox"), h.sink.IDs(mb))
+	h.assertMirror(t, 0, h.folderID(t, 0, "inbox"))
 	var prefers []string
 	for _, r := range h.fg.Requests() {
 		if r.Route == "GET /users/{id}/mailFolders/{id}/messages/delta" && r.Status == 200 {
@@ -186,19 +375,4 @@ func TestGatewayTimeoutsShrinkThePage(t *testing.T) {
 	}
 	require.NotEmpty(t, prefers)
 	assert.Contains(t, prefers[0], "odata.maxpagesize=100", "halved once after the 504s")
-}
-
-func TestFolderPathAndChildFolders(t *testing.T) {
-	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 0, Vendors: 2, Seed: 13})
-	mb := h.mailbox(0)
-	vendorsFolder := h.fg.AddFolder(mb.UserID, fakegraph.Folder{DisplayName: "Vendors", ParentID: "inbox"})
-	acmeFolder := h.fg.AddFolder(mb.UserID, fakegraph.Folder{DisplayName: "Acme", ParentID: vendorsFolder.ID})
-	inVendors := h.add(0, vendorsFolder.ID, fakegraph.Message{Subject: "filed"})
-	inAcme := h.add(0, acmeFolder.ID, fakegraph.Message{Subject: "filed deeper"})
-	h.add(0, "inbox", fakegraph.Message{Subject: "not selected"})
-	cfg := h.config(nil, nil)
-	cfg.Folders = []m365sync.FolderSpec{{Path: "Inbox/Vendors"}}
-	cfg.ChildFolders = true
-	require.NoError(t, h.engine(t, cfg).SyncOnce(context.Background(), mb))
-	assert.ElementsMatch(t, []string{inVendors, inAcme}, h.sink.IDs(mb))
 }

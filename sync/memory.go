@@ -127,7 +127,29 @@ type MemoryState struct {
 	statuses map[string]Status
 }
 
-var _ StateStore = (*MemoryState)(nil)
+var (
+	_ StateStore    = (*MemoryState)(nil)
+	_ MailboxLister = (*MemoryState)(nil)
+)
+
+// ListMailboxes implements [MailboxLister].
+func (m *MemoryState) ListMailboxes(context.Context) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seen := map[string]bool{}
+	for k := range m.cursors {
+		seen[k[0]] = true
+	}
+	for k := range m.statuses {
+		seen[k] = true
+	}
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out, nil
+}
 
 // LoadCursor implements [StateStore].
 func (m *MemoryState) LoadCursor(_ context.Context, mailbox, folder string) (Cursor, error) {

@@ -2,6 +2,8 @@ package sync
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
@@ -37,14 +39,18 @@ type wireUser struct {
 	UPN       string `json:"userPrincipalName"`
 	Name      string `json:"displayName"`
 	Mail      string `json:"mail"`
+	UserType  string `json:"userType"`
 }
 
-const userSelect = "id,userPrincipalName,displayName,mail"
+const userSelect = "id,userPrincipalName,displayName,mail,userType"
 
 // Mailboxes resolves the policy against the tenant's directory. Users
-// without a mail address (no Exchange Online mailbox) are left out of
-// AllMailboxes and group results; named users are kept, so that their
-// status can say why they do not sync.
+// without a mail address (no Exchange Online mailbox) and guests are left
+// out of AllMailboxes and group results; users named in Users are kept, so
+// that their status can say why they do not sync. A user or group in
+// Users or Groups that no longer exists is skipped (and logged): one stale
+// entry must not stop every mailbox. A missing deny group is an error:
+// without its members the policy cannot say whom it denies.
 func (e *Engine) Mailboxes(ctx context.Context) ([]m365link.Mailbox, error) {
 	e.mu.Lock()
 	pol := e.policy
@@ -72,10 +78,14 @@ func (e *Engine) Mailboxes(ctx context.Context) ([]m365link.Mailbox, error) {
 		}
 		return out, nil
 	}
-	members := func(groups []string) ([]wireUser, error) {
+	members := func(groups []string, deny bool) ([]wireUser, error) {
 		var out []wireUser
 		for _, g := range groups {
 			us, err := list(graph.Path("groups", g, "transitiveMembers"), url.Values{"$select": {userSelect}, "$top": {"999"}})
+			if errors.Is(err, m365link.ErrNotFound) && !deny {
+				e.log.LogAttrs(ctx, slog.LevelWarn, "sync: policy names a group that does not exist", slog.String("group", g))
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -98,12 +108,17 @@ func (e *Engine) Mailboxes(ctx context.Context) ([]m365link.Mailbox, error) {
 	}
 	for _, name := range pol.Users {
 		var u wireUser
-		if err := e.gc.JSON(ctx, &graph.Request{Path: graph.Path("users", name), Query: url.Values{"$select": {userSelect}}, Token: tok}, &u); err != nil {
+		err := e.gc.JSON(ctx, &graph.Request{Path: graph.Path("users", name), Query: url.Values{"$select": {userSelect}}, Token: tok}, &u)
+		if errors.Is(err, m365link.ErrNotFound) {
+			e.log.LogAttrs(ctx, slog.LevelWarn, "sync: policy names a user that does not exist", slog.String("user", name))
+			continue
+		}
+		if err != nil {
 			return nil, err
 		}
 		allowed = append(allowed, u)
 	}
-	gm, err := members(pol.Groups)
+	gm, err := members(pol.Groups, false)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +128,7 @@ func (e *Engine) Mailboxes(ctx context.Context) ([]m365link.Mailbox, error) {
 	for _, d := range pol.DenyUsers {
 		denied[strings.ToLower(d)] = true
 	}
-	dm, err := members(pol.DenyGroups)
+	dm, err := members(pol.DenyGroups, true)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +152,7 @@ func (e *Engine) Mailboxes(ctx context.Context) ([]m365link.Mailbox, error) {
 func withMail(us []wireUser) []wireUser {
 	out := us[:0:0]
 	for _, u := range us {
-		if u.Mail != "" {
+		if u.Mail != "" && !strings.EqualFold(u.UserType, "Guest") {
 			out = append(out, u)
 		}
 	}

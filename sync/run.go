@@ -4,26 +4,38 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	gosync "sync"
 	"time"
 
 	"github.com/m365link/m365link"
 )
 
-// Run syncs the policy's mailboxes until ctx ends: it re-reads the policy
-// every PolicyInterval (new mailboxes start, removed ones stop and the sink
-// is told), runs up to Workers mailboxes at once, each again Interval after
-// its last pass, and backs off per mailbox by what went wrong: Retry-After
-// when throttled, a day when the user has no mailbox, a few minutes when
-// the account must reconnect, the resync window when degraded. One
-// mailbox's trouble never holds up the others. Run returns ctx's error
-// after the passes in flight have stopped.
+// Run syncs the policy's mailboxes until ctx ends. It re-reads the policy
+// every PolicyInterval and at once after [Engine.SetPolicy]: newly selected
+// mailboxes start, dropped ones stop (a pass in flight is cancelled) and
+// the sink is told ([Sink.MailboxRemoved]), their state deleted. At
+// start-up, when the StateStore is a [MailboxLister], mailboxes of the
+// tenant that have state but left the policy while no engine ran are
+// removed the same way.
+//
+// It runs up to Workers passes at once, each mailbox again Interval after
+// its last pass (or at once after [Engine.Trigger]), and backs off per
+// mailbox by what went wrong: Retry-After when throttled, a day when the
+// user has no mailbox, a few minutes when the account must reconnect, the
+// resync window when degraded. One mailbox's trouble never holds up the
+// others. Run returns ctx's error after the passes in flight have stopped;
+// it returns [ErrRunning] if called while it runs.
 func (e *Engine) Run(ctx context.Context) error {
+	if !e.inRun.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer e.inRun.Store(false)
 	var wg gosync.WaitGroup
 	defer wg.Wait()
 	slots := make(chan struct{}, e.cfg.Workers)
-	known := map[string]m365link.Mailbox{}
 	var nextPolicy time.Time
+	first := true
 	for {
 		now := time.Now()
 		e.mu.Lock()
@@ -40,34 +52,27 @@ func (e *Engine) Run(ctx context.Context) error {
 				e.log.LogAttrs(ctx, slog.LevelWarn, "sync: read policy", slog.String("error", err.Error()))
 				nextPolicy = now.Add(min(time.Minute, e.cfg.PolicyInterval))
 			} else {
-				e.applyPolicy(ctx, known, mbs)
+				e.applyPolicy(ctx, mbs, first)
+				first = false
 			}
 		}
 		e.mu.Lock()
-		for k, mb := range known {
-			if e.running[k] || e.due[k].After(now) {
+		for k, mb := range e.dropped {
+			if e.running[k] != nil || e.due[k].After(now) || !e.slot(slots) {
 				continue
 			}
-			select {
-			case slots <- struct{}{}:
-			default:
+			e.start(ctx, &wg, slots, k, true, func(ctx context.Context) error { return e.remove(ctx, mb) })
+		}
+		for k, mb := range e.known {
+			if e.running[k] != nil || e.due[k].After(now) || !e.slot(slots) {
 				continue
 			}
-			e.running[k] = true
-			wg.Go(func() {
-				defer func() { <-slots }()
-				err := e.SyncOnce(ctx, mb)
-				e.mu.Lock()
-				e.running[k] = false
-				e.due[k] = e.nextRun(k, err)
-				e.mu.Unlock()
-				e.poke()
-			})
+			e.start(ctx, &wg, slots, k, false, func(ctx context.Context) error { return e.SyncOnce(ctx, mb) })
 		}
 		wake := nextPolicy
-		for k := range known {
-			if !e.running[k] && e.due[k].Before(wake) {
-				wake = e.due[k]
+		for k, t := range e.due {
+			if e.running[k] == nil && t.Before(wake) {
+				wake = t
 			}
 		}
 		e.mu.Unlock()
@@ -83,40 +88,135 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
-// applyPolicy starts new mailboxes and removes those the policy dropped.
-func (e *Engine) applyPolicy(ctx context.Context, known map[string]m365link.Mailbox, mbs []m365link.Mailbox) {
+// slot takes a worker slot if one is free.
+func (e *Engine) slot(slots chan struct{}) bool {
+	select {
+	case slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// start runs job, a pass or a removal, for mailbox key in a worker; e.mu
+// is held.
+func (e *Engine) start(ctx context.Context, wg *gosync.WaitGroup, slots chan struct{}, key string, removal bool, job func(context.Context) error) {
+	jctx, cancel := context.WithCancel(ctx)
+	e.running[key] = cancel
+	wg.Go(func() {
+		defer func() { <-slots }()
+		err := job(jctx)
+		cancel()
+		e.mu.Lock()
+		delete(e.running, key)
+		_, known := e.known[key]
+		_, dropped := e.dropped[key]
+		switch {
+		case known && e.again[key]:
+			e.due[key] = time.Time{}
+		case known:
+			e.due[key] = e.nextRun(key, err)
+		case dropped && removal:
+			e.due[key] = time.Now().Add(e.cfg.Interval) // the removal failed: try again
+		case dropped:
+			e.due[key] = time.Time{} // a pass the policy change cancelled: remove at once
+		default:
+			delete(e.due, key)
+		}
+		delete(e.again, key)
+		e.mu.Unlock()
+		e.poke()
+	})
+}
+
+// applyPolicy starts new mailboxes and marks those the policy dropped for
+// removal, cancelling their passes in flight.
+func (e *Engine) applyPolicy(ctx context.Context, mbs []m365link.Mailbox, first bool) {
 	current := make(map[string]m365link.Mailbox, len(mbs))
 	for _, mb := range mbs {
 		current[mb.Key()] = mb
 	}
+	var stale []m365link.Mailbox
+	if lister, ok := e.cfg.State.(MailboxLister); ok && first {
+		keys, err := lister.ListMailboxes(ctx)
+		if err != nil {
+			e.log.LogAttrs(ctx, slog.LevelWarn, "sync: list mailboxes with state", slog.String("error", err.Error()))
+		}
+		prefix := strings.ToLower(e.cfg.TenantID) + "/"
+		for _, k := range keys {
+			if _, ok := current[k]; ok || !strings.HasPrefix(k, prefix) || len(k) == len(prefix) {
+				continue
+			}
+			mb := m365link.Mailbox{TenantID: e.cfg.TenantID, UserID: k[len(prefix):]}
+			if st, err := e.cfg.State.LoadStatus(ctx, k); err == nil && st.Mailbox.Key() == k {
+				mb = st.Mailbox // with its UPN, for the sink
+			}
+			stale = append(stale, mb)
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for k, mb := range known {
-		if _, ok := current[k]; ok || e.running[k] {
+	for k, mb := range e.known {
+		if _, ok := current[k]; ok {
 			continue
 		}
-		delete(known, k)
-		delete(e.due, k)
-		if err := e.cfg.Sink.MailboxRemoved(ctx, mb); err != nil {
-			e.log.LogAttrs(ctx, slog.LevelWarn, "sync: sink refused a removal", slog.String("mailbox", k), slog.String("error", err.Error()))
+		delete(e.known, k)
+		e.dropped[k], e.due[k] = mb, time.Time{}
+		if cancel := e.running[k]; cancel != nil {
+			cancel()
 		}
-		_ = e.cfg.State.DeleteMailbox(ctx, k)
-		e.statuses[k] = Status{Mailbox: mb, State: StateRemoved}
+	}
+	for _, mb := range stale {
+		e.dropped[mb.Key()], e.due[mb.Key()] = mb, time.Time{}
 	}
 	for k, mb := range current {
-		if _, ok := known[k]; !ok {
-			known[k] = mb
+		if _, ok := e.known[k]; !ok {
 			e.due[k] = time.Time{}
 		}
+		e.known[k] = mb
+		delete(e.dropped, k)
 	}
 }
 
-// nextRun says when a mailbox runs again after a pass ended with err.
+// remove tells the sink that a mailbox left the policy and forgets its
+// state, holding the mailbox (lock and lease) so no pass runs meanwhile.
+func (e *Engine) remove(ctx context.Context, mb m365link.Mailbox) error {
+	k := mb.Key()
+	unlock, err := e.lockMailbox(ctx, k)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	release, err := e.lease(ctx, mb)
+	if err != nil {
+		return err // another worker is syncing it: try again later
+	}
+	defer release()
+	if err := e.cfg.Sink.MailboxRemoved(ctx, mb); err != nil {
+		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: sink refused a mailbox removal", slog.String("mailbox", k), slog.String("error", err.Error()))
+		return err
+	}
+	if err := e.cfg.State.DeleteMailbox(ctx, k); err != nil {
+		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: delete mailbox state", slog.String("mailbox", k), slog.String("error", err.Error()))
+		return err
+	}
+	e.log.LogAttrs(ctx, slog.LevelInfo, "sync: mailbox removed", slog.String("mailbox", k))
+	e.mu.Lock()
+	if _, ok := e.dropped[k]; ok {
+		delete(e.dropped, k)
+		delete(e.due, k)
+	}
+	e.mu.Unlock()
+	e.publish(Status{Mailbox: mb, State: StateRemoved})
+	return nil
+}
+
+// nextRun says when a mailbox runs again after a pass ended with err; e.mu is held.
 func (e *Engine) nextRun(key string, err error) time.Time {
 	now := time.Now()
 	st := e.statuses[key]
 	switch {
-	case err == nil, errors.Is(err, ErrLeaseLost):
+	case err == nil, errors.Is(err, ErrLeaseLost), errors.Is(err, context.Canceled):
 		return now.Add(e.cfg.Interval)
 	case errors.Is(err, m365link.ErrMailboxNotEnabled):
 		return now.Add(24 * time.Hour)
@@ -130,15 +230,20 @@ func (e *Engine) nextRun(key string, err error) time.Time {
 	return now.Add(max(e.cfg.Interval, time.Minute))
 }
 
-// Trigger makes a mailbox sync as soon as a worker is free, e.g. when a
-// change notification arrived for it.
+// Trigger makes a mailbox Run syncs pass again as soon as a worker is
+// free, e.g. when a change notification arrived for it; a pass in flight
+// is followed by another.
 func (e *Engine) Trigger(mb m365link.Mailbox) {
 	if mb.TenantID == "" {
 		mb.TenantID = e.cfg.TenantID
 	}
+	k := mb.Key()
 	e.mu.Lock()
-	if _, ok := e.due[mb.Key()]; ok {
-		e.due[mb.Key()] = time.Time{}
+	if _, ok := e.known[k]; ok {
+		e.due[k] = time.Time{}
+		if e.running[k] != nil {
+			e.again[k] = true
+		}
 	}
 	e.mu.Unlock()
 	e.poke()

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	gosync "sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,71 +19,76 @@ import (
 	"github.com/m365link/m365link/sync/syncsql"
 )
 
-// overlapSink notices two engines inside one mailbox at once.
-type overlapSink struct {
-	*m365sync.MemorySink
-	mu       gosync.Mutex
-	active   map[string]string // mailbox -> engine inside Apply
-	overlaps atomic.Int32
-	by       map[string]map[string]bool // engine -> mailboxes it applied
-}
-
-type engineSink struct {
-	*overlapSink
+// byEngine notes which engine applied pages of which mailbox.
+type byEngine struct {
+	m365sync.Sink
 	name string
+	mu   *gosync.Mutex
+	seen map[string]map[string]bool // engine -> mailbox keys
 }
 
-func (s engineSink) Apply(ctx context.Context, p *m365sync.Page) error {
-	k := p.Mailbox.Key()
+func (s byEngine) Apply(ctx context.Context, p *m365sync.Page) error {
 	s.mu.Lock()
-	if other, busy := s.active[k]; busy && other != s.name {
-		s.overlaps.Add(1)
+	if s.seen[s.name] == nil {
+		s.seen[s.name] = map[string]bool{}
 	}
-	s.active[k] = s.name
-	if s.by[s.name] == nil {
-		s.by[s.name] = map[string]bool{}
-	}
-	s.by[s.name][k] = true
+	s.seen[s.name][p.Mailbox.Key()] = true
 	s.mu.Unlock()
-	time.Sleep(time.Millisecond) // widen the window an overlap would need
-	err := s.MemorySink.Apply(ctx, p)
-	s.mu.Lock()
-	delete(s.active, k)
-	s.mu.Unlock()
-	return err
+	return s.Sink.Apply(ctx, p)
 }
 
+// Two worker processes (engines with their own connection pools) share 20
+// mailboxes through leases in one SQLite database: the sink never sees two
+// calls for one mailbox at once, both engines do work, and the sink ends
+// exact, also after changes made while they run.
 func TestTwoEnginesShareMailboxesThroughSQLiteLeases(t *testing.T) {
-	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 20, MessagesPerMailbox: 30, Vendors: 3, Seed: 9})
-	h.fg.Inject(fakegraph.Fault{Kind: fakegraph.Latency, Delay: 2 * time.Millisecond, Route: "messages/delta"})
-	dbPath := filepath.Join(t.TempDir(), "leases.db")
-	shared := &overlapSink{MemorySink: h.sink, active: map[string]string{}, by: map[string]map[string]bool{}}
-	run := func(ctx context.Context, name string) error {
-		// Each "process" has its own connection pool on the one database file.
-		db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
-		require.NoError(t, err)
-		defer db.Close()
-		store, err := syncsql.New(db, syncsql.SQLite, "")
-		require.NoError(t, err)
-		cfg := h.config(engineSink{shared, name}, store)
-		cfg.Leases, cfg.Owner = store, name
-		cfg.Policy = m365sync.Policy{AllMailboxes: true}
-		cfg.Interval, cfg.Workers = 20*time.Millisecond, 4
-		return h.engine(t, cfg).Run(ctx)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	const n = 20
+	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: n, MessagesPerMailbox: 30, Vendors: 3, Seed: 9})
+	h.fg.Inject(fakegraph.Fault{Kind: fakegraph.Latency, Delay: time.Millisecond, Route: "messages/delta"})
+	dbPath := filepath.Join(t.TempDir(), "sync.db")
+	var mu gosync.Mutex
+	seen := map[string]map[string]bool{}
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg gosync.WaitGroup
 	for _, name := range []string{"A", "B"} {
-		wg.Go(func() { assert.ErrorIs(t, run(ctx, name), context.DeadlineExceeded) })
+		db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+		require.NoError(t, err)
+		t.Cleanup(func() { db.Close() })
+		store, err := syncsql.New(db, syncsql.SQLite, "")
+		require.NoError(t, err)
+		cfg := h.config(byEngine{Sink: h.sink, name: name, mu: &mu, seen: seen}, store)
+		cfg.Leases, cfg.Owner = store, name
+		cfg.Policy = m365sync.Policy{AllMailboxes: true}
+		cfg.Interval, cfg.Workers = 20*time.Millisecond, 4
+		e := h.engine(t, cfg)
+		wg.Go(func() { assert.ErrorIs(t, e.Run(ctx), context.Canceled) })
 	}
+	mirrored := func() bool {
+		for i := range n {
+			if !assert.ObjectsAreEqual(h.liveFolders(t, i), h.sink.Folders(h.mailbox(i))) {
+				return false
+			}
+		}
+		return true
+	}
+	require.Eventually(t, mirrored, 30*time.Second, 20*time.Millisecond)
+	for i := range n {
+		h.add(i, "inbox", fakegraph.Message{Subject: "while running"})
+		h.fg.DeleteMessage(h.mailbox(i).UserID, h.seed.Mailboxes[i].Inbox[0])
+	}
+	require.Eventually(t, mirrored, 30*time.Second, 20*time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // more passes contending for the leases
+	cancel()
 	wg.Wait()
-	assert.Equal(t, int32(0), shared.overlaps.Load(), "no mailbox synced by both engines at once")
-	for i := range 20 {
-		assert.Equal(t, h.live(i), h.sink.IDs(h.mailbox(i)), h.mailbox(i).UPN)
+	for i := range n {
+		h.assertMirror(t, i)
 	}
-	assert.NotEmpty(t, shared.by["A"])
-	assert.NotEmpty(t, shared.by["B"])
+	assert.Zero(t, h.sink.overlapCount(), "no mailbox synced by both engines at once")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.NotEmpty(t, seen["A"])
+	assert.NotEmpty(t, seen["B"])
 }
 
 func TestRunFollowsThePolicy(t *testing.T) {
@@ -92,41 +96,125 @@ func TestRunFollowsThePolicy(t *testing.T) {
 	tenant := h.seed.Tenants[0]
 	group := h.fg.AddGroup(tenant.Tenant.ID, fakegraph.Group{DisplayName: "Buyers"}, h.mailbox(0).UserID, h.mailbox(1).UserID)
 	cfg := h.config(nil, nil)
-	cfg.Policy = m365sync.Policy{Groups: []string{group.ID}, Users: []string{h.mailbox(3).UPN}, DenyUsers: []string{h.mailbox(1).UPN}}
+	cfg.Policy = m365sync.Policy{Groups: []string{group.ID, "deleted-group"}, Users: []string{h.mailbox(3).UPN, "gone@contoso.com"}, DenyUsers: []string{h.mailbox(1).UPN}}
 	cfg.Interval = 10 * time.Millisecond
 	e := h.engine(t, cfg)
 	got, err := e.Mailboxes(context.Background())
 	require.NoError(t, err)
 	want := []m365link.Mailbox{h.mailbox(0), h.mailbox(3)}
-	for i := range want {
-		want[i].DisplayName = h.seed.Mailboxes[map[int]int{0: 0, 1: 3}[i]].User.DisplayName
-	}
-	assert.ElementsMatch(t, want, got)
+	want[0].DisplayName, want[1].DisplayName = h.seed.Mailboxes[0].User.DisplayName, h.seed.Mailboxes[3].User.DisplayName
+	assert.Equal(t, want, got, "stale entries skipped, deny wins")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error)
 	go func() { done <- e.Run(ctx) }()
-	synced := func(i int) func() bool {
-		return func() bool { s, _ := e.Status(h.mailbox(i).Key()); return s.State == m365sync.StateIdle }
+	state := func(i int, s m365sync.State) func() bool {
+		return func() bool { st, _ := e.Status(h.mailbox(i).Key()); return st.State == s }
 	}
-	require.Eventually(t, synced(0), 5*time.Second, 5*time.Millisecond)
-	require.Eventually(t, synced(3), 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, state(0, m365sync.StateIdle), 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, state(3, m365sync.StateIdle), 5*time.Second, 5*time.Millisecond)
 	assert.Equal(t, sorted(h.mailbox(0).Key(), h.mailbox(3).Key()), h.sink.Mailboxes())
-	assert.Equal(t, h.live(0), h.sink.IDs(h.mailbox(0)))
-	assert.Equal(t, h.live(3), h.sink.IDs(h.mailbox(3)))
+	h.assertMirror(t, 0)
+	h.assertMirror(t, 3)
+	assert.ErrorIs(t, e.Run(ctx), m365sync.ErrRunning)
 
 	// The admin changes the policy: mailbox 0 leaves, mailbox 2 joins.
 	e.SetPolicy(m365sync.Policy{Users: []string{h.mailbox(2).UserID, h.mailbox(3).UserID}})
-	require.Eventually(t, synced(2), 5*time.Second, 5*time.Millisecond)
-	require.Eventually(t, func() bool { s, _ := e.Status(h.mailbox(0).Key()); return s.State == m365sync.StateRemoved }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, state(2, m365sync.StateIdle), 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, state(0, m365sync.StateRemoved), 5*time.Second, 5*time.Millisecond)
 	assert.Equal(t, sorted(h.mailbox(2).Key(), h.mailbox(3).Key()), h.sink.Mailboxes(), "the sink was told mailbox 0 left")
-	assert.Equal(t, h.live(2), h.sink.IDs(h.mailbox(2)))
+	h.assertMirror(t, 2)
+	left, err := h.state.ListMailboxes(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, sorted(h.mailbox(2).Key(), h.mailbox(3).Key()), left, "its state is gone")
 	cancel()
 	assert.ErrorIs(t, <-done, context.Canceled)
 }
 
+// A mailbox dropped while its pass runs stops at once and is removed.
+func TestPolicyChangeStopsARunningPass(t *testing.T) {
+	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 200, Vendors: 2, Seed: 15})
+	mb := h.mailbox(0)
+	h.fg.Inject(fakegraph.Fault{Kind: fakegraph.Latency, Delay: 200 * time.Millisecond, Route: "messages/delta"})
+	cfg := h.config(nil, nil)
+	cfg.Policy = m365sync.Policy{Users: []string{mb.UserID}}
+	started := make(chan struct{})
+	var once gosync.Once
+	cfg.OnProgress = func(s m365sync.Status) {
+		if s.State == m365sync.StateInitial {
+			once.Do(func() { close(started) })
+		}
+	}
+	e := h.engine(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	<-started
+	t0 := time.Now()
+	e.SetPolicy(m365sync.Policy{})
+	require.Eventually(t, func() bool { st, _ := e.Status(mb.Key()); return st.State == m365sync.StateRemoved }, 5*time.Second, 5*time.Millisecond)
+	assert.Less(t, time.Since(t0), 2*time.Second, "the pass was cancelled, not waited out")
+	assert.Empty(t, h.sink.Mailboxes())
+	mb.DisplayName = h.seed.Mailboxes[0].User.DisplayName // as the policy read it
+	assert.Equal(t, []m365link.Mailbox{mb}, h.sink.removed)
+	cancel()
+	<-done
+}
+
+// A mailbox the policy dropped while no engine ran is removed when the
+// next one starts, found through the state store.
+func TestRunRemovesMailboxesDroppedWhileDown(t *testing.T) {
+	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 3, MessagesPerMailbox: 10, Vendors: 2, Seed: 16})
+	for i := range 3 {
+		require.NoError(t, h.engine(t, h.config(nil, nil)).SyncOnce(context.Background(), h.mailbox(i)))
+	}
+	// Another tenant's mailbox in the same store is not this engine's business.
+	other := m365link.Mailbox{TenantID: "other-tenant", UserID: "someone"}
+	require.NoError(t, h.state.SaveStatus(context.Background(), m365sync.Status{Mailbox: other, State: m365sync.StateIdle}))
+
+	cfg := h.config(nil, nil)
+	cfg.Policy = m365sync.Policy{Users: []string{h.mailbox(0).UserID, h.mailbox(2).UserID}}
+	e := h.engine(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	require.Eventually(t, func() bool { st, _ := e.Status(h.mailbox(1).Key()); return st.State == m365sync.StateRemoved }, 5*time.Second, 5*time.Millisecond)
+	cancel()
+	<-done
+	assert.Equal(t, sorted(h.mailbox(0).Key(), h.mailbox(2).Key()), h.sink.Mailboxes())
+	assert.Equal(t, []m365link.Mailbox{h.mailbox(1)}, h.sink.removed, "with the UPN its last status had")
+	left, _ := h.state.ListMailboxes(context.Background())
+	assert.Equal(t, sorted(h.mailbox(0).Key(), h.mailbox(2).Key(), other.Key()), left)
+}
+
+// Trigger runs a pass now, e.g. after a change notification.
+func TestTrigger(t *testing.T) {
+	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 2, MessagesPerMailbox: 10, Vendors: 2, Seed: 17})
+	cfg := h.config(nil, nil)
+	cfg.Policy = m365sync.Policy{AllMailboxes: true}
+	cfg.Interval = time.Hour
+	e := h.engine(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	require.Eventually(t, func() bool { return len(h.sink.IDs(h.mailbox(1))) > 0 && len(h.sink.IDs(h.mailbox(0))) > 0 }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool {
+		st := e.Statuses()
+		return len(st) == 2 && st[0].State == m365sync.StateIdle && st[1].State == m365sync.StateIdle
+	}, 5*time.Second, 5*time.Millisecond)
+	id := h.add(1, "inbox", fakegraph.Message{Subject: "notified"})
+	e.Trigger(m365link.Mailbox{UserID: h.mailbox(1).UserID})
+	require.Eventually(t, func() bool { _, _, ok := h.sink.Message(h.mailbox(1), id); return ok }, 5*time.Second, 5*time.Millisecond)
+	cancel()
+	<-done
+}
+
 func sorted(s ...string) []string {
+	s = slices.Clone(s)
 	slices.Sort(s)
 	return s
 }

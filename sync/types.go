@@ -29,6 +29,7 @@ type Folder struct {
 // Removal is a message gone from a folder: deleted, moved out, or (in a
 // windowed sync) no longer reported.
 type Removal struct {
+	// ID is the message's immutable ID.
 	ID string
 	// FolderID is the folder whose delta reported the removal. A message
 	// moved to another synced folder is delivered there (same ID) before
@@ -38,16 +39,24 @@ type Removal struct {
 }
 
 // Page is one committed unit of work for a sink: what one Graph delta page
-// changed in one folder of one mailbox. Delivery is at least once: after a
-// crash a page may come again, so Apply must be idempotent (upsert by ID).
+// changed in one folder of one mailbox (Upserts), or the removals of a
+// folder gathered over a pass (Removals; see [Removal]). Delivery is at
+// least once: after a crash a page may come again, so Apply must be
+// idempotent (upsert by ID). A page and its slices belong to the sink only
+// for the duration of Apply.
 type Page struct {
+	// Mailbox is whose mail this is.
 	Mailbox m365link.Mailbox
-	Folder  Folder
+	// Folder is the folder the page comes from; every upserted message's
+	// FolderID is Folder.ID.
+	Folder Folder
 	// Generation numbers the folder's full syncs: it grows with every
 	// resync. Sinks record it on upserted items (see [Sink.Reset]).
 	Generation int64
-	Upserts    []m365link.Message
-	Removals   []Removal
+	// Upserts are new or changed messages, to insert or replace by ID.
+	Upserts []m365link.Message
+	// Removals are messages gone from Folder.
+	Removals []Removal
 }
 
 // ResetPhase says where a full resync of a folder stands.
@@ -60,30 +69,42 @@ const (
 	ResetBegin ResetPhase = iota + 1
 	// ResetEnd: the full resync finished. Every item of the folder the sink
 	// holds with an older generation is gone from Graph: the sink deletes
-	// (tombstones) it.
+	// (tombstones) it. Like removals, it comes at the end of the pass, after
+	// every folder's round, so that an item moved into another synced
+	// folder meanwhile has been upserted there first.
 	ResetEnd
 )
 
 // Reset tells a sink about a full resync of one folder.
 type Reset struct {
-	Mailbox    m365link.Mailbox
-	FolderID   string
-	Phase      ResetPhase
+	// Mailbox and FolderID name the folder.
+	Mailbox  m365link.Mailbox
+	FolderID string
+	// Phase says whether the resync starts or ends.
+	Phase ResetPhase
+	// Generation is the resync's generation: upserts of the resync carry it.
 	Generation int64
 }
 
 // Sink receives a mailbox's mail. The engine calls it from several
-// goroutines, but never concurrently for the same mailbox. A cursor is
-// saved only after the sink returned nil for the page it covers.
+// goroutines, but never concurrently for the same mailbox (within one
+// engine; across worker processes a [LeaseStore] keeps that promise). A
+// cursor is saved only after the sink returned nil for the page it covers;
+// an error stops the mailbox's pass, which resumes from the last cursor.
+// [MemorySink] is the reference implementation, and synctest.RunSink
+// checks a host's own.
 type Sink interface {
-	// Apply commits a page: upsert every message by ID (recording
-	// p.Generation and its folder), then apply every removal unless the
-	// sink holds that ID in another folder than Removal.FolderID.
+	// Apply commits a page atomically: upsert every message by ID,
+	// recording its folder (p.Folder.ID) and p.Generation, then delete
+	// every removal's ID unless the sink holds it in another folder than
+	// Removal.FolderID (it moved there: a move is an update).
 	Apply(ctx context.Context, p *Page) error
-	// Reset marks the start and end of a full resync of a folder.
+	// Reset marks the start and end of a full resync of a folder. At
+	// ResetEnd the sink deletes the folder's items whose generation is
+	// older than r.Generation.
 	Reset(ctx context.Context, r Reset) error
-	// MailboxRemoved says the mailbox left the sync policy: the sink may
-	// drop its messages.
+	// MailboxRemoved says the mailbox left the sync policy: the sink drops
+	// its messages. It may come more than once.
 	MailboxRemoved(ctx context.Context, mb m365link.Mailbox) error
 }
 
@@ -96,33 +117,63 @@ type Cursor struct {
 	Initial bool `json:"initial,omitempty"`
 	// Generation is the folder's resync generation.
 	Generation int64 `json:"gen,omitempty"`
-	// Resyncing is true while a full resync after a reset runs.
+	// Resyncing is true from the start of a full resync after a reset until
+	// the sink received its [ResetEnd].
 	Resyncing bool `json:"resyncing,omitempty"`
+	// Since is the start of the history window, fixed when the folder's
+	// first round began; zero syncs everything.
+	Since time.Time `json:"since,omitzero"`
 	// Unfiltered is set once a windowed folder fell back to an unfiltered
 	// delta with a client-side cut (Graph caps filtered delta at 5,000).
 	Unfiltered bool `json:"unfiltered,omitempty"`
-	// Delivered counts messages delivered in the current round.
+	// Delivered counts the entries Graph sent in the current round, to
+	// notice the cap on filtered delta.
 	Delivered int `json:"delivered,omitempty"`
 	// Resets are the times of recent resets, to bound resync loops.
 	Resets []time.Time `json:"resets,omitempty"`
 	// Pending holds removals deferred to the end of the mailbox's pass, so
-	// that a move into another synced folder is seen first.
+	// that a move into another synced folder is seen first. An upsert of
+	// the same ID in the same folder cancels a pending removal.
 	Pending []Removal `json:"pending,omitempty"`
 }
 
-// StateStore keeps cursors and statuses. Implementations must be safe for
-// concurrent use; a missing cursor is the zero Cursor with a nil error.
+// StateStore keeps cursors and statuses. Mailboxes are named by
+// [m365link.Mailbox.Key], folders by immutable ID. Implementations must be
+// safe for concurrent use and durable when SaveCursor returns: the engine
+// resumes from what it saved.
 type StateStore interface {
+	// LoadCursor returns a folder's cursor; a missing one is the zero
+	// Cursor with a nil error.
 	LoadCursor(ctx context.Context, mailbox, folder string) (Cursor, error)
+	// SaveCursor replaces a folder's cursor.
 	SaveCursor(ctx context.Context, mailbox, folder string, c Cursor) error
 	// DeleteMailbox forgets every cursor and the status of a mailbox.
 	DeleteMailbox(ctx context.Context, mailbox string) error
+	// SaveStatus replaces the status of s.Mailbox.
 	SaveStatus(ctx context.Context, s Status) error
+	// LoadStatus returns a mailbox's status; a missing one is the zero
+	// Status with a nil error.
 	LoadStatus(ctx context.Context, mailbox string) (Status, error)
 }
 
+// MailboxLister is a [StateStore] that can list the mailboxes it holds
+// state for (cursors or a status). [Engine.Run] uses it at start-up to tell
+// the sink about mailboxes the policy dropped while no engine ran, so it
+// assumes it owns every mailbox of its tenant in the store: engines with
+// different policies need separate stores (or table prefixes).
+type MailboxLister interface {
+	// ListMailboxes returns the keys of the mailboxes with state.
+	ListMailboxes(ctx context.Context) ([]string, error)
+}
+
 // LeaseStore lets several worker processes share mailboxes: only the
-// holder of a mailbox's unexpired lease syncs it.
+// holder of a mailbox's unexpired lease syncs it. The engine takes the
+// lease before a pass, renews it after fetching each page and before
+// handing it to the sink (so a worker that stalled past its lease stops
+// before writing), and releases it after the pass. Implementations must be
+// safe for concurrent use by many processes; expiry is judged by the
+// store's clock, so workers' clocks should agree within a small part of
+// the TTL.
 type LeaseStore interface {
 	// Acquire takes the lease on key for owner until now+ttl, or renews it
 	// if owner holds it; it reports false when another owner holds an
@@ -137,20 +188,38 @@ type State string
 
 // States.
 const (
-	StateIdle              State = "idle"
-	StateInitial           State = "initial sync"
-	StateIncremental       State = "incremental"
-	StateThrottled         State = "throttled"
-	StateDegraded          State = "degraded"
+	// StateIdle: the last pass finished; the mailbox is up to date as of
+	// LastSync.
+	StateIdle State = "idle"
+	// StateInitial: a first (or full re-) sync runs; Pages, Items and
+	// Estimate show its progress.
+	StateInitial State = "initial sync"
+	// StateIncremental: a pass over the changes since the last one runs.
+	StateIncremental State = "incremental"
+	// StateThrottled: Graph holds the mailbox back until ThrottledUntil.
+	StateThrottled State = "throttled"
+	// StateDegraded: Graph kept resetting the sync state; the mailbox
+	// waits out the resync window (Reason says more).
+	StateDegraded State = "degraded"
+	// StateReconnectRequired: the account's grant is gone; the user (or
+	// admin) must connect again. Reason is the [m365link.ReconnectReason].
 	StateReconnectRequired State = "reconnect required"
-	StateNotMailEnabled    State = "not mail-enabled"
-	StateRemoved           State = "removed"
+	// StateNotMailEnabled: the user has no Exchange Online mailbox
+	// (unlicensed, inactive, soft-deleted or on-premises); retried daily.
+	StateNotMailEnabled State = "not mail-enabled"
+	// StateError: the last pass failed for another reason (Reason); it is
+	// retried at the next interval from where it stopped.
+	StateError State = "error"
+	// StateRemoved: the policy dropped the mailbox and the sink was told.
+	StateRemoved State = "removed"
 )
 
 // Status is what the host shows for a mailbox.
 type Status struct {
+	// Mailbox is whose status this is.
 	Mailbox m365link.Mailbox `json:"mailbox"`
-	State   State            `json:"state"`
+	// State is where the mailbox stands.
+	State State `json:"state"`
 	// Pages and Items count what the current (or last) pass delivered.
 	Pages int `json:"pages"`
 	Items int `json:"items"`
@@ -159,7 +228,8 @@ type Status struct {
 	// ThrottledUntil is set while Graph holds the mailbox back.
 	ThrottledUntil time.Time `json:"throttledUntil,omitzero"`
 	// Reason explains degraded, reconnect-required and not-mail-enabled states.
-	Reason   string    `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// LastSync is when the last pass finished without error.
 	LastSync time.Time `json:"lastSync,omitzero"`
 	// ItemErrors counts messages Graph sent that could not be understood.
 	ItemErrors int `json:"itemErrors"`
@@ -171,4 +241,6 @@ var (
 	ErrDegraded = errors.New("sync: mailbox degraded")
 	// ErrLeaseLost: another worker holds the mailbox.
 	ErrLeaseLost = errors.New("sync: mailbox leased by another worker")
+	// ErrRunning: Run was called while it already runs.
+	ErrRunning = errors.New("sync: Run is already running")
 )

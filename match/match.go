@@ -1,601 +1,376 @@
 package match
 
 import (
-	"bufio"
 	"context"
-	_ "embed"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	gosync "sync"
-
-	"golang.org/x/net/publicsuffix"
+	"sync/atomic"
 
 	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/vendors"
 )
 
-//go:embed freemail.txt
-var freemailList string
-
-var (
-	freemailOnce gosync.Once
-	freemail     map[string]struct{}
-)
-
-func builtinFreemail() map[string]struct{} {
-	freemailOnce.Do(func() {
-		freemail = make(map[string]struct{}, 15000)
-		sc := bufio.NewScanner(strings.NewReader(freemailList))
-		for sc.Scan() {
-			if l := strings.TrimSpace(sc.Text()); l != "" && l[0] != '#' {
-				freemail[l] = struct{}{}
-			}
-		}
-	})
-	return freemail
-}
-
-// Rule says how a participant was matched to a vendor, in the order the
-// rules apply.
-type Rule string
-
-// Rules.
-const (
-	// RuleOverride: the host pinned the address or domain to the vendor.
-	RuleOverride Rule = "override"
-	// RuleContact: the address is one of the vendor's known contacts.
-	RuleContact Rule = "contact"
-	// RuleDomain: the address's domain is one of the vendor's domains.
-	RuleDomain Rule = "domain"
-	// RuleParentDomain: a parent of the address's domain, up to the
-	// registrable domain (acme.co.uk for mail.eu.acme.co.uk), is the vendor's.
-	RuleParentDomain Rule = "parent domain"
-)
-
-var confidence = map[Rule]float64{RuleOverride: 1, RuleContact: 0.99, RuleDomain: 0.9, RuleParentDomain: 0.8}
-
-// Role says where a participant appeared.
-type Role string
-
-// Roles.
-const (
-	RoleFrom      Role = "from"
-	RoleSender    Role = "sender"
-	RoleTo        Role = "to"
-	RoleCc        Role = "cc"
-	RoleBcc       Role = "bcc"
-	RoleReplyTo   Role = "reply-to"
-	RoleOrganizer Role = "organizer"
-	RoleAttendee  Role = "attendee"
-	RoleAddress   Role = "address"
-)
-
-// Participant is one address of a message or event.
-type Participant struct {
-	// Address is as it appeared; Normalized is the form looked up.
-	Address    string
-	Normalized string
-	Role       Role
-	// RoleAddress marks no-reply, bounce, postmaster and similar
-	// mailbox-of-a-system addresses.
-	RoleAddress bool
-}
-
-// Match is one vendor a participant belongs to.
-type Match struct {
-	VendorID    string
-	Rule        Rule
-	Participant Participant
-	// Confidence is 1 for overrides down to 0.8 for parent domains, halved
-	// for role addresses.
-	Confidence float64
-	// Key is the contact, domain or override key that matched.
-	Key string
-}
-
-// Reason says why a participant yields no match.
-type Reason string
-
-// Reasons.
-const (
-	ReasonInternal  Reason = "internal domain"
-	ReasonFreemail  Reason = "free-mail domain, not a known contact"
-	ReasonIgnored   Reason = "ignored by an override"
-	ReasonUntracked Reason = "vendor not tracked"
-	ReasonAmbiguous Reason = "claimed by several vendors"
-	ReasonNoVendor  Reason = "no vendor claims it"
-	ReasonInvalid   Reason = "not an e-mail address"
-)
-
-// Dropped is a participant (or one of its candidate vendors) left out, and why.
-type Dropped struct {
-	Participant Participant
-	Reason      Reason
-	// Vendors names the candidates for ambiguous and untracked drops.
-	Vendors []string
-	Rule    Rule
-}
-
-// Result is the outcome for an address, message or event.
-type Result struct {
-	Matches []Match
-	Dropped []Dropped
-}
-
-// Vendors returns the distinct vendor IDs matched, in order of first appearance.
-func (r Result) Vendors() []string {
-	var out []string
-	for _, m := range r.Matches {
-		if !slices.Contains(out, m.VendorID) {
-			out = append(out, m.VendorID)
-		}
-	}
-	return out
-}
-
-// Ambiguous returns the drops where several vendors claimed one participant.
-func (r Result) Ambiguous() []Dropped {
-	var out []Dropped
-	for _, d := range r.Dropped {
-		if d.Reason == ReasonAmbiguous {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
-// Explain renders the result for a UI: one line per match and per drop.
-func (r Result) Explain() string {
-	var b strings.Builder
-	for _, m := range r.Matches {
-		fmt.Fprintf(&b, "%s (%s): vendor %s by %s %q, confidence %.2f", m.Participant.Normalized, m.Participant.Role, m.VendorID, m.Rule, m.Key, m.Confidence)
-		if m.Participant.RoleAddress {
-			b.WriteString(", a role address")
-		}
-		b.WriteByte('\n')
-	}
-	for _, d := range r.Dropped {
-		addr := d.Participant.Normalized
-		if addr == "" {
-			addr = d.Participant.Address
-		}
-		fmt.Fprintf(&b, "%s (%s): no vendor: %s", addr, d.Participant.Role, d.Reason)
-		if len(d.Vendors) > 0 {
-			fmt.Fprintf(&b, " (%s)", strings.Join(d.Vendors, ", "))
-		}
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
-// Overrides are the host's corrections; they win over every rule and
-// survive re-matching. Keys are addresses or domains (normalised on load).
-type Overrides struct {
-	// Pin maps an address or domain to a vendor ID.
-	Pin map[string]string
-	// Ignore lists addresses or domains that never match.
-	Ignore []string
-}
-
-// Config configures a [Matcher].
-type Config struct {
-	// Directory looks vendors up (a *vendors.Index, or the host's own).
-	Directory vendors.Directory
-	// InternalDomains are the tenant's own domains (and their subdomains):
-	// mail between colleagues is not vendor mail.
-	InternalDomains []string
-	// FreemailAdd and FreemailRemove adjust the embedded free-mail list.
-	FreemailAdd, FreemailRemove []string
-	Overrides                   Overrides
-	// TrackedOnly drops matches of vendors whose Tracked flag is false.
-	TrackedOnly bool
-}
-
-// Matcher maps participants to vendors. It is safe for concurrent use.
+// Matcher maps participants of messages and events to vendors. It is safe
+// for concurrent use, including [Matcher.SetOverrides] while matching.
 type Matcher struct {
-	dir       vendors.Directory
-	internal  map[string]struct{}
-	extraFree map[string]struct{}
-	notFree   map[string]struct{}
-	pins      map[string]string
-	ignore    map[string]struct{}
-	tracked   bool
-
-	// Domain outcomes, valid for one generation of the directory.
-	cacheMu  gosync.RWMutex
-	cache    map[string]domainOutcome
-	tracks   map[string]bool
-	cacheGen uint64
+	dir   vendors.Directory
+	cfg   Config
+	rules atomic.Pointer[rules]
+	mu    gosync.Mutex // serialises SetOverrides
+	pool  gosync.Pool  // *work
 }
 
-// New returns a matcher.
+// New returns a matcher for cfg.
 func New(cfg Config) (*Matcher, error) {
 	if cfg.Directory == nil {
-		return nil, fmt.Errorf("match: Config.Directory is required")
+		return nil, errors.New("match: Config.Directory is required")
 	}
-	m := &Matcher{dir: cfg.Directory, internal: set(cfg.InternalDomains, domainKey), extraFree: set(cfg.FreemailAdd, domainKey),
-		notFree: set(cfg.FreemailRemove, domainKey), ignore: map[string]struct{}{}, pins: map[string]string{}, tracked: cfg.TrackedOnly}
-	for k, v := range cfg.Overrides.Pin {
-		if n, ok := anyKey(k); ok {
-			m.pins[n] = v
-		}
+	r, err := newRules(cfg, cfg.Overrides)
+	if err != nil {
+		return nil, err
 	}
-	for _, k := range cfg.Overrides.Ignore {
-		if n, ok := anyKey(k); ok {
-			m.ignore[n] = struct{}{}
-		}
-	}
+	m := &Matcher{dir: cfg.Directory, cfg: cfg}
+	m.cfg.Overrides = Overrides{}
+	m.rules.Store(r)
+	m.pool.New = func() any { return new(work) }
 	return m, nil
 }
 
-func domainKey(d string) (string, bool) { return vendors.NormalizeDomain(d) }
-
-func anyKey(k string) (string, bool) {
-	if strings.Contains(k, "@") {
-		return vendors.NormalizeAddress(k)
+// SetOverrides replaces the matcher's overrides, for the matches that
+// start after it returns. It returns what changed, for [Matcher.Rematch]:
+// the addresses and domains whose treatment differs.
+func (m *Matcher) SetOverrides(o Overrides) (Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, err := newRules(m.cfg, o)
+	if err != nil {
+		return Change{}, err
 	}
-	return vendors.NormalizeDomain(k)
+	c := overridesChange(m.rules.Load(), r)
+	m.rules.Store(r)
+	return c, nil
 }
 
-func set(keys []string, norm func(string) (string, bool)) map[string]struct{} {
-	out := make(map[string]struct{}, len(keys))
-	for _, k := range keys {
-		if n, ok := norm(k); ok {
-			out[n] = struct{}{}
-		}
-	}
-	return out
+// Overrides returns the matcher's overrides, normalised.
+func (m *Matcher) Overrides() Overrides {
+	n := m.rules.Load().norm
+	n.Pin = maps.Clone(n.Pin)
+	n.Ignore = slices.Clone(n.Ignore)
+	n.Freemail = slices.Clone(n.Freemail)
+	n.NotFreemail = slices.Clone(n.NotFreemail)
+	return n
 }
 
-// Freemail reports whether domain (normalised) is a free-mail domain.
+// Freemail reports whether addresses at domain (or at a subdomain of a
+// listed one) are free-mail: the embedded list as the overrides adjust it.
 func (m *Matcher) Freemail(domain string) bool {
-	if _, ok := m.notFree[domain]; ok {
-		return false
-	}
-	if _, ok := m.extraFree[domain]; ok {
-		return true
-	}
-	_, ok := builtinFreemail()[domain]
-	return ok
+	d, ok := vendors.NormalizeDomain(domain)
+	return ok && m.rules.Load().facts(d).freemail != ""
 }
 
-func (m *Matcher) isInternal(domain string) bool {
-	for d := domain; d != ""; {
-		if _, ok := m.internal[d]; ok {
-			return true
-		}
-		i := strings.IndexByte(d, '.')
-		if i < 0 {
-			break
-		}
-		d = d[i+1:]
-	}
-	return false
-}
-
-var rolePrefixes = []string{"noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster",
-	"bounce", "bounces", "notifications", "notification", "notify", "alerts", "auto-reply", "autoreply"}
-
-// IsRoleAddress reports whether a normalised address's local part names a
-// system rather than a person: noreply@, mailer-daemon@, bounce…@.
-func IsRoleAddress(addr string) bool {
-	local, _, _ := strings.Cut(addr, "@")
-	for _, p := range rolePrefixes {
-		if !strings.HasPrefix(local, p) {
-			continue
-		}
-		if len(local) == len(p) || p == "bounce" || strings.IndexByte("-.+_0123456789", local[len(p)]) >= 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// MatchAddress matches one address.
+// MatchAddress matches one address, alone (its role is [RoleAddress]).
 func (m *Matcher) MatchAddress(ctx context.Context, addr string) (Result, error) {
-	var r Result
-	err := m.add(ctx, &r, Participant{Address: addr, Role: RoleAddress})
-	return r, err
+	w := m.get()
+	defer m.put(w)
+	w.add(0, RoleAddress, m365link.EmailAddress{Address: addr})
+	return m.run(ctx, w)
 }
 
-// MatchMessage matches every participant of a message: from, sender,
-// to, cc, bcc, reply-to.
+// MatchMessage matches every participant of a message: from, sender (when
+// it differs from from), to, cc, bcc and reply-to.
 func (m *Matcher) MatchMessage(ctx context.Context, msg *m365link.Message) (Result, error) {
-	var ps []Participant
-	add := func(role Role, as ...m365link.EmailAddress) {
-		for _, a := range as {
-			if a.Address != "" {
-				ps = append(ps, Participant{Address: a.Address, Role: role})
-			}
+	w := m.get()
+	defer m.put(w)
+	i := 0
+	if msg.From.Address != "" {
+		w.add(i, RoleFrom, msg.From)
+		i++
+	}
+	if msg.Sender.Address != "" && !strings.EqualFold(msg.Sender.Address, msg.From.Address) {
+		w.add(i, RoleSender, msg.Sender)
+		i++
+	}
+	for _, l := range []struct {
+		role Role
+		as   []m365link.EmailAddress
+	}{{RoleTo, msg.To}, {RoleCc, msg.Cc}, {RoleBcc, msg.Bcc}, {RoleReplyTo, msg.ReplyTo}} {
+		for _, a := range l.as {
+			w.add(i, l.role, a)
+			i++
 		}
 	}
-	add(RoleFrom, msg.From)
-	if !strings.EqualFold(msg.Sender.Address, msg.From.Address) {
-		add(RoleSender, msg.Sender)
-	}
-	add(RoleTo, msg.To...)
-	add(RoleCc, msg.Cc...)
-	add(RoleBcc, msg.Bcc...)
-	add(RoleReplyTo, msg.ReplyTo...)
-	return m.matchAll(ctx, ps)
+	return m.run(ctx, w)
 }
 
 // MatchEvent matches an event's organizer and attendees.
 func (m *Matcher) MatchEvent(ctx context.Context, ev *m365link.Event) (Result, error) {
-	var ps []Participant
+	w := m.get()
+	defer m.put(w)
+	i := 0
 	if ev.Organizer.Address != "" {
-		ps = append(ps, Participant{Address: ev.Organizer.Address, Role: RoleOrganizer})
+		w.add(i, RoleOrganizer, ev.Organizer)
+		i++
 	}
 	for _, a := range ev.Attendees {
-		if a.Address != "" {
-			ps = append(ps, Participant{Address: a.Address, Role: RoleAttendee})
-		}
+		w.add(i, RoleAttendee, a.EmailAddress)
+		i++
 	}
-	return m.matchAll(ctx, ps)
+	return m.run(ctx, w)
 }
 
-func (m *Matcher) matchAll(ctx context.Context, ps []Participant) (Result, error) {
-	var r Result
-	seen := map[string]bool{}
-	for _, p := range ps {
-		n, _ := vendors.NormalizeAddress(p.Address)
-		if n != "" && seen[n] {
-			continue // one address counts once, in its first role
-		}
-		seen[n] = true
-		if err := m.add(ctx, &r, p); err != nil {
-			return Result{}, err
-		}
-	}
-	return r, nil
+// work is the scratch space of one match, pooled.
+type work struct {
+	parts []part
+	keys  []vendors.Key
+	hits  []vendors.Hit
+	// keyIndex finds keys once there are many (a message to hundreds).
+	keyIndex map[vendors.Key]int
+	// doms holds the domain keys of every participant (see part.doms).
+	doms []int
+	// sorted holds hits grouped by key; from[k]:from[k+1] are key k's.
+	sorted   []vendors.Hit
+	from, at []int
+	ids      []string
 }
 
-// add matches one participant into r, applying the rules in order.
-func (m *Matcher) add(ctx context.Context, r *Result, p Participant) error {
-	n, ok := vendors.NormalizeAddress(p.Address)
+// part is a participant on its way through the rules.
+type part struct {
+	p Participant
+	// done is set once the participant has an outcome without a lookup.
+	done    bool
+	dropped Dropped
+	f       *facts
+	ovKey   string
+	ov      override
+	// pin, contact: key indexes (-1 when not asked); work.doms[doms+i] is
+	// the key of f.cands[i] when ndoms > 0.
+	pin, contact int
+	doms, ndoms  int
+}
+
+func (m *Matcher) get() *work { return m.pool.Get().(*work) }
+
+func (m *Matcher) put(w *work) {
+	clear(w.parts[:cap(w.parts)])
+	clear(w.keys[:cap(w.keys)])
+	clear(w.hits[:cap(w.hits)])
+	clear(w.sorted[:cap(w.sorted)])
+	clear(w.ids[:cap(w.ids)])
+	if cap(w.parts) > 1024 || cap(w.keys) > 4096 {
+		return // a huge message: let its buffers go
+	}
+	clear(w.keyIndex)
+	w.parts, w.keys, w.hits, w.sorted, w.ids, w.doms = w.parts[:0], w.keys[:0], w.hits[:0], w.sorted[:0], w.ids[:0], w.doms[:0]
+	m.pool.Put(w)
+}
+
+func (w *work) add(i int, role Role, a m365link.EmailAddress) {
+	if a.Address == "" {
+		return
+	}
+	w.parts = append(w.parts, part{p: Participant{Index: i, Role: role, Name: a.Name, Address: a.Address}})
+}
+
+// key returns the index of a key, adding it once.
+func (w *work) key(kind vendors.KeyKind, v string) int {
+	k := vendors.Key{Kind: kind, Value: v}
+	if len(w.keys) <= 32 {
+		// Most messages have a few keys: a scan beats hashing them.
+		if i := slices.Index(w.keys, k); i >= 0 {
+			return i
+		}
+		if len(w.keys) == 32 {
+			if w.keyIndex == nil {
+				w.keyIndex = make(map[vendors.Key]int)
+			}
+			for i, k := range w.keys {
+				w.keyIndex[k] = i
+			}
+		}
+	} else if i, ok := w.keyIndex[k]; ok {
+		return i
+	}
+	w.keys = append(w.keys, k)
+	if len(w.keys) > 32 {
+		w.keyIndex[k] = len(w.keys) - 1
+	}
+	return len(w.keys) - 1
+}
+
+// run applies the rules to w's participants: first what needs no lookup
+// (overrides, internal, invalid), then one directory lookup for every
+// remaining address, domain and pinned vendor, then the lookup's answers.
+func (m *Matcher) run(ctx context.Context, w *work) (Result, error) {
+	r := m.rules.Load()
+	for i := range w.parts {
+		pt := &w.parts[i]
+		m.prepare(r, w, i, pt)
+	}
+	if len(w.keys) > 0 {
+		var err error
+		if w.hits, err = m.dir.Lookup(ctx, w.hits[:0], w.keys); err != nil {
+			return Result{}, fmt.Errorf("match: directory lookup: %w", err)
+		}
+		w.group()
+	}
+	var res Result
+	for i := range w.parts {
+		pt := &w.parts[i]
+		switch {
+		case pt.done && pt.dropped.Reason == "":
+			// a repeated address: it counted in its first role
+		case pt.done:
+			res.Dropped = append(res.Dropped, pt.dropped)
+		default:
+			m.decide(r, w, pt, &res)
+		}
+	}
+	return res, nil
+}
+
+// prepare normalises a participant and applies the rules that need no
+// directory: overrides, internal domains, free-mail; it queues the keys
+// the rest need.
+func (m *Matcher) prepare(r *rules, w *work, i int, pt *part) {
+	drop := func(reason Reason, key string) {
+		pt.done, pt.dropped = true, Dropped{Participant: pt.p, Reason: reason, Key: key}
+	}
+	if isExchangeInternal(pt.p.Address) {
+		drop(ReasonInternal, "")
+		return
+	}
+	n, ok := vendors.NormalizeAddress(pt.p.Address)
 	if !ok {
-		r.Dropped = append(r.Dropped, Dropped{Participant: p, Reason: ReasonInvalid})
-		return nil
+		drop(ReasonInvalid, "")
+		return
 	}
-	p.Normalized, p.RoleAddress = n, IsRoleAddress(n)
-	domain := n[strings.LastIndexByte(n, '@')+1:]
-
-	// Overrides win: the address, then the domain and its parents.
-	if _, ok := m.ignore[n]; ok {
-		r.Dropped = append(r.Dropped, Dropped{Participant: p, Reason: ReasonIgnored})
-		return nil
+	for j := range i {
+		if w.parts[j].p.Normalized == n {
+			pt.done = true // counted in its first role
+			return
+		}
 	}
-	if v, ok := m.pins[n]; ok {
-		return m.accept(ctx, r, p, []string{v}, RuleOverride, n)
-	}
-	d, err := m.domain(ctx, domain)
-	if err != nil {
-		return err
+	pt.p.Normalized, pt.p.RoleAddress = n, IsRoleAddress(n)
+	pt.pin, pt.contact = -1, -1
+	pt.f = r.facts(n[strings.LastIndexByte(n, '@')+1:])
+	if o, ok := r.overrides[n]; ok {
+		pt.ovKey, pt.ov = n, o
+	} else if pt.f.ovKey != "" {
+		pt.ovKey, pt.ov = pt.f.ovKey, pt.f.ov
 	}
 	switch {
-	case d.ignored:
-		r.Dropped = append(r.Dropped, Dropped{Participant: p, Reason: ReasonIgnored})
-		return nil
-	case d.pin != "":
-		return m.accept(ctx, r, p, []string{d.pin}, RuleOverride, d.key)
-	case d.internal:
-		r.Dropped = append(r.Dropped, Dropped{Participant: p, Reason: ReasonInternal})
+	case pt.ovKey != "" && pt.ov.vendor == "":
+		drop(ReasonIgnored, pt.ovKey)
+	case pt.ovKey != "":
+		pt.pin = w.key(vendors.KeyID, pt.ov.vendor)
+	case pt.f.internal != "":
+		drop(ReasonInternal, pt.f.internal)
+	default:
+		pt.contact = w.key(vendors.KeyContact, n)
+		if pt.f.freemail == "" {
+			pt.doms, pt.ndoms = len(w.doms), len(pt.f.cands)
+			for _, c := range pt.f.cands {
+				w.doms = append(w.doms, w.key(vendors.KeyDomain, c))
+			}
+		}
+	}
+}
+
+// group sorts the hits by key (a counting sort: hits are few, keys fewer).
+func (w *work) group() {
+	n := len(w.keys)
+	w.from = slices.Grow(w.from[:0], n+1)[:n+1]
+	w.at = slices.Grow(w.at[:0], n)[:n]
+	clear(w.from)
+	for _, h := range w.hits {
+		if h.Key >= 0 && h.Key < n {
+			w.from[h.Key+1]++
+		}
+	}
+	for k := range n {
+		w.from[k+1] += w.from[k]
+		w.at[k] = w.from[k]
+	}
+	w.sorted = slices.Grow(w.sorted[:0], w.from[n])[:w.from[n]]
+	for _, h := range w.hits {
+		if h.Key >= 0 && h.Key < n {
+			w.sorted[w.at[h.Key]] = h
+			w.at[h.Key]++
+		}
+	}
+}
+
+func (w *work) hitsOf(k int) []vendors.Hit {
+	if k < 0 || len(w.from) == 0 {
 		return nil
 	}
-	ids, err := m.dir.AppendByContact(ctx, nil, n)
-	if err != nil {
-		return fmt.Errorf("match: %w", err)
+	return w.sorted[w.from[k]:w.from[k+1]]
+}
+
+// decide applies the rules that need the directory's answers.
+func (m *Matcher) decide(r *rules, w *work, pt *part, res *Result) {
+	var rule Rule
+	var key string
+	var hits []vendors.Hit
+	switch {
+	case pt.pin >= 0:
+		rule, key, hits = RuleOverride, pt.ovKey, w.hitsOf(pt.pin)
+		if len(hits) == 0 {
+			res.Dropped = append(res.Dropped, Dropped{Participant: pt.p, Reason: ReasonUnknownVendor, Rule: rule, Key: key,
+				Candidates: []string{pt.ov.vendor}})
+			return
+		}
+	case len(w.hitsOf(pt.contact)) > 0:
+		rule, key, hits = RuleContact, pt.p.Normalized, w.hitsOf(pt.contact)
+	case pt.f.freemail != "":
+		res.Dropped = append(res.Dropped, Dropped{Participant: pt.p, Reason: ReasonFreemail, Key: pt.f.freemail})
+		return
+	default:
+		for i, k := range w.doms[pt.doms : pt.doms+pt.ndoms] {
+			if hs := w.hitsOf(k); len(hs) > 0 {
+				rule, key, hits = RuleDomain, pt.f.cands[i], hs
+				if i > 0 {
+					rule = RuleParentDomain
+				}
+				break
+			}
+		}
+		if hits == nil {
+			res.Dropped = append(res.Dropped, Dropped{Participant: pt.p, Reason: ReasonNoVendor})
+			return
+		}
+	}
+	// The candidates, deduplicated (a host directory may repeat a vendor).
+	ids := w.ids[:0]
+	tracked := false
+	for _, h := range hits {
+		if !slices.Contains(ids, h.VendorID) {
+			ids = append(ids, h.VendorID)
+		}
+		tracked = tracked || h.Tracked
+	}
+	w.ids = ids
+	drop := func(reason Reason) {
+		res.Dropped = append(res.Dropped, Dropped{Participant: pt.p, Reason: reason, Rule: rule, Key: key, Candidates: slices.Sorted(slices.Values(ids))})
 	}
 	switch {
-	case len(ids) > 0:
-		return m.accept(ctx, r, p, ids, RuleContact, n)
-	case d.freemail:
-		r.Dropped = append(r.Dropped, Dropped{Participant: p, Reason: ReasonFreemail})
-		return nil
-	case len(d.ids) > 0:
-		return m.accept(ctx, r, p, slices.Clone(d.ids), d.rule, d.key)
-	}
-	r.Dropped = append(r.Dropped, Dropped{Participant: p, Reason: ReasonNoVendor})
-	return nil
-}
-
-// domainOutcome is what the rules say about a domain, whatever the
-// address's local part: overrides, internal, free-mail, and the vendors
-// that claim it or its nearest claimed parent.
-type domainOutcome struct {
-	ignored, internal, freemail bool
-	pin, key                    string
-	ids                         []string
-	rule                        Rule
-}
-
-// generational is implemented by directories that can say when their
-// answers change (vendors.Index); the matcher then caches domain outcomes.
-type generational interface{ Generation() uint64 }
-
-const domainCacheSize = 1 << 16
-
-func (m *Matcher) domain(ctx context.Context, domain string) (domainOutcome, error) {
-	g, cacheable := m.dir.(generational)
-	var gen uint64
-	if cacheable {
-		gen = g.Generation()
-		m.cacheMu.RLock()
-		d, ok := m.cache[domain]
-		hit := ok && m.cacheGen == gen
-		m.cacheMu.RUnlock()
-		if hit {
-			return d, nil
-		}
-	}
-	d, err := m.computeDomain(ctx, domain)
-	if err != nil || !cacheable {
-		return d, err
-	}
-	m.cacheMu.Lock()
-	m.resetLocked(gen)
-	m.cache[domain] = d
-	m.cacheMu.Unlock()
-	return d, nil
-}
-
-// resetLocked starts a fresh cache when the directory changed or the cache
-// is full; m.cacheMu must be held for writing.
-func (m *Matcher) resetLocked(gen uint64) {
-	if m.cache == nil || m.cacheGen != gen || len(m.cache)+len(m.tracks) >= domainCacheSize {
-		m.cache, m.tracks, m.cacheGen = map[string]domainOutcome{}, map[string]bool{}, gen
-	}
-}
-
-func (m *Matcher) computeDomain(ctx context.Context, domain string) (domainOutcome, error) {
-	var d domainOutcome
-	for p := range parents(domain) {
-		if _, ok := m.ignore[p]; ok {
-			d.ignored = true
-			return d, nil
-		}
-		if v, ok := m.pins[p]; ok {
-			d.pin, d.key = v, p
-			return d, nil
-		}
-	}
-	if m.isInternal(domain) {
-		d.internal = true
-		return d, nil
-	}
-	if m.Freemail(domain) {
-		d.freemail = true
-		return d, nil
-	}
-	rule := RuleDomain
-	for p := range parents(domain) {
-		ids, err := m.dir.AppendByDomain(ctx, nil, p)
-		if err != nil {
-			return d, fmt.Errorf("match: %w", err)
-		}
-		if len(ids) > 0 {
-			slices.Sort(ids)
-			d.ids, d.rule, d.key = slices.Compact(ids), rule, p
-			return d, nil
-		}
-		rule = RuleParentDomain
-	}
-	return d, nil
-}
-
-// registrable caches public-suffix answers: senders' domains repeat, and
-// the suffix walk costs as much as an index lookup. The cache is dropped
-// when it grows past its bound, so it cannot grow without limit.
-var registrable = struct {
-	gosync.RWMutex
-	m map[string]string
-}{m: map[string]string{}}
-
-const registrableCacheSize = 1 << 16
-
-func registrableDomain(domain string) string {
-	registrable.RLock()
-	top, ok := registrable.m[domain]
-	registrable.RUnlock()
-	if ok {
-		return top
-	}
-	top, err := publicsuffix.EffectiveTLDPlusOne(domain)
-	if err != nil {
-		top = domain
-	}
-	registrable.Lock()
-	if len(registrable.m) >= registrableCacheSize {
-		registrable.m = map[string]string{}
-	}
-	registrable.m[domain] = top
-	registrable.Unlock()
-	return top
-}
-
-// parents yields domain and its parents down to the registrable domain
-// (public suffix + 1): mail.eu.acme.co.uk, eu.acme.co.uk, acme.co.uk.
-func parents(domain string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		top := registrableDomain(domain)
-		for d := domain; ; {
-			if !yield(d) || d == top {
-				return
-			}
-			i := strings.IndexByte(d, '.')
-			if i < 0 || len(d)-i-1 < len(top) {
-				return
-			}
-			d = d[i+1:]
-		}
-	}
-}
-
-// accept records the candidates of one rule: one tracked vendor is a
-// match; several are ambiguous and none is picked.
-func (m *Matcher) accept(ctx context.Context, r *Result, p Participant, ids []string, rule Rule, key string) error {
-	if len(ids) > 1 {
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
-	}
-	if m.tracked {
-		var untracked []string
-		kept := ids[:0:0]
-		for _, id := range ids {
-			ok, err := m.isTracked(ctx, id)
-			if err != nil {
-				return err
-			}
-			if ok {
-				kept = append(kept, id)
-			} else {
-				untracked = append(untracked, id)
-			}
-		}
-		if len(untracked) > 0 {
-			r.Dropped = append(r.Dropped, Dropped{Participant: p, Reason: ReasonUntracked, Vendors: untracked, Rule: rule})
-		}
-		ids = kept
-	}
-	switch len(ids) {
-	case 0:
-		return nil
-	case 1:
-		c := confidence[rule]
-		if p.RoleAddress {
+	case r.trackedOnly && !tracked:
+		drop(ReasonUntracked)
+	case len(ids) > 1:
+		// Ambiguity is decided before tracking: with a tracked and an
+		// untracked vendor on one domain, either may own the mail.
+		drop(ReasonAmbiguous)
+	case pt.p.RoleAddress && r.dropRoles && (rule == RuleDomain || rule == RuleParentDomain):
+		drop(ReasonRoleAddress)
+	default:
+		c := confidence(rule)
+		if pt.p.RoleAddress {
 			c /= 2
 		}
-		r.Matches = append(r.Matches, Match{VendorID: ids[0], Rule: rule, Participant: p, Confidence: c, Key: key})
-	default:
-		r.Dropped = append(r.Dropped, Dropped{Participant: p, Reason: ReasonAmbiguous, Vendors: ids, Rule: rule})
+		res.Matches = append(res.Matches, Match{VendorID: ids[0], Rule: rule, Key: key, Confidence: c, Participant: pt.p})
 	}
-	return nil
-}
-
-func (m *Matcher) isTracked(ctx context.Context, id string) (bool, error) {
-	g, cacheable := m.dir.(generational)
-	var gen uint64
-	if cacheable {
-		gen = g.Generation()
-		m.cacheMu.RLock()
-		t, ok := m.tracks[id]
-		hit := ok && m.cacheGen == gen
-		m.cacheMu.RUnlock()
-		if hit {
-			return t, nil
-		}
-	}
-	v, ok, err := m.dir.Vendor(ctx, id)
-	if err != nil {
-		return false, fmt.Errorf("match: %w", err)
-	}
-	t := ok && v.Tracked
-	if cacheable {
-		m.cacheMu.Lock()
-		m.resetLocked(gen)
-		m.tracks[id] = t
-		m.cacheMu.Unlock()
-	}
-	return t, nil
 }

@@ -2,7 +2,6 @@ package match
 
 import (
 	"context"
-	"iter"
 
 	"github.com/m365link/m365link"
 	m365sync "github.com/m365link/m365link/sync"
@@ -19,7 +18,8 @@ type MatchedSink interface {
 
 // Sink decorates a host's sink: engine → matcher → host. It matches every
 // upserted message and hands page and results on together, so the host
-// stores both in one transaction.
+// stores both in one transaction. A lookup error fails the page, and the
+// engine retries it: no message is stored without its vendors.
 func Sink(m *Matcher, next MatchedSink) m365sync.Sink { return &sink{m: m, next: next} }
 
 type sink struct {
@@ -43,37 +43,4 @@ func (s *sink) Reset(ctx context.Context, r m365sync.Reset) error { return s.nex
 
 func (s *sink) MailboxRemoved(ctx context.Context, mb m365link.Mailbox) error {
 	return s.next.MailboxRemoved(ctx, mb)
-}
-
-// Stored is an item the host already holds: a message or an event.
-type Stored struct {
-	ID      string
-	Message *m365link.Message
-	Event   *m365link.Event
-}
-
-// Rematch runs the matcher again over stored items, for when a vendor's
-// domains or contacts changed (or an override was added): apply receives
-// each item with its new result. Overrides apply as always, so a host's
-// corrections survive re-matching. It stops at the first error.
-func (m *Matcher) Rematch(ctx context.Context, items iter.Seq2[Stored, error], apply func(Stored, Result) error) error {
-	for it, err := range items {
-		if err != nil {
-			return err
-		}
-		var r Result
-		switch {
-		case it.Message != nil:
-			r, err = m.MatchMessage(ctx, it.Message)
-		case it.Event != nil:
-			r, err = m.MatchEvent(ctx, it.Event)
-		}
-		if err != nil {
-			return err
-		}
-		if err := apply(it, r); err != nil {
-			return err
-		}
-	}
-	return nil
 }

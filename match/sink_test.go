@@ -2,7 +2,6 @@ package match_test
 
 import (
 	"context"
-	"iter"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,7 +10,6 @@ import (
 	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/match"
 	m365sync "github.com/m365link/m365link/sync"
-	"github.com/m365link/m365link/vendors"
 )
 
 type recordingSink struct {
@@ -51,34 +49,4 @@ func TestSinkDecoratorAttachesMatches(t *testing.T) {
 	require.NoError(t, sink.MailboxRemoved(context.Background(), m365link.Mailbox{UserID: "u"}))
 	assert.Equal(t, []m365sync.Reset{{FolderID: "f", Phase: m365sync.ResetEnd, Generation: 2}}, rec.resets)
 	assert.Equal(t, []m365link.Mailbox{{UserID: "u"}}, rec.removed)
-}
-
-func TestRematchAfterAVendorGainsADomain(t *testing.T) {
-	x, err := vendors.NewIndex(directory)
-	require.NoError(t, err)
-	m, err := match.New(match.Config{Directory: x, InternalDomains: []string{"contoso.com"}, TrackedOnly: true,
-		Overrides: match.Overrides{Pin: map[string]string{"partner@hooli.io": "acme"}}})
-	require.NoError(t, err)
-	stored := []match.Stored{
-		{ID: "m1", Message: &m365link.Message{From: m365link.EmailAddress{Address: "sam@globex-logistics.com"}}},
-		{ID: "e1", Event: &m365link.Event{Organizer: m365link.EmailAddress{Address: "partner@hooli.io"}}},
-	}
-	items := func(yield func(match.Stored, error) bool) {
-		for _, s := range stored {
-			if !yield(s, nil) {
-				return
-			}
-		}
-	}
-	vendorsOf := func() map[string][]string {
-		out := map[string][]string{}
-		require.NoError(t, m.Rematch(context.Background(), iter.Seq2[match.Stored, error](items), func(s match.Stored, r match.Result) error {
-			out[s.ID] = r.Vendors()
-			return nil
-		}))
-		return out
-	}
-	assert.Equal(t, map[string][]string{"m1": nil, "e1": {"acme"}}, vendorsOf())
-	require.NoError(t, x.Put(vendors.Vendor{ID: "globex", Name: "Globex", Tracked: true, Domains: []string{"globex.com", "globex-logistics.com"}}))
-	assert.Equal(t, map[string][]string{"m1": {"globex"}, "e1": {"acme"}}, vendorsOf(), "the override survives re-matching")
 }

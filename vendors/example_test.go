@@ -8,19 +8,41 @@ import (
 )
 
 func ExampleIndex() {
-	x, _ := vendors.NewIndex([]vendors.Vendor{
-		{ID: "acme", Name: "Acme", Tracked: true, Domains: []string{"acme.com"}, Contacts: []string{"Ann <Ann+quotes@ACME.com>"}},
+	x, err := vendors.NewIndex([]vendors.Vendor{
+		{ID: "acme", Name: "Acme", Tracked: true, Domains: []string{"acme.com", "acme.co.uk"},
+			Contacts: []string{"Ann Vendor <Ann+quotes@ACME.com>", "acme.owner@gmail.com"}},
+		{ID: "globex", Name: "Globex", Domains: []string{"globex.com"}},
 	})
+	if err != nil {
+		panic(err)
+	}
 	ctx := context.Background()
 	addr, _ := vendors.NormalizeAddress("ann@acme.com")
-	ids, _ := x.AppendByContact(ctx, nil, addr)
-	fmt.Println(ids)
+	hits, _ := x.Lookup(ctx, nil, []vendors.Key{
+		{Kind: vendors.KeyContact, Value: addr},
+		{Kind: vendors.KeyDomain, Value: "globex.com"},
+		{Kind: vendors.KeyDomain, Value: "initech.com"},
+	})
+	fmt.Println(hits)
 
 	// Vendors change while the index serves readers.
-	_ = x.Put(vendors.Vendor{ID: "acme", Name: "Acme", Tracked: true, Domains: []string{"acme.com", "acme.de"}})
-	ids, _ = x.AppendByDomain(ctx, nil, "acme.de")
-	fmt.Println(ids)
+	_ = x.Put(vendors.Vendor{ID: "globex", Name: "Globex", Tracked: true, Domains: []string{"globex.com", "globex.de"}})
+	hits, _ = x.Lookup(ctx, hits[:0], []vendors.Key{{Kind: vendors.KeyDomain, Value: "globex.de"}})
+	fmt.Println(hits)
+	v, _ := x.Vendor("acme")
+	fmt.Printf("%+v\n", v)
 	// Output:
-	// [acme]
-	// [acme]
+	// [{0 acme true} {1 globex false}]
+	// [{0 globex true}]
+	// {ID:acme Name:Acme Domains:[acme.com acme.co.uk] Contacts:[ann@acme.com acme.owner@gmail.com] Tracked:true}
+}
+
+func ExampleNormalizeAddress() {
+	for _, s := range []string{"Ann Vendor <Ann.Vendor+RFQ@ACME.com>", "mailto:sales@Bücher.example", "not an address"} {
+		fmt.Println(vendors.NormalizeAddress(s))
+	}
+	// Output:
+	// ann.vendor@acme.com true
+	// sales@xn--bcher-kva.example true
+	//  false
 }

@@ -3,6 +3,9 @@ package vendors_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	gosync "sync"
 	"testing"
 
@@ -12,120 +15,352 @@ import (
 	"github.com/m365link/m365link/vendors"
 )
 
-var acme = vendors.Vendor{ID: "acme", Name: "Acme Corporation", Tracked: true,
-	Domains:  []string{"acme.com", "ACME.co.uk", "bücher-acme.example"},
-	Contacts: []string{"Ann Vendor <Ann.Vendor@acme.com>", "sales@acme.co.uk", "acme.owner+quotes@gmail.com", "ops@acme-logistics.net"}}
+func TestNormalizeAddress(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"ann@acme.com", "ann@acme.com"},
+		{"Ann@ACME.com", "ann@acme.com"},
+		{" Ann Vendor <Ann.Vendor@Acme.COM> ", "ann.vendor@acme.com"},
+		{`"Vendor, Ann" <ann@acme.com>`, "ann@acme.com"},
+		{"<ann@acme.com>", "ann@acme.com"},
+		{"ann+quotes@acme.com", "ann@acme.com"},
+		{"Ann+Quotes+2024@Acme.com", "ann@acme.com"},
+		{"mailto:Sales@Acme.co.uk", "sales@acme.co.uk"},
+		{"MAILTO:sales@acme.co.uk", "sales@acme.co.uk"},
+		{"info@bücher.example", "info@xn--bcher-kva.example"},
+		{"info@BÜCHER.example", "info@xn--bcher-kva.example"},
+		{"info@XN--BCHER-KVA.example", "info@xn--bcher-kva.example"},
+		{"x@Example.COM.", "x@example.com"},
+		{"ops_team@eu.acme-logistics.net", "ops_team@eu.acme-logistics.net"},
+		{"JOSE\u0301@acme.com", "jos\u00e9@acme.com"}, // decomposed é → NFC
+		{"jos\u00e9@acme.com", "jos\u00e9@acme.com"},
+		{"+tag@acme.com", "+tag@acme.com"}, // nothing before the plus: not a tag
+	}
+	for _, tt := range tests {
+		got, ok := vendors.NormalizeAddress(tt.in)
+		assert.True(t, ok, tt.in)
+		assert.Equal(t, tt.want, got, tt.in)
+	}
+	for _, bad := range []string{"", " ", "no-at-sign", "@acme.com", "ann@", "a b@c.d", "ann@exa mple.com",
+		"ann@localhost", "ann@acme..com", "ann@.acme.com", "ann@acme.com..", "ann@-\u00ff\u0301.com",
+		"/O=EXCHANGELABS/OU=EXCHANGE ADMINISTRATIVE GROUP/CN=RECIPIENTS/CN=ALICE", "ann@" + strings.Repeat("a", 64) + ".com",
+		strings.Repeat("a", 250) + "@acme.com"} {
+		got, ok := vendors.NormalizeAddress(bad)
+		assert.False(t, ok, bad)
+		assert.Empty(t, got, bad)
+	}
+}
 
-func TestNormalize(t *testing.T) {
+func TestNormalizeDomain(t *testing.T) {
 	for in, want := range map[string]string{
-		"Ann@ACME.com":                "ann@acme.com",
-		" Ann Vendor <ann@acme.com> ": "ann@acme.com",
-		"ann+quotes@acme.com":         "ann@acme.com",
-		"mailto:Sales@Acme.co.uk":     "sales@acme.co.uk",
-		"info@bücher.example":         "info@xn--bcher-kva.example",
-		"x@Example.COM.":              "x@example.com",
+		"acme.com":              "acme.com",
+		" ACME.co.uk. ":         "acme.co.uk",
+		"Bücher.Example":        "xn--bcher-kva.example",
+		"xn--bcher-kva.example": "xn--bcher-kva.example",
+		"bücher。example":        "xn--bcher-kva.example", // ideographic full stop
+		"münchen-ag.de":         "xn--mnchen-ag-q9a.de",
 	} {
-		got, ok := vendors.NormalizeAddress(in)
+		got, ok := vendors.NormalizeDomain(in)
 		assert.True(t, ok, in)
 		assert.Equal(t, want, got, in)
 	}
-	for _, bad := range []string{"", "no-at-sign", "@acme.com", "ann@", "a b@c.d", "ann@exa mple.com"} {
-		_, ok := vendors.NormalizeAddress(bad)
+	for _, bad := range []string{"", "com", "acme", "acme .com", "ann@acme.com", "acme..com", "a/b.com"} {
+		_, ok := vendors.NormalizeDomain(bad)
 		assert.False(t, ok, bad)
 	}
-	d, ok := vendors.NormalizeDomain("Bücher.Example")
-	assert.True(t, ok)
-	assert.Equal(t, "xn--bcher-kva.example", d)
 }
 
-func TestIndexLookupsAndUpdates(t *testing.T) {
-	ctx := context.Background()
+// lookup asks x one key and returns the vendor IDs, sorted, with their tracked flags.
+func lookup(t *testing.T, x *vendors.Index, kind vendors.KeyKind, value string) []string {
+	t.Helper()
+	hits, err := x.Lookup(context.Background(), nil, []vendors.Key{{Kind: kind, Value: value}})
+	require.NoError(t, err)
+	var out []string
+	for _, h := range hits {
+		require.Equal(t, 0, h.Key)
+		s := h.VendorID
+		if h.Tracked {
+			s += "(tracked)"
+		}
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+var acme = vendors.Vendor{ID: "acme", Name: "Acme Corporation", Tracked: true,
+	Domains: []string{"acme.com", "ACME.co.uk", "bücher-acme.example", "acme.com"},
+	Contacts: []string{"Ann Vendor <Ann.Vendor@acme.com>", "sales@acme.co.uk", "acme.owner+quotes@gmail.com",
+		"ops@acme-logistics.net", "ann.vendor@ACME.com"}}
+
+func TestIndexLookups(t *testing.T) {
 	globex := vendors.Vendor{ID: "globex", Name: "Globex", Domains: []string{"globex.com", "acme.com"}, Contacts: []string{"hank@globex.com"}}
 	x, err := vendors.NewIndex([]vendors.Vendor{acme, globex})
 	require.NoError(t, err)
-	by := func(kind, key string) []string {
-		var got []string
-		if kind == "contact" {
-			got, _ = x.AppendByContact(ctx, nil, key)
-		} else {
-			got, _ = x.AppendByDomain(ctx, nil, key)
-		}
-		return got
-	}
-	assert.Equal(t, []string{"acme"}, by("contact", "ann.vendor@acme.com"))
-	assert.Equal(t, []string{"acme"}, by("contact", "acme.owner@gmail.com"), "plus-addressing normalised away")
-	assert.Equal(t, []string{"acme"}, by("contact", "ops@acme-logistics.net"), "a contact off the vendor's domains")
-	assert.Equal(t, []string{"acme"}, by("domain", "acme.co.uk"))
-	assert.Equal(t, []string{"acme"}, by("domain", "xn--bcher-acme-9db.example"))
-	assert.ElementsMatch(t, []string{"acme", "globex"}, by("domain", "acme.com"), "a shared domain names both")
-	assert.Empty(t, by("contact", "nobody@acme.com"))
 	assert.Equal(t, 2, x.Len())
 
-	v, ok, err := x.Vendor(ctx, "acme")
+	for _, tt := range []struct {
+		kind  vendors.KeyKind
+		value string
+		want  []string
+	}{
+		{vendors.KeyContact, "ann.vendor@acme.com", []string{"acme(tracked)"}},
+		{vendors.KeyContact, "sales@acme.co.uk", []string{"acme(tracked)"}},
+		{vendors.KeyContact, "acme.owner@gmail.com", []string{"acme(tracked)"}},
+		{vendors.KeyContact, "ops@acme-logistics.net", []string{"acme(tracked)"}},
+		{vendors.KeyContact, "hank@globex.com", []string{"globex"}},
+		{vendors.KeyContact, "nobody@acme.com", nil},
+		{vendors.KeyContact, "ann.vendor@acme.co.uk", nil},
+		{vendors.KeyContact, "sales@acme.com", nil},
+		{vendors.KeyDomain, "acme.co.uk", []string{"acme(tracked)"}},
+		{vendors.KeyDomain, "xn--bcher-acme-9db.example", []string{"acme(tracked)"}},
+		{vendors.KeyDomain, "acme.com", []string{"acme(tracked)", "globex"}},
+		{vendors.KeyDomain, "gmail.com", nil},
+		{vendors.KeyDomain, "acme", nil},
+		{vendors.KeyID, "acme", []string{"acme(tracked)"}},
+		{vendors.KeyID, "globex", []string{"globex"}},
+		{vendors.KeyID, "acme.com", nil},
+		{vendors.KeyDomain, "globex", nil}, // an ID is not a domain
+	} {
+		assert.Equal(t, tt.want, lookup(t, x, tt.kind, tt.value), "%s %s", tt.kind, tt.value)
+	}
+
+	// One batch answers every key, with the key's index.
+	hits, err := x.Lookup(context.Background(), make([]vendors.Hit, 0, 8), []vendors.Key{
+		{Kind: vendors.KeyContact, Value: "hank@globex.com"},
+		{Kind: vendors.KeyDomain, Value: "unknown.example"},
+		{Kind: vendors.KeyDomain, Value: "acme.co.uk"},
+	})
 	require.NoError(t, err)
+	assert.Equal(t, []vendors.Hit{{Key: 0, VendorID: "globex"}, {Key: 2, VendorID: "acme", Tracked: true}}, hits)
+
+	v, ok := x.Vendor("acme")
 	require.True(t, ok)
 	assert.Equal(t, vendors.Vendor{ID: "acme", Name: "Acme Corporation", Tracked: true,
 		Domains:  []string{"acme.com", "acme.co.uk", "xn--bcher-acme-9db.example"},
 		Contacts: []string{"ann.vendor@acme.com", "sales@acme.co.uk", "acme.owner@gmail.com", "ops@acme-logistics.net"}}, v)
-
-	// Update: Acme drops acme.co.uk and gains a contact; nothing is rebuilt.
-	acme2 := acme
-	acme2.Domains = []string{"acme.com"}
-	acme2.Contacts = []string{"new@acme.com"}
-	require.NoError(t, x.Put(acme2))
-	assert.Empty(t, by("domain", "acme.co.uk"))
-	assert.Empty(t, by("contact", "sales@acme.co.uk"))
-	assert.Equal(t, []string{"acme"}, by("contact", "new@acme.com"))
-	x.Remove("globex")
-	assert.Equal(t, []string{"acme"}, by("domain", "acme.com"))
-	assert.Equal(t, 1, x.Len())
-	_, ok, _ = x.Vendor(ctx, "globex")
+	_, ok = x.Vendor("nobody")
 	assert.False(t, ok)
-
-	require.NoError(t, x.Compact())
-	assert.Equal(t, []string{"acme"}, by("contact", "new@acme.com"))
-	assert.Equal(t, 1, x.Len())
-
-	_, err = vendors.NewIndex([]vendors.Vendor{{ID: "bad", Domains: []string{"not a domain"}}})
-	assert.ErrorIs(t, err, vendors.ErrInvalid)
 }
 
-func TestIndexGrowsAndServesReadersWhileUpdated(t *testing.T) {
-	ctx := context.Background()
+func TestIndexUpdates(t *testing.T) {
+	x, err := vendors.NewIndex([]vendors.Vendor{acme})
+	require.NoError(t, err)
+
+	// Acme drops acme.co.uk and a contact, gains a domain and a contact,
+	// stops being tracked; nothing is rebuilt.
+	require.NoError(t, x.Put(vendors.Vendor{ID: "acme", Name: "Acme Corp", Domains: []string{"acme.com", "acme.de"},
+		Contacts: []string{"ann.vendor@acme.com", "new@acme.de"}}))
+	assert.Nil(t, lookup(t, x, vendors.KeyDomain, "acme.co.uk"))
+	assert.Nil(t, lookup(t, x, vendors.KeyContact, "sales@acme.co.uk"))
+	assert.Equal(t, []string{"acme"}, lookup(t, x, vendors.KeyDomain, "acme.de"))
+	assert.Equal(t, []string{"acme"}, lookup(t, x, vendors.KeyDomain, "acme.com"))
+	assert.Equal(t, []string{"acme"}, lookup(t, x, vendors.KeyContact, "new@acme.de"))
+	assert.Equal(t, []string{"acme"}, lookup(t, x, vendors.KeyContact, "ann.vendor@acme.com"))
+	v, _ := x.Vendor("acme")
+	assert.Equal(t, vendors.Vendor{ID: "acme", Name: "Acme Corp", Domains: []string{"acme.com", "acme.de"},
+		Contacts: []string{"ann.vendor@acme.com", "new@acme.de"}}, v)
+
+	require.NoError(t, x.Put(vendors.Vendor{ID: "initech", Name: "Initech", Domains: []string{"initech.com"}}))
+	assert.Equal(t, 2, x.Len())
+	assert.True(t, x.Remove("acme"))
+	assert.False(t, x.Remove("acme"))
+	assert.Equal(t, 1, x.Len())
+	assert.Nil(t, lookup(t, x, vendors.KeyDomain, "acme.com"))
+	assert.Nil(t, lookup(t, x, vendors.KeyID, "acme"))
+	assert.Equal(t, []string{"initech"}, lookup(t, x, vendors.KeyDomain, "initech.com"))
+}
+
+func TestInvalidVendors(t *testing.T) {
+	for _, tt := range []struct {
+		v    vendors.Vendor
+		want string
+	}{
+		{vendors.Vendor{Name: "no ID"}, `vendors: invalid vendor: ID "" must be 1 to 255 bytes`},
+		{vendors.Vendor{ID: strings.Repeat("x", 256)}, `vendors: invalid vendor: ID "` + strings.Repeat("x", 256) + `" must be 1 to 255 bytes`},
+		{vendors.Vendor{ID: "bad", Domains: []string{"not a domain"}}, `vendors: invalid vendor: vendor "bad": "not a domain" is not a domain`},
+		{vendors.Vendor{ID: "bad", Contacts: []string{"ann at acme.com"}}, `vendors: invalid vendor: vendor "bad": "ann at acme.com" is not an e-mail address`},
+	} {
+		_, err := vendors.NewIndex([]vendors.Vendor{tt.v})
+		require.ErrorIs(t, err, vendors.ErrInvalid)
+		assert.EqualError(t, err, tt.want)
+		x, _ := vendors.NewIndex(nil)
+		assert.EqualError(t, x.Put(tt.v), tt.want)
+		assert.Equal(t, 0, x.Len())
+	}
+	_, err := vendors.NewIndex([]vendors.Vendor{{ID: "a"}, {ID: "b"}, {ID: "a"}})
+	assert.EqualError(t, err, `vendors: invalid vendor: duplicate vendor ID "a"`)
+
+	// A vendor bigger than MaxVendorBytes is refused; a big one is fine.
+	big := vendors.Vendor{ID: "big", Domains: []string{"big.example"}}
+	for i := range 40000 {
+		big.Contacts = append(big.Contacts, fmt.Sprintf("person%05d@big.example", i))
+	}
+	x, err := vendors.NewIndex([]vendors.Vendor{big})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"big"}, lookup(t, x, vendors.KeyContact, "person29999@big.example"))
+	for i := range 40000 {
+		big.Contacts[i] = fmt.Sprintf("person%05d@elsewhere.example", i)
+	}
+	err = x.Put(big)
+	assert.EqualError(t, err, `vendors: invalid vendor: vendor "big" has over 1048576 bytes of domains and contacts`)
+	assert.Equal(t, []string{"big"}, lookup(t, x, vendors.KeyContact, "person29999@big.example"), "a refused update leaves the vendor as it was")
+}
+
+// TestIndexAgainstModel applies random puts and removes, enough to grow
+// the table and compact the arena several times, and checks every key
+// against a plain map after each round.
+func TestIndexAgainstModel(t *testing.T) {
+	defer vendors.SetCompactMin(4 << 10)()
+	rng := rand.New(rand.NewPCG(1, 2))
 	x, err := vendors.NewIndex(nil)
 	require.NoError(t, err)
+	model := map[string]vendors.Vendor{}
+	domain := func() string { return fmt.Sprintf("d%d.example", rng.IntN(300)) }
+	compactions, lastGarbage := 0, 0
+	for round := range 40 {
+		for range 100 {
+			id := fmt.Sprintf("v%d", rng.IntN(200))
+			if rng.IntN(4) == 0 {
+				_, had := model[id]
+				assert.Equal(t, had, x.Remove(id))
+				delete(model, id)
+				continue
+			}
+			v := vendors.Vendor{ID: id, Name: "Vendor " + id, Tracked: rng.IntN(2) == 0}
+			for range rng.IntN(4) {
+				v.Domains = append(v.Domains, domain())
+			}
+			for range rng.IntN(6) {
+				d := domain()
+				if len(v.Domains) > 0 && rng.IntN(2) == 0 {
+					d = v.Domains[rng.IntN(len(v.Domains))]
+				}
+				v.Contacts = append(v.Contacts, fmt.Sprintf("p%d@%s", rng.IntN(5), d))
+			}
+			require.NoError(t, x.Put(v))
+			v.Domains, v.Contacts = uniq(v.Domains), uniq(v.Contacts)
+			model[id] = v
+		}
+		_, _, _, _, garbage := x.Stats()
+		if garbage < lastGarbage {
+			compactions++
+		}
+		lastGarbage = garbage
+		require.Equal(t, len(model), x.Len(), "round %d", round)
+		for i := range 200 {
+			id := fmt.Sprintf("v%d", i)
+			got, ok := x.Vendor(id)
+			want, had := model[id]
+			require.Equal(t, had, ok, id)
+			if had {
+				require.Equal(t, want, got, id)
+			}
+		}
+		byDomain, byContact := map[string][]string{}, map[string][]string{}
+		for _, v := range model {
+			for _, d := range v.Domains {
+				byDomain[d] = append(byDomain[d], v.ID)
+			}
+			for _, c := range v.Contacts {
+				byContact[c] = append(byContact[c], v.ID)
+			}
+		}
+		for i := range 300 {
+			d := fmt.Sprintf("d%d.example", i)
+			want := byDomain[d]
+			slices.Sort(want)
+			require.Equal(t, want, ids(lookup(t, x, vendors.KeyDomain, d)), d)
+			for p := range 5 {
+				c := fmt.Sprintf("p%d@%s", p, d)
+				want := byContact[c]
+				slices.Sort(want)
+				require.Equal(t, want, ids(lookup(t, x, vendors.KeyContact, c)), c)
+			}
+		}
+	}
+	assert.Greater(t, compactions, 2, "the arena compacted itself")
+}
+
+func uniq(s []string) []string {
+	var out []string
+	for _, v := range s {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func ids(s []string) []string {
+	var out []string
+	for _, v := range s {
+		out = append(out, strings.TrimSuffix(v, "(tracked)"))
+	}
+	return out
+}
+
+// TestReadersDuringUpdates reads a vendor's keys while writers change the
+// vendor (its name, tracked flag and other keys) and churn enough other
+// vendors to grow the table and compact the arena: the keys the vendor
+// keeps are answered exactly once, every time.
+func TestReadersDuringUpdates(t *testing.T) {
+	defer vendors.SetCompactMin(16 << 10)()
+	x, err := vendors.NewIndex([]vendors.Vendor{{ID: "acme", Domains: []string{"acme.com"}, Contacts: []string{"ann@acme.com", "acme.owner@gmail.com"}}})
+	require.NoError(t, err)
+	stable := []vendors.Key{{Kind: vendors.KeyDomain, Value: "acme.com"}, {Kind: vendors.KeyContact, Value: "ann@acme.com"},
+		{Kind: vendors.KeyContact, Value: "acme.owner@gmail.com"}, {Kind: vendors.KeyID, Value: "acme"}}
 	var wg gosync.WaitGroup
 	stop := make(chan struct{})
-	for range 4 {
+	var reads [2]int
+	for r := range 2 {
 		wg.Go(func() {
-			dst := make([]string, 0, 2)
+			hits := make([]vendors.Hit, 0, 8)
 			for {
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				dst, _ = x.AppendByDomain(ctx, dst[:0], "vendor0000007.com")
-				if len(dst) > 1 {
-					t.Error("a domain claimed once returned twice")
+				hits, _ = x.Lookup(context.Background(), hits[:0], stable)
+				if len(hits) != len(stable) {
+					t.Errorf("got %v, want one hit per key", hits)
 					return
 				}
+				for i, h := range hits {
+					if h.Key != i || h.VendorID != "acme" {
+						t.Errorf("got %v", hits)
+						return
+					}
+				}
+				if v, ok := x.Vendor("acme"); !ok || v.Domains[0] != "acme.com" {
+					t.Errorf("Vendor: %+v %v", v, ok)
+					return
+				}
+				reads[r]++
 			}
 		})
 	}
-	for i := range 5000 {
-		d := fmt.Sprintf("vendor%07d", i)
-		require.NoError(t, x.Put(vendors.Vendor{ID: fmt.Sprint(i), Domains: []string{d + ".com"}, Contacts: []string{"a@" + d + ".com"}}))
+	for i := range 3000 {
+		v := vendors.Vendor{ID: "acme", Name: fmt.Sprint("Acme ", i), Tracked: i%2 == 0,
+			Domains: []string{"acme.com"}, Contacts: []string{"ann@acme.com", "acme.owner@gmail.com"}}
 		if i%3 == 0 {
-			x.Remove(fmt.Sprint(i - 1))
+			v.Domains = append(v.Domains, fmt.Sprintf("acme%d.example", i))
+			v.Contacts = append(v.Contacts, fmt.Sprintf("temp%d@acme.com", i))
+		}
+		require.NoError(t, x.Put(v))
+		d := fmt.Sprintf("vendor%05d", i)
+		require.NoError(t, x.Put(vendors.Vendor{ID: d, Domains: []string{d + ".com"}, Contacts: []string{"a@" + d + ".com", "b@" + d + ".com"}}))
+		if i%2 == 1 {
+			x.Remove(fmt.Sprintf("vendor%05d", i-1))
 		}
 	}
 	close(stop)
 	wg.Wait()
-	got, _ := x.AppendByDomain(ctx, nil, "vendor0000007.com")
-	assert.Equal(t, []string{"7"}, got)
-	got, _ = x.AppendByContact(ctx, nil, "a@vendor0004998.com")
-	assert.Equal(t, []string{"4998"}, got)
-	got, _ = x.AppendByContact(ctx, nil, "a@vendor0000008.com")
-	assert.Empty(t, got, "removed")
+	assert.Positive(t, reads[0]+reads[1])
+	table, used, _, _, _ := x.Stats()
+	assert.Equal(t, 4+1500*4, used, "acme's 4 keys and 1,500 vendors of 4")
+	assert.Greater(t, table, 4000, "the table grew")
+	assert.Equal(t, []string{"vendor02999"}, lookup(t, x, vendors.KeyContact, "b@vendor02999.com"))
+	assert.Nil(t, lookup(t, x, vendors.KeyContact, "a@vendor02998.com"), "removed")
+	assert.Nil(t, lookup(t, x, vendors.KeyDomain, "acme2997.example"), "dropped by the last update")
 }

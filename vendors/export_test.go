@@ -1,0 +1,20 @@
+package vendors
+
+// SetCompactMin lowers the garbage the arena tolerates before compacting,
+// so tests reach compaction with a few vendors. It returns a restore func.
+func SetCompactMin(n int) func() {
+	old := compactMin
+	compactMin = n
+	return func() { compactMin = old }
+}
+
+// PlainAddress exposes the allocation-free path of NormalizeAddress.
+var PlainAddress = plainAddress
+
+// Stats reports the writer's bookkeeping: table size, live and deleted
+// entries, live and garbage arena bytes.
+func (x *Index) Stats() (table, used, dead, live, garbage int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return len(x.state.Load().table), x.used, x.dead, x.live, x.garbage
+}

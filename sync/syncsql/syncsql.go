@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	m365sync "github.com/m365link/m365link/sync"
@@ -16,6 +17,7 @@ import (
 
 // Dialect holds what differs between SQL databases.
 type Dialect struct {
+	// Name is for messages.
 	Name string
 	// Placeholder returns the n-th (1-based) bind parameter. "?" binds by
 	// position, so statements number their parameters in text order.
@@ -30,21 +32,26 @@ var (
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,50}$`)
 
-// Store is a [m365sync.StateStore] and a [m365sync.LeaseStore] on one
-// database. Tables are created on first use: {prefix}_state and {prefix}_leases.
+// Store is a [m365sync.StateStore], [m365sync.MailboxLister] and
+// [m365sync.LeaseStore] on one database. Tables are created on first use
+// (or by [Store.Migrate]): {prefix}_state holds a JSON document per folder
+// cursor and per mailbox status, {prefix}_leases one row per leased
+// mailbox. Lease expiry is judged by the acquiring process's clock, so
+// workers' clocks should agree within a small part of the lease TTL.
 type Store struct {
 	db     *sql.DB
 	d      Dialect
 	state  string
 	leases string
 
-	mu       gosync.Mutex
-	migrated bool
+	mu       gosync.Mutex // serializes Migrate
+	migrated atomic.Bool
 }
 
 var (
-	_ m365sync.StateStore = (*Store)(nil)
-	_ m365sync.LeaseStore = (*Store)(nil)
+	_ m365sync.StateStore    = (*Store)(nil)
+	_ m365sync.MailboxLister = (*Store)(nil)
+	_ m365sync.LeaseStore    = (*Store)(nil)
 )
 
 // New returns a store on db with tables named prefix_state and
@@ -56,6 +63,9 @@ func New(db *sql.DB, d Dialect, prefix string) (*Store, error) {
 	if !identRE.MatchString(prefix) {
 		return nil, fmt.Errorf("syncsql: table prefix %q is not a plain SQL identifier", prefix)
 	}
+	if d.Placeholder == nil {
+		return nil, errors.New("syncsql: incomplete dialect")
+	}
 	return &Store{db: db, d: d, state: prefix + "_state", leases: prefix + "_leases"}, nil
 }
 
@@ -63,9 +73,12 @@ func (s *Store) p(n int) string { return s.d.Placeholder(n) }
 
 // Migrate creates the tables if they do not exist.
 func (s *Store) Migrate(ctx context.Context) error {
+	if s.migrated.Load() {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.migrated {
+	if s.migrated.Load() {
 		return nil
 	}
 	for _, q := range []string{
@@ -83,7 +96,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("syncsql: create tables (%s): %w", s.d.Name, err)
 		}
 	}
-	s.migrated = true
+	s.migrated.Store(true)
 	return nil
 }
 
@@ -114,7 +127,7 @@ func (s *Store) save(ctx context.Context, mailbox, folder string, v any) error {
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return err
+		return fmt.Errorf("syncsql: encode %s %s: %w", mailbox, folder, err)
 	}
 	_, err = s.db.ExecContext(ctx, "INSERT INTO "+s.state+" (mailbox, folder, data) VALUES ("+s.p(1)+", "+s.p(2)+", "+s.p(3)+
 		") ON CONFLICT (mailbox, folder) DO UPDATE SET data = excluded.data", mailbox, folder, string(b))
@@ -157,6 +170,30 @@ func (s *Store) DeleteMailbox(ctx context.Context, mailbox string) error {
 		return fmt.Errorf("syncsql: delete %s: %w", mailbox, err)
 	}
 	return nil
+}
+
+// ListMailboxes implements [m365sync.MailboxLister].
+func (s *Store) ListMailboxes(ctx context.Context) ([]string, error) {
+	if err := s.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT DISTINCT mailbox FROM "+s.state+" ORDER BY mailbox")
+	if err != nil {
+		return nil, fmt.Errorf("syncsql: list mailboxes: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("syncsql: list mailboxes: %w", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("syncsql: list mailboxes: %w", err)
+	}
+	return out, nil
 }
 
 // Acquire implements [m365sync.LeaseStore] with one conditional upsert: the

@@ -1,0 +1,32 @@
+package sync_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/m365link/m365link"
+	m365sync "github.com/m365link/m365link/sync"
+	"github.com/m365link/m365link/sync/synctest"
+)
+
+func TestMemoryStateContract(t *testing.T) {
+	synctest.RunStateStore(t, func(*testing.T) m365sync.StateStore { return &m365sync.MemoryState{} })
+}
+
+func TestMemoryLeasesContract(t *testing.T) {
+	synctest.RunLeaseStore(t, func(*testing.T) m365sync.LeaseStore { return &m365sync.MemoryLeases{} })
+}
+
+func TestMemorySinkContract(t *testing.T) {
+	synctest.RunSink(t, func(*testing.T) (m365sync.Sink, synctest.Contents) {
+		s := &m365sync.MemorySink{}
+		return s, func(_ context.Context, mb m365link.Mailbox) (map[string]string, error) {
+			out := map[string]string{}
+			for _, id := range s.IDs(mb) {
+				_, f, _ := s.Message(mb, id)
+				out[id] = f
+			}
+			return out, nil
+		}
+	})
+}

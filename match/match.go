@@ -17,11 +17,15 @@ import (
 // Matcher maps participants of messages and events to vendors. It is safe
 // for concurrent use, including [Matcher.SetOverrides] while matching.
 type Matcher struct {
-	dir   vendors.Directory
-	cfg   Config
-	rules atomic.Pointer[rules]
-	mu    gosync.Mutex // serialises SetOverrides
-	pool  gosync.Pool  // *work
+	dir vendors.Directory
+	// versioned is dir when it is a vendors.Versioned: then domains'
+	// answers are cached in domains while its version stays.
+	versioned vendors.Versioned
+	domains   versionCache[domainAnswer]
+	cfg       Config
+	rules     atomic.Pointer[rules]
+	mu        gosync.Mutex // serialises SetOverrides
+	pool      gosync.Pool  // *work
 }
 
 // New returns a matcher for cfg.
@@ -34,6 +38,7 @@ func New(cfg Config) (*Matcher, error) {
 		return nil, err
 	}
 	m := &Matcher{dir: cfg.Directory, cfg: cfg}
+	m.versioned, _ = cfg.Directory.(vendors.Versioned)
 	m.cfg.Overrides = Overrides{}
 	m.rules.Store(r)
 	m.pool.New = func() any { return new(work) }
@@ -135,6 +140,9 @@ type work struct {
 	sorted   []vendors.Hit
 	from, at []int
 	ids      []string
+	// version is the directory's version before the lookup, when it has one.
+	version   uint64
+	versioned bool
 }
 
 // part is a participant on its way through the rules.
@@ -150,6 +158,10 @@ type part struct {
 	// the key of f.cands[i] when ndoms > 0.
 	pin, contact int
 	doms, ndoms  int
+	// domain is the cached answer for the domain, when there was one.
+	domain *domainAnswer
+	// outcome is the address's cached outcome, when there was one.
+	outcome *outcome
 }
 
 func (m *Matcher) get() *work { return m.pool.Get().(*work) }
@@ -206,6 +218,9 @@ func (w *work) key(kind vendors.KeyKind, v string) int {
 // remaining address, domain and pinned vendor, then the lookup's answers.
 func (m *Matcher) run(ctx context.Context, w *work) (Result, error) {
 	r := m.rules.Load()
+	if m.versioned != nil {
+		w.version, w.versioned = m.versioned.Version(), true
+	}
 	for i := range w.parts {
 		pt := &w.parts[i]
 		m.prepare(r, w, i, pt)
@@ -221,12 +236,18 @@ func (m *Matcher) run(ctx context.Context, w *work) (Result, error) {
 	for i := range w.parts {
 		pt := &w.parts[i]
 		switch {
+		case pt.outcome != nil:
+			pt.outcome.add(&res, pt.p)
 		case pt.done && pt.dropped.Reason == "":
 			// a repeated address: it counted in its first role
 		case pt.done:
 			res.Dropped = append(res.Dropped, pt.dropped)
 		default:
-			m.decide(r, w, pt, &res)
+			o := m.decide(r, w, pt)
+			if w.versioned {
+				r.addresses.put(w.version, pt.p.Normalized, o)
+			}
+			o.add(&res, pt.p)
 		}
 	}
 	return res, nil
@@ -255,6 +276,12 @@ func (m *Matcher) prepare(r *rules, w *work, i int, pt *part) {
 		}
 	}
 	pt.p.Normalized, pt.p.RoleAddress = n, IsRoleAddress(n)
+	if w.versioned {
+		if pt.outcome = r.addresses.get(w.version, n); pt.outcome != nil {
+			pt.done = true
+			return
+		}
+	}
 	pt.pin, pt.contact = -1, -1
 	pt.f = r.facts(n[strings.LastIndexByte(n, '@')+1:])
 	if o, ok := r.overrides[n]; ok {
@@ -271,7 +298,10 @@ func (m *Matcher) prepare(r *rules, w *work, i int, pt *part) {
 		drop(ReasonInternal, pt.f.internal)
 	default:
 		pt.contact = w.key(vendors.KeyContact, n)
-		if pt.f.freemail == "" {
+		if pt.f.freemail == "" && w.versioned {
+			pt.domain = m.domains.get(w.version, n[strings.LastIndexByte(n, '@')+1:])
+		}
+		if pt.f.freemail == "" && pt.domain == nil {
 			pt.doms, pt.ndoms = len(w.doms), len(pt.f.cands)
 			for _, c := range pt.f.cands {
 				w.doms = append(w.doms, w.key(vendors.KeyDomain, c))
@@ -312,7 +342,7 @@ func (w *work) hitsOf(k int) []vendors.Hit {
 }
 
 // decide applies the rules that need the directory's answers.
-func (m *Matcher) decide(r *rules, w *work, pt *part, res *Result) {
+func (m *Matcher) decide(r *rules, w *work, pt *part) *outcome {
 	var rule Rule
 	var key string
 	var hits []vendors.Hit
@@ -320,57 +350,123 @@ func (m *Matcher) decide(r *rules, w *work, pt *part, res *Result) {
 	case pt.pin >= 0:
 		rule, key, hits = RuleOverride, pt.ovKey, w.hitsOf(pt.pin)
 		if len(hits) == 0 {
-			res.Dropped = append(res.Dropped, Dropped{Participant: pt.p, Reason: ReasonUnknownVendor, Rule: rule, Key: key,
-				Candidates: []string{pt.ov.vendor}})
-			return
+			return &outcome{reason: ReasonUnknownVendor, rule: rule, key: key, ids: []string{pt.ov.vendor}}
 		}
 	case len(w.hitsOf(pt.contact)) > 0:
 		rule, key, hits = RuleContact, pt.p.Normalized, w.hitsOf(pt.contact)
 	case pt.f.freemail != "":
-		res.Dropped = append(res.Dropped, Dropped{Participant: pt.p, Reason: ReasonFreemail, Key: pt.f.freemail})
-		return
+		return &outcome{reason: ReasonFreemail, key: pt.f.freemail}
 	default:
-		for i, k := range w.doms[pt.doms : pt.doms+pt.ndoms] {
-			if hs := w.hitsOf(k); len(hs) > 0 {
-				rule, key, hits = RuleDomain, pt.f.cands[i], hs
-				if i > 0 {
-					rule = RuleParentDomain
-				}
-				break
+		a := pt.domain
+		if a == nil {
+			a = w.domainAnswer(pt)
+			if w.versioned {
+				m.domains.put(w.version, pt.p.Normalized[strings.LastIndexByte(pt.p.Normalized, '@')+1:], a)
 			}
 		}
-		if hits == nil {
-			res.Dropped = append(res.Dropped, Dropped{Participant: pt.p, Reason: ReasonNoVendor})
-			return
+		if a.cand < 0 {
+			return &outcome{reason: ReasonNoVendor}
+		}
+		rule, key, hits = RuleDomain, pt.f.cands[a.cand], a.hits
+		if a.cand > 0 {
+			rule = RuleParentDomain
 		}
 	}
 	// The candidates, deduplicated (a host directory may repeat a vendor).
-	ids := w.ids[:0]
+	o := &outcome{rule: rule, key: key}
 	tracked := false
 	for _, h := range hits {
-		if !slices.Contains(ids, h.VendorID) {
-			ids = append(ids, h.VendorID)
+		if !slices.Contains(o.ids, h.VendorID) {
+			o.ids = append(o.ids, h.VendorID)
 		}
 		tracked = tracked || h.Tracked
 	}
-	w.ids = ids
-	drop := func(reason Reason) {
-		res.Dropped = append(res.Dropped, Dropped{Participant: pt.p, Reason: reason, Rule: rule, Key: key, Candidates: slices.Sorted(slices.Values(ids))})
-	}
+	slices.Sort(o.ids)
 	switch {
 	case r.trackedOnly && !tracked:
-		drop(ReasonUntracked)
-	case len(ids) > 1:
+		o.reason = ReasonUntracked
+	case len(o.ids) > 1:
 		// Ambiguity is decided before tracking: with a tracked and an
 		// untracked vendor on one domain, either may own the mail.
-		drop(ReasonAmbiguous)
+		o.reason = ReasonAmbiguous
 	case pt.p.RoleAddress && r.dropRoles && (rule == RuleDomain || rule == RuleParentDomain):
-		drop(ReasonRoleAddress)
-	default:
-		c := confidence(rule)
-		if pt.p.RoleAddress {
-			c /= 2
-		}
-		res.Matches = append(res.Matches, Match{VendorID: ids[0], Rule: rule, Key: key, Confidence: c, Participant: pt.p})
+		o.reason = ReasonRoleAddress
 	}
+	return o
+}
+
+// outcome is what the rules decided for an address, whoever sent it in
+// whatever role: a match (no reason, ids[0] the vendor) or a drop.
+type outcome struct {
+	reason Reason
+	rule   Rule
+	key    string
+	ids    []string
+}
+
+func (o *outcome) add(res *Result, p Participant) {
+	if o.reason != "" {
+		res.Dropped = append(res.Dropped, Dropped{Participant: p, Reason: o.reason, Rule: o.rule, Key: o.key, Candidates: slices.Clone(o.ids)})
+		return
+	}
+	c := confidence(o.rule)
+	if p.RoleAddress {
+		c /= 2
+	}
+	res.Matches = append(res.Matches, Match{VendorID: o.ids[0], Rule: o.rule, Key: o.key, Confidence: c, Participant: p})
+}
+
+// domainAnswer is what the directory says about an address's domain: the
+// first of its candidate domains (itself, then parents) that vendors
+// claim, and their hits.
+type domainAnswer struct {
+	cand int // index in facts.cands; -1 when no vendor claims any
+	hits []vendors.Hit
+}
+
+var noVendor = &domainAnswer{cand: -1}
+
+func (w *work) domainAnswer(pt *part) *domainAnswer {
+	for i, k := range w.doms[pt.doms : pt.doms+pt.ndoms] {
+		if hs := w.hitsOf(k); len(hs) > 0 {
+			return &domainAnswer{cand: i, hits: slices.Clone(hs)}
+		}
+	}
+	return noVendor
+}
+
+// versionCache keeps answers for one version of the directory: a
+// domain's vendors, an address's outcome. Addresses and domains repeat in
+// mail, so most are looked up once per change of the directory rather than
+// once per message. It is bounded and starts afresh when full or when the
+// version moves on.
+type versionCache[V any] struct {
+	mu      gosync.RWMutex
+	version uint64
+	m       map[string]*V
+}
+
+const versionCacheSize = 1 << 16
+
+func (c *versionCache[V]) get(version uint64, key string) *V {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.version != version {
+		return nil
+	}
+	return c.m[key]
+}
+
+func (c *versionCache[V]) put(version uint64, key string, v *V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case version < c.version:
+		return // answered before a change that a newer answer already saw
+	case version > c.version || c.m == nil || len(c.m) >= versionCacheSize:
+		// Full size at once: growing a big map rehashes it, and a cache
+		// that fills up once will again.
+		c.version, c.m = version, make(map[string]*V, versionCacheSize)
+	}
+	c.m[key] = v
 }

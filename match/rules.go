@@ -81,6 +81,9 @@ type rules struct {
 
 	cacheMu gosync.RWMutex
 	cache   map[string]*facts
+	// addresses caches outcomes, which depend on these rules and on the
+	// directory's version.
+	addresses versionCache[outcome]
 }
 
 // facts is what the rules say about a domain, whatever the local part.
@@ -193,6 +196,7 @@ func (r *rules) facts(domain string) *facts {
 	r.cacheMu.Lock()
 	if len(r.cache) >= factsCacheSize {
 		r.cache = make(map[string]*facts, factsCacheSize)
+
 	}
 	r.cache[domain] = f
 	r.cacheMu.Unlock()
@@ -271,16 +275,21 @@ func overridesChange(a, b *rules) Change {
 	return c.normal()
 }
 
-// rolePrefixes are local parts of system mailboxes: the whole local part,
-// or its start followed by a separator or a digit (noreply-billing,
-// notifications2). Bounce and tagged-return-path addresses (bounces+…,
-// prvs=…, SRS) are recognised by prefix alone.
-var (
-	roleWords = []string{"noreply", "no-reply", "no_reply", "no.reply", "donotreply", "do-not-reply", "do_not_reply",
-		"do.not.reply", "mailer-daemon", "mailerdaemon", "postmaster", "notification", "notifications", "notify",
-		"auto-reply", "autoreply", "auto-confirm", "autoconfirm", "unsubscribe"}
-	rolePrefixes = []string{"bounce", "prvs=", "msprvs1=", "btv1=", "srs0=", "srs1="}
-)
+// roleWords are local parts of system mailboxes: the whole local part, or
+// its start followed by a separator or a digit (noreply-billing,
+// notifications2). rolePrefixes (bounces, tagged return paths: prvs=, SRS)
+// are recognised by their start alone. Both are indexed by first letter.
+var roleWords, rolePrefixes = byFirstByte("noreply", "no-reply", "no_reply", "no.reply", "donotreply", "do-not-reply", "do_not_reply",
+	"do.not.reply", "mailer-daemon", "mailerdaemon", "postmaster", "notification", "notifications", "notify",
+	"auto-reply", "autoreply", "auto-confirm", "autoconfirm", "unsubscribe"),
+	byFirstByte("bounce", "prvs=", "msprvs1=", "btv1=", "srs0=", "srs1=")
+
+func byFirstByte(words ...string) (out [26][]string) {
+	for _, w := range words {
+		out[w[0]-'a'] = append(out[w[0]-'a'], w)
+	}
+	return out
+}
 
 // IsRoleAddress reports whether an address's local part names a system
 // rather than a person: noreply@, no-reply@, mailer-daemon@, postmaster@,
@@ -288,18 +297,22 @@ var (
 // a plus-tag do not matter.
 func IsRoleAddress(addr string) bool {
 	local, _, ok := strings.Cut(addr, "@")
-	if !ok {
+	if !ok || local == "" {
 		return false
 	}
 	if i := strings.IndexByte(local, '+'); i > 0 {
 		local = local[:i]
 	}
-	for _, p := range rolePrefixes {
+	c := local[0] | 0x20
+	if c < 'a' || c > 'z' {
+		return false
+	}
+	for _, p := range rolePrefixes[c-'a'] {
 		if len(local) >= len(p) && strings.EqualFold(local[:len(p)], p) {
 			return true
 		}
 	}
-	for _, w := range roleWords {
+	for _, w := range roleWords[c-'a'] {
 		if len(local) < len(w) || !strings.EqualFold(local[:len(w)], w) {
 			continue
 		}

@@ -8,8 +8,12 @@ func SetCompactMin(n int) func() {
 	return func() { compactMin = old }
 }
 
-// PlainAddress exposes the allocation-free path of NormalizeAddress.
-var PlainAddress = plainAddress
+// PlainAddress and SlowNormalizeAddress expose NormalizeAddress's fast
+// path's test and its general path.
+var (
+	PlainAddress         = plainAddress
+	SlowNormalizeAddress = normalizeAddress
+)
 
 // Stats reports the writer's bookkeeping: table size, live and deleted
 // entries, live and garbage arena bytes.

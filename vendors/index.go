@@ -34,8 +34,9 @@ import (
 // by itself when the garbage outweighs the live vendors.
 type Index struct {
 	seed  maphash.Seed
-	state atomic.Pointer[state]
-	count atomic.Int64
+	state   atomic.Pointer[state]
+	count   atomic.Int64
+	version atomic.Uint64
 
 	mu gosync.Mutex // serialises writers; guards the fields below
 	ar arena
@@ -145,6 +146,7 @@ func (x *Index) Put(v Vendor) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	defer x.version.Add(1) // after the change: see Versioned
 	return x.put(n)
 }
 
@@ -157,6 +159,7 @@ func (x *Index) Remove(id string) bool {
 	if !ok {
 		return false
 	}
+	defer x.version.Add(1)
 	recs, size := x.records(st, loc, nil)
 	for _, r := range recs {
 		st.table[x.find(st, r.h, r.loc)].Store(tombstone)
@@ -169,6 +172,9 @@ func (x *Index) Remove(id string) bool {
 	x.maybeCompact()
 	return true
 }
+
+// Version implements [Versioned]: it grows with every Put and Remove.
+func (x *Index) Version() uint64 { return x.version.Load() }
 
 // Vendor returns the vendor with the given ID, its domains and contacts
 // normalised, and reports whether there is one.
@@ -195,25 +201,36 @@ func (x *Index) Vendor(id string) (Vendor, bool) {
 func (x *Index) Lookup(_ context.Context, dst []Hit, keys []Key) ([]Hit, error) {
 	st := x.state.Load()
 	n := len(st.table)
-	for k, key := range keys {
-		h := hashKey(x.seed, key.Kind, key.Value)
-		for i := slot(h, n); ; i = next(i, n) {
-			e := st.table[i].Load()
-			if e == 0 {
-				break
-			}
-			if uint32(e>>32) != uint32(h) || e == tombstone {
-				continue
-			}
-			c, off := st.chunk(uint32(e))
-			if start, ok := matchRecord(c, off, key.Kind, key.Value); ok {
-				idLen := int(c[start+1])
-				dst = append(dst, Hit{Key: k, VendorID: string(c[start+3 : start+3+idLen]), Tracked: c[start] == recIDTracked})
+	// Keys go in groups: first every key's first table entry is loaded,
+	// then the keys are resolved. The loads of a group do not wait for
+	// each other, so their cache misses overlap.
+	const group = 8
+	var hs, es [group]uint64
+	for base := 0; base < len(keys); base += group {
+		g := keys[base:min(base+group, len(keys))]
+		for j, key := range g {
+			hs[j] = hashKey(x.seed, key.Kind, key.Value)
+			es[j] = st.table[slot(hs[j], n)].Load()
+		}
+		for j, key := range g {
+			h := hs[j]
+			e := es[j]
+			for i := slot(h, n); e != 0; i, e = next(i, n), st.table[next(i, n)].Load() {
+				if uint32(e>>32) != uint32(h) || e == tombstone {
+					continue
+				}
+				c, off := st.chunk(uint32(e))
+				if start, ok := matchRecord(c, off, key.Kind, key.Value); ok {
+					idLen := int(c[start+1])
+					dst = append(dst, Hit{Key: base + j, VendorID: string(c[start+3 : start+3+idLen]), Tracked: c[start] == recIDTracked})
+				}
 			}
 		}
 	}
 	return dst, nil
 }
+
+var _ Versioned = (*Index)(nil)
 
 var _ Directory = (*Index)(nil)
 

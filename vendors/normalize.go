@@ -73,6 +73,11 @@ func NormalizeAddress(s string) (string, bool) {
 	if plainAddress(s) {
 		return s, true
 	}
+	return normalizeAddress(s)
+}
+
+// normalizeAddress is NormalizeAddress for any input, without the fast path.
+func normalizeAddress(s string) (string, bool) {
 	s = strings.TrimSpace(s)
 	if i := strings.LastIndexByte(s, '<'); i >= 0 {
 		s = s[i+1:]
@@ -95,6 +100,24 @@ func NormalizeAddress(s string) (string, bool) {
 	if p := strings.IndexByte(local, '+'); p > 0 {
 		local = local[:p]
 	}
+	if isASCII(local) && isASCII(domain) {
+		// The common case (a tag, capitals, a display name): one allocation.
+		domain = strings.TrimSuffix(strings.TrimSpace(domain), ".")
+		if len(local)+1+len(domain) > maxAddress {
+			return "", false
+		}
+		var buf [maxAddress]byte
+		b := append(append(append(buf[:0], local...), '@'), domain...)
+		for i, c := range b {
+			if c >= 'A' && c <= 'Z' {
+				b[i] = c + 'a' - 'A'
+			}
+		}
+		if !validDomain(string(b[len(local)+1:])) {
+			return "", false
+		}
+		return string(b), true
+	}
 	if isASCII(local) {
 		local = lowerASCII(local)
 	} else {
@@ -110,22 +133,34 @@ func NormalizeAddress(s string) (string, bool) {
 // plainAddress reports whether a is already normalised and plainly so:
 // lower-case ASCII letters, digits and ".-_" around one "@", a valid
 // domain, no "+". Most addresses are, and normalising them allocates
-// nothing.
+// nothing. It is validDomain fused into one pass over the address.
 func plainAddress(a string) bool {
 	if len(a) > maxAddress {
 		return false
 	}
-	at := -1
+	at, label, dots := -1, 0, 0
 	for i := 0; i < len(a); i++ {
 		switch c := a[i]; {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '.', c == '-', c == '_':
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+			label++
+			if label > 63 && at >= 0 {
+				return false
+			}
+		case c == '.':
+			if at >= 0 {
+				if label == 0 {
+					return false
+				}
+				dots++
+			}
+			label = 0
 		case c == '@' && at < 0:
-			at = i
+			at, label = i, 0
 		default:
 			return false
 		}
 	}
-	return at > 0 && validDomain(a[at+1:])
+	return at > 0 && dots > 0 && label > 0 && len(a)-at-1 <= 253
 }
 
 func isASCII(s string) bool {

@@ -87,6 +87,14 @@ type Directory interface {
 	Lookup(ctx context.Context, dst []Hit, keys []Key) ([]Hit, error)
 }
 
+// Versioned is an optional interface of a [Directory] whose answers change
+// only together with its version. Version returns a number that grows with
+// every change (and never returns to an earlier value). The matcher then
+// caches what domains resolve to for as long as the version stays.
+type Versioned interface {
+	Version() uint64
+}
+
 // ErrInvalid reports a vendor the index cannot hold: no ID, an ID over 255
 // bytes, a domain or contact that is not one, or more domains and contacts
 // than fit in [MaxVendorBytes].

@@ -33,7 +33,7 @@ import (
 // and the old one is garbage until the arena is compacted, which happens
 // by itself when the garbage outweighs the live vendors.
 type Index struct {
-	seed  maphash.Seed
+	seed    maphash.Seed
 	state   atomic.Pointer[state]
 	count   atomic.Int64
 	version atomic.Uint64

@@ -8,33 +8,82 @@
 //
 //	import m365sync "github.com/m365link/m365link/sync"
 //
-// The host brings three small interfaces, database/sql/driver style:
+// # What the host brings
+//
+// Three small interfaces, database/sql/driver style:
 //   - [Sink] receives pages of upserts and removals keyed by Graph's
-//     immutable IDs, a [Reset] at the start and end of a full resync, and a
-//     notice when a mailbox leaves the policy. [MemorySink] is the reference.
-//   - [StateStore] keeps each folder's [Cursor] and each mailbox's [Status];
-//     [MemoryState], or sync/syncsql on SQLite or PostgreSQL.
-//   - [LeaseStore] lets several worker processes share the mailboxes;
-//     [MemoryLeases] or sync/syncsql.
+//     immutable IDs, a [Reset] at the start and end of a full resync, and
+//     a notice when a mailbox leaves the policy. [MemorySink] is the
+//     reference implementation; synctest.RunSink checks a host's own.
+//   - [StateStore] keeps each folder's [Cursor] and each mailbox's
+//     [Status]: [MemoryState], or sync/syncsql on SQLite or PostgreSQL.
+//   - [LeaseStore] lets several worker processes share the mailboxes:
+//     [MemoryLeases] within one process, sync/syncsql across processes.
 //
-// The contracts the [Engine] keeps:
-//   - A page is handed to the sink before its cursor is saved, so a crash at
-//     any point repeats at most a page (delivery is at least once; sinks
-//     upsert by ID). A saved nextLink resumes an interrupted initial sync.
-//   - Removals are applied at the end of a mailbox's pass and only where the
-//     sink still holds the item in the folder that reported it, so a move
-//     between synced folders is an update, never a delete and a create.
-//   - When Graph discards a cursor (410, syncStateNotFound, resyncRequired)
-//     the folder resyncs from scratch under a new generation; at its end the
-//     sink deletes what the resync did not deliver (tombstones). A folder
-//     that keeps being reset degrades its mailbox instead of spinning.
-//   - A history [Window] uses a receivedDateTime filter, and when Graph's
-//     silent 5,000-message cap on filtered delta is reached the folder falls
-//     back to an unfiltered delta with the cut made here.
-//   - A mailbox whose account must reconnect, or which has no Exchange
-//     Online mailbox, gets that [Status] and waits; the others carry on.
+// An [Engine] is configured with a [Config]: the tenant, a token source
+// per mailbox (a tokens.Manager's sources fit [TokenSource]), the [Policy]
+// that picks mailboxes, the folders ([DefaultFolders]: Inbox and Sent
+// Items) and the history [Window]. [Engine.Run] syncs the policy's
+// mailboxes for as long as its context lives; [Engine.SyncOnce] runs one
+// pass over one mailbox for hosts that schedule passes themselves (or to
+// react to a change notification at once, see also [Engine.Trigger]).
 //
-// Requests go through internal/graph: at most 4 in flight per mailbox, a
-// request budget below Outlook's, Retry-After honoured, and pages decoded
-// by a single-pass decoder; memory does not grow with mailbox size.
+// # Contracts
+//
+//   - A page is handed to the sink before its cursor is saved, so a crash
+//     at any point repeats at most what was not yet checkpointed: delivery
+//     is at least once and sinks upsert by ID. A saved nextLink resumes an
+//     interrupted initial sync where it stopped.
+//   - Moves: Graph reports a message moved from folder A to folder B as a
+//     removal from A and a new item in B, with the same immutable ID. The
+//     engine gathers a pass's removals and hands them to the sink after
+//     every folder's round, each with the folder that reported it, and the
+//     sink deletes only a message it still holds in that folder. So a move
+//     between synced folders ends as one message with the new folder (an
+//     update), never a delete and a create; a move out of the synced
+//     folders is a removal. A removal recorded before a crash is cancelled
+//     when the message comes back to the folder before it was applied.
+//   - Resyncs: when Graph discards a cursor (410 Gone, syncStateNotFound,
+//     resyncRequired) the folder starts a full round under a new
+//     generation, announced with a [ResetBegin]. Every upsert carries its
+//     folder's generation; at the end of the pass a [ResetEnd] tells the
+//     sink to delete the folder's messages of older generations: the ones
+//     Graph no longer has (tombstones). A folder reset more than
+//     MaxResyncs times in ResyncWindow degrades its mailbox instead of
+//     spinning; the next pass after the window tries again.
+//   - History window: the first round of a folder asks Graph for
+//     receivedDateTime ≥ the window's start. Graph silently stops such a
+//     round at 5,000 messages, so a round that delivered FilteredDeltaCap
+//     entries while the folder holds more (totalItemCount) is redone
+//     unfiltered with the cut made here, and the folder stays unfiltered.
+//     A later filtered round that reaches the cap may have lost changes,
+//     removals among them: the folder resyncs unfiltered.
+//   - One odd message never stalls a mailbox: it is counted, logged and
+//     passed to OnItemError, and the rest of its page is delivered.
+//   - A mailbox whose account must reconnect, which has no Exchange Online
+//     mailbox, or which Graph keeps throttling gets that [Status] and
+//     waits; the others carry on.
+//   - Leases: a pass takes its mailbox's lease, renews it after fetching
+//     each page and before writing to the sink, and releases it at the
+//     end; a worker that lost its lease stops before its next write.
+//     Within one engine, passes of one mailbox never overlap, and the sink
+//     never sees two calls for one mailbox at once.
+//
+// # Throughput and limits
+//
+// Requests go through internal/graph: at most 4 in flight per mailbox
+// (however many folders sync at once, see FolderConcurrency), a request
+// budget below Outlook's 10,000 per 10 minutes, Retry-After honoured, and
+// pages decoded by a single-pass decoder. An initial sync costs one request
+// per folder and one per page of up to 1,000 messages (halved while Graph
+// answers 504); memory does not grow with mailbox size: pages are streamed
+// to the sink one at a time. The benchmarks in this package measure it
+// (go test -run '^$' -bench . -benchmem ./sync/).
+//
+// # Observability
+//
+// [Engine.Status] and [Engine.Statuses] say where each mailbox stands
+// (also saved in the StateStore for other workers), OnProgress reports
+// every page, [Engine.Counters] gives totals for metrics, and Logger
+// receives events; neither logs nor errors carry tokens or delta links.
 package sync

@@ -28,9 +28,12 @@ import (
 // ("Inbox/Vendors", matched case-insensitively), or an immutable ID. Set
 // one field.
 type FolderSpec struct {
+	// WellKnown is a well-known folder name, e.g. "inbox".
 	WellKnown string
-	Path      string
-	ID        string
+	// Path is a display-name path from the mailbox root, e.g. "Inbox/Vendors".
+	Path string
+	// ID is a folder's immutable ID.
+	ID string
 }
 
 // DefaultFolders are Inbox and Sent Items.
@@ -137,8 +140,16 @@ type Config struct {
 // 500 ms first backoff step, 30 s largest step, 2 minutes in all, and a
 // Retry-After floor of 1 s.
 type Retry struct {
-	MaxAttempts                                    int
-	BaseDelay, MaxDelay, MaxElapsed, MinRetryAfter time.Duration
+	// MaxAttempts counts the first try.
+	MaxAttempts int
+	// BaseDelay and MaxDelay bound the exponential backoff (with jitter)
+	// used when Graph gives no Retry-After.
+	BaseDelay, MaxDelay time.Duration
+	// MaxElapsed caps the time spent on one request, waits included; a
+	// longer Retry-After ends the pass with the mailbox throttled.
+	MaxElapsed time.Duration
+	// MinRetryAfter is the floor applied to Retry-After.
+	MinRetryAfter time.Duration
 }
 
 // Counters are totals since the engine started, for a host's metrics.

@@ -3,11 +3,24 @@ package sync_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/internal/fakegraph"
 	m365sync "github.com/m365link/m365link/sync"
 )
+
+// staticToken stands in for a tokens.Source (tokens.Manager.Source), which
+// refreshes and persists real tokens.
+type staticToken struct{}
+
+func (staticToken) Token(context.Context) (*oauth2.Token, error) {
+	return &oauth2.Token{AccessToken: "test"}, nil
+}
 
 // Sync one mailbox into the in-memory sink, then pick up a change.
 func ExampleEngine_SyncOnce() {
@@ -22,7 +35,7 @@ func ExampleEngine_SyncOnce() {
 		TenantID:     user.TenantID,
 		GraphBaseURL: fg.URL(),
 		HTTPClient:   fg.Client(),
-		Tokens:       func(m365link.Mailbox) m365sync.TokenSource { return staticToken{} }, // a tokens.Source in real life
+		Tokens:       func(m365link.Mailbox) m365sync.TokenSource { return staticToken{} },
 		Sink:         sink,
 		State:        &m365sync.MemoryState{},
 	})
@@ -41,4 +54,85 @@ func ExampleEngine_SyncOnce() {
 	// Output:
 	// idle 30 messages
 	// 29 messages after a deletion
+}
+
+// Run syncs the mailboxes the admin's policy selects — here every
+// mail-enabled user but one — and keeps them in sync until its context
+// ends. A user without a mailbox is not selected.
+func ExampleEngine_Run() {
+	fg := fakegraph.New()
+	defer fg.Close()
+	seed := fakegraph.Seed(fg, fakegraph.SeedSpec{Mailboxes: 3, NotMailEnabled: 1, MessagesPerMailbox: 20, Vendors: 2, Seed: 1})
+	tenant := seed.Tenants[0].Tenant.ID
+
+	engine, err := m365sync.New(m365sync.Config{
+		TenantID:     tenant,
+		GraphBaseURL: fg.URL(),
+		HTTPClient:   fg.Client(),
+		Tokens:       func(m365link.Mailbox) m365sync.TokenSource { return staticToken{} }, // one app-only source
+		Policy:       m365sync.Policy{AllMailboxes: true, DenyUsers: []string{seed.Mailboxes[2].User.UPN}},
+		Sink:         &m365sync.MemorySink{},
+		State:        &m365sync.MemoryState{},
+		Interval:     time.Minute,
+	})
+	if err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- engine.Run(ctx) }()
+	for !allIdle(engine.Statuses(), 2) {
+		time.Sleep(10 * time.Millisecond) // a host would show these statuses instead
+	}
+	cancel()
+	fmt.Println(<-done)
+
+	statuses := engine.Statuses()
+	slices.SortFunc(statuses, func(a, b m365sync.Status) int { return strings.Compare(a.Mailbox.UPN, b.Mailbox.UPN) })
+	for _, st := range statuses {
+		fmt.Printf("%s: %s, %d messages\n", st.Mailbox.UPN, st.State, st.Items)
+	}
+	// Output:
+	// context canceled
+	// alice@contoso.com: idle, 20 messages
+	// bob@contoso.com: idle, 20 messages
+}
+
+func allIdle(statuses []m365sync.Status, n int) bool {
+	if len(statuses) != n {
+		return false
+	}
+	for _, st := range statuses {
+		if st.State != m365sync.StateIdle {
+			return false
+		}
+	}
+	return true
+}
+
+// What a sink does with a message moved from the Inbox to Sent Items: the
+// engine hands over the upsert in Sent Items before the Inbox's removal,
+// and the sink ignores a removal for a message it holds in another folder.
+// The message is updated, never deleted and created again.
+func ExampleMemorySink() {
+	ctx := context.Background()
+	mb := m365link.Mailbox{TenantID: "tenant", UserID: "user"}
+	inbox, sent := m365sync.Folder{ID: "inbox-id"}, m365sync.Folder{ID: "sent-id"}
+	sink := &m365sync.MemorySink{}
+
+	quote := m365link.Message{ID: "AAMk-quote", Subject: "Quotation", FolderID: inbox.ID}
+	_ = sink.Apply(ctx, &m365sync.Page{Mailbox: mb, Folder: inbox, Generation: 1, Upserts: []m365link.Message{quote}})
+
+	quote.FolderID = sent.ID
+	_ = sink.Apply(ctx, &m365sync.Page{Mailbox: mb, Folder: sent, Generation: 1, Upserts: []m365link.Message{quote}})
+	_ = sink.Apply(ctx, &m365sync.Page{Mailbox: mb, Folder: inbox, Generation: 1,
+		Removals: []m365sync.Removal{{ID: "AAMk-quote", FolderID: inbox.ID}}})
+
+	m, folder, ok := sink.Message(mb, "AAMk-quote")
+	fmt.Println(ok, m.Subject, folder)
+	upserts, removals, _ := sink.Counts()
+	fmt.Println(upserts, "upserts,", removals, "removals")
+	// Output:
+	// true Quotation sent-id
+	// 2 upserts, 0 removals
 }

@@ -1,8 +1,10 @@
 package sync_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	gosync "sync"
@@ -375,4 +377,31 @@ func TestGatewayTimeoutsShrinkThePage(t *testing.T) {
 	}
 	require.NotEmpty(t, prefers)
 	assert.Contains(t, prefers[0], "odata.maxpagesize=100", "halved once after the 504s")
+}
+
+// Logs name mailboxes, folders and errors, never tokens or the delta and
+// skip tokens in Graph's links (they grant access to the mailbox's
+// changes).
+func TestLogsCarryNoTokens(t *testing.T) {
+	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 40, Vendors: 2, Seed: 18})
+	mb := h.mailbox(0)
+	var buf bytes.Buffer
+	cfg := h.config(nil, nil)
+	cfg.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := h.engine(t, cfg)
+	require.NoError(t, e.SyncOnce(context.Background(), mb))
+	h.add(0, "inbox", fakegraph.Message{Subject: "new"})
+	for _, k := range []fakegraph.FaultKind{fakegraph.SyncReset410, fakegraph.Throttle429, fakegraph.TruncatedBody, fakegraph.ConnReset, fakegraph.GatewayTimeout504} {
+		h.fg.Inject(fakegraph.Fault{Kind: k, Route: "messages/delta", Mailbox: mb.UserID, Times: 1, RetryAfter: "0"})
+	}
+	require.NoError(t, e.SyncOnce(context.Background(), mb))
+	h.assertMirror(t, 0)
+	logs := buf.String()
+	require.Contains(t, logs, "sync: sync state reset; full resync")
+	require.Contains(t, logs, "graph: retrying")
+	for _, secret := range []string{"token", "Bearer", "test"} {
+		for _, line := range strings.Split(logs, "\n") {
+			assert.NotContains(t, strings.ReplaceAll(line, "sync state", ""), secret, line)
+		}
+	}
 }

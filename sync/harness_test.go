@@ -19,12 +19,6 @@ import (
 	m365sync "github.com/m365link/m365link/sync"
 )
 
-type staticToken struct{}
-
-func (staticToken) Token(context.Context) (*oauth2.Token, error) {
-	return &oauth2.Token{AccessToken: "test"}, nil
-}
-
 type failingToken struct{ err error }
 
 func (f failingToken) Token(context.Context) (*oauth2.Token, error) { return nil, f.err }

@@ -17,11 +17,16 @@ import (
 // syncs when it is allowed (AllMailboxes, Users or Groups) and not denied
 // (DenyUsers or DenyGroups); deny wins.
 type Policy struct {
+	// AllMailboxes allows every mail-enabled member user of the tenant.
 	AllMailboxes bool
-	Users        []string
-	Groups       []string
-	DenyUsers    []string
-	DenyGroups   []string
+	// Users allows users by UPN or object ID.
+	Users []string
+	// Groups allows the (transitive) user members of groups, by object ID.
+	Groups []string
+	// DenyUsers denies users by UPN or object ID.
+	DenyUsers []string
+	// DenyGroups denies the (transitive) user members of groups.
+	DenyGroups []string
 }
 
 // SetPolicy replaces the policy; a running [Engine.Run] applies it at once:

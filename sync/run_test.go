@@ -2,13 +2,17 @@ package sync_test
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
+	"os"
 	"path/filepath"
 	"slices"
 	gosync "sync"
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
@@ -38,25 +42,56 @@ func (s byEngine) Apply(ctx context.Context, p *m365sync.Page) error {
 }
 
 // Two worker processes (engines with their own connection pools) share 20
-// mailboxes through leases in one SQLite database: the sink never sees two
-// calls for one mailbox at once, both engines do work, and the sink ends
-// exact, also after changes made while they run.
-func TestTwoEnginesShareMailboxesThroughSQLiteLeases(t *testing.T) {
+// mailboxes through leases in one database — SQLite always, PostgreSQL
+// when M365LINK_TEST_POSTGRES holds a DSN: the sink never sees two calls
+// for one mailbox at once, both engines do work, and the sink ends exact,
+// also after changes made while they run.
+func TestTwoEnginesShareMailboxesThroughSQLLeases(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		dbPath := filepath.Join(t.TempDir(), "sync.db")
+		twoEngines(t, func(t *testing.T) *syncsql.Store {
+			db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+			require.NoError(t, err)
+			t.Cleanup(func() { db.Close() })
+			store, err := syncsql.New(db, syncsql.SQLite, "")
+			require.NoError(t, err)
+			return store
+		})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := os.Getenv("M365LINK_TEST_POSTGRES")
+		if dsn == "" {
+			t.Skip("M365LINK_TEST_POSTGRES is not set: no PostgreSQL to test on (.ci/run provides one)")
+		}
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		prefix := "sync_test_" + hex.EncodeToString(b[:])
+		twoEngines(t, func(t *testing.T) *syncsql.Store {
+			db, err := sql.Open("pgx", dsn)
+			require.NoError(t, err)
+			t.Cleanup(func() {
+				_, _ = db.Exec("DROP TABLE IF EXISTS " + prefix + "_state")
+				_, _ = db.Exec("DROP TABLE IF EXISTS " + prefix + "_leases")
+				db.Close()
+			})
+			store, err := syncsql.New(db, syncsql.Postgres, prefix)
+			require.NoError(t, err)
+			return store
+		})
+	})
+}
+
+func twoEngines(t *testing.T, open func(t *testing.T) *syncsql.Store) {
 	const n = 20
 	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: n, MessagesPerMailbox: 30, Vendors: 3, Seed: 9})
 	h.fg.Inject(fakegraph.Fault{Kind: fakegraph.Latency, Delay: time.Millisecond, Route: "messages/delta"})
-	dbPath := filepath.Join(t.TempDir(), "sync.db")
 	var mu gosync.Mutex
 	seen := map[string]map[string]bool{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg gosync.WaitGroup
 	for _, name := range []string{"A", "B"} {
-		db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close() })
-		store, err := syncsql.New(db, syncsql.SQLite, "")
-		require.NoError(t, err)
+		store := open(t)
 		cfg := h.config(byEngine{Sink: h.sink, name: name, mu: &mu, seen: seen}, store)
 		cfg.Leases, cfg.Owner = store, name
 		cfg.Policy = m365sync.Policy{AllMailboxes: true}

@@ -402,8 +402,14 @@ func (e *Engine) SyncOnce(ctx context.Context, mb m365link.Mailbox) error {
 		return err
 	}
 	defer release()
-	st, _ := e.Status(mb.Key())
+	// The saved status, not this engine's copy: another worker may have
+	// synced the mailbox since (Folders must be the latest).
+	st, err := e.cfg.State.LoadStatus(ctx, mb.Key())
+	if err != nil {
+		return fmt.Errorf("sync: load status: %w", err)
+	}
 	st.Mailbox, st.Pages, st.Items, st.Estimate, st.Reason, st.ThrottledUntil = mb, 0, 0, 0, "", time.Time{}
+	st.Folders = slices.Clone(st.Folders)
 	p := &pass{e: e, mb: mb, key: mb.Key(), tok: e.cfg.Tokens(mb), st: st}
 	err = p.run(ctx)
 	e.finish(ctx, p, err)
@@ -514,6 +520,38 @@ func (p *pass) run(ctx context.Context) error {
 			return err
 		}
 	}
+	return p.dropFolders(ctx, folders)
+}
+
+// dropFolders empties in the sink the folders the last complete pass
+// synced and this one did not find (deleted, moved out of a synced parent,
+// no longer configured), and forgets their cursors.
+func (p *pass) dropFolders(ctx context.Context, folders []Folder) error {
+	ids := make([]string, len(folders))
+	for i, f := range folders {
+		ids[i] = f.ID
+	}
+	p.mu.Lock()
+	prev := p.st.Folders
+	p.mu.Unlock()
+	for _, id := range prev {
+		if slices.Contains(ids, id) {
+			continue
+		}
+		if err := p.fence(ctx); err != nil {
+			return err
+		}
+		p.e.log.LogAttrs(ctx, slog.LevelInfo, "sync: folder no longer synced; emptied", slog.String("mailbox", p.key), slog.String("folder", id))
+		if err := p.reset(ctx, Reset{Mailbox: p.mb, FolderID: id, Phase: ResetEnd, Generation: DropGeneration}); err != nil {
+			return err
+		}
+		if err := p.save(ctx, Folder{ID: id}, Cursor{}); err != nil {
+			return err
+		}
+	}
+	p.mu.Lock()
+	p.st.Folders = ids
+	p.mu.Unlock()
 	return nil
 }
 

@@ -30,7 +30,8 @@ func TestInitialThenIncremental(t *testing.T) {
 	n := len(h.live(t, 0))
 	st, ok := e.Status(mb.Key())
 	require.True(t, ok)
-	assert.Equal(t, m365sync.Status{Mailbox: mb, State: m365sync.StateIdle, Pages: int(e.Counters().Pages), Items: n, Estimate: n, LastSync: st.LastSync}, st)
+	assert.Equal(t, m365sync.Status{Mailbox: mb, State: m365sync.StateIdle, Pages: int(e.Counters().Pages), Items: n, Estimate: n, LastSync: st.LastSync,
+		Folders: []string{h.folderID(t, 0, "inbox"), h.folderID(t, 0, "sentitems")}}, st)
 	assert.WithinDuration(t, time.Now(), st.LastSync, 5*time.Second)
 	stored, err := h.state.LoadStatus(ctx, mb.Key())
 	require.NoError(t, err)
@@ -326,4 +327,32 @@ func TestNewChecksTheConfig(t *testing.T) {
 	_, err = m365sync.New(cfg)
 	require.Error(t, err)
 	assert.True(t, strings.HasPrefix(err.Error(), "sync: "), err.Error())
+}
+
+// A folder that is no longer synced — here dropped from the configuration
+// while no engine ran — is emptied in the sink by the next pass, and its
+// cursor forgotten, so the sink keeps equalling what is synced.
+func TestFolderThatDropsOutIsEmptied(t *testing.T) {
+	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 30, Vendors: 2, Seed: 29})
+	mb := h.mailbox(0)
+	ctx := context.Background()
+	require.NoError(t, h.engine(t, h.config(nil, nil)).SyncOnce(ctx, mb))
+	h.assertMirror(t, 0)
+
+	cfg := h.config(nil, nil)
+	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
+	e := h.engine(t, cfg) // a new process: the folders come from the saved status
+	require.NoError(t, e.SyncOnce(ctx, mb))
+	inbox, sent := h.folderID(t, 0, "inbox"), h.folderID(t, 0, "sentitems")
+	h.assertMirror(t, 0, inbox)
+	assert.Contains(t, h.sink.resets, m365sync.Reset{Mailbox: mb, FolderID: sent, Phase: m365sync.ResetEnd, Generation: m365sync.DropGeneration})
+	c, err := h.state.LoadCursor(ctx, mb.Key(), sent)
+	require.NoError(t, err)
+	assert.Equal(t, m365sync.Cursor{}, c)
+	st, _ := e.Status(mb.Key())
+	assert.Equal(t, []string{inbox}, st.Folders)
+
+	// Configured again, it syncs from scratch.
+	require.NoError(t, h.engine(t, h.config(nil, nil)).SyncOnce(ctx, mb))
+	h.assertMirror(t, 0)
 }

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -71,9 +72,15 @@ const (
 	// holds with an older generation is gone from Graph: the sink deletes
 	// (tombstones) it. Like removals, it comes at the end of the pass, after
 	// every folder's round, so that an item moved into another synced
-	// folder meanwhile has been upserted there first.
+	// folder meanwhile has been upserted there first. A folder that is no
+	// longer synced gets a ResetEnd with [DropGeneration]: the sink
+	// deletes all it holds in that folder.
 	ResetEnd
 )
+
+// DropGeneration is the Generation of the ResetEnd that empties a folder
+// the mailbox no longer syncs: older than it is every generation there is.
+const DropGeneration int64 = math.MaxInt64
 
 // Reset tells a sink about a full resync of one folder.
 type Reset struct {
@@ -233,6 +240,10 @@ type Status struct {
 	LastSync time.Time `json:"lastSync,omitzero"`
 	// ItemErrors counts messages Graph sent that could not be understood.
 	ItemErrors int `json:"itemErrors"`
+	// Folders are the IDs of the folders the last complete pass synced. A
+	// folder that drops out (deleted, moved away, no longer configured)
+	// is emptied in the sink by the next pass.
+	Folders []string `json:"folders,omitempty"`
 }
 
 // Errors the engine returns from SyncOnce.

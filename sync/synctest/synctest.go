@@ -70,7 +70,7 @@ func RunStateStore(t *testing.T, newStore func(t *testing.T) m365sync.StateStore
 			t.Fatalf("LoadCursor of a missing cursor = %+v, %v; want the zero Cursor, nil", c, err)
 		}
 		st, err := s.LoadStatus(ctx, alice.Key())
-		if err != nil || st != (m365sync.Status{}) {
+		if err != nil || !equalStatus(st, m365sync.Status{}) {
 			t.Fatalf("LoadStatus of a missing status = %+v, %v; want the zero Status, nil", st, err)
 		}
 	})
@@ -99,7 +99,7 @@ func RunStateStore(t *testing.T, newStore func(t *testing.T) m365sync.StateStore
 		s := newStore(t)
 		st := m365sync.Status{Mailbox: alice, State: m365sync.StateThrottled, Pages: 4, Items: 3100, Estimate: 9000,
 			ThrottledUntil: time.Date(2026, 11, 24, 12, 0, 5, 0, time.UTC), Reason: "throttled by Graph",
-			LastSync: time.Date(2026, 11, 24, 11, 59, 0, 0, time.UTC), ItemErrors: 2}
+			LastSync: time.Date(2026, 11, 24, 11, 59, 0, 0, time.UTC), ItemErrors: 2, Folders: []string{inbox, sent}}
 		must(t, s.SaveStatus(ctx, st))
 		must(t, s.SaveStatus(ctx, m365sync.Status{Mailbox: bob, State: m365sync.StateIdle}))
 		got, err := s.LoadStatus(ctx, alice.Key())
@@ -125,7 +125,7 @@ func RunStateStore(t *testing.T, newStore func(t *testing.T) m365sync.StateStore
 		must(t, s.DeleteMailbox(ctx, alice.Key()))
 		mustCursor(t, s, alice, inbox, m365sync.Cursor{})
 		mustCursor(t, s, alice, sent, m365sync.Cursor{})
-		if st, err := s.LoadStatus(ctx, alice.Key()); err != nil || st != (m365sync.Status{}) {
+		if st, err := s.LoadStatus(ctx, alice.Key()); err != nil || !equalStatus(st, m365sync.Status{}) {
 			t.Fatalf("status after DeleteMailbox = %+v, %v", st, err)
 		}
 		mustCursor(t, s, bob, inbox, full)
@@ -249,8 +249,9 @@ func RunLeaseStore(t *testing.T, newStore func(t *testing.T) m365sync.LeaseStore
 // RunSink checks a [m365sync.Sink] on fresh sinks from newSink: upserts by
 // ID are idempotent and record the folder, a removal deletes only a
 // message still in the folder that reported it (a move is an update), a
-// ResetEnd deletes exactly the folder's messages of older generations,
-// and MailboxRemoved drops one mailbox.
+// ResetEnd deletes exactly the folder's messages of older generations
+// (all of them with [m365sync.DropGeneration]), and MailboxRemoved drops
+// one mailbox.
 func RunSink(t *testing.T, newSink func(t *testing.T) (m365sync.Sink, Contents)) {
 	ctx := context.Background()
 	msg := func(id string) m365link.Message {
@@ -313,6 +314,13 @@ func RunSink(t *testing.T, newSink func(t *testing.T) (m365sync.Sink, Contents))
 		must(t, s.Reset(ctx, m365sync.Reset{Mailbox: alice, FolderID: inbox, Phase: m365sync.ResetEnd, Generation: 2}))
 		expect(t, contents, alice, map[string]string{"m1": inbox, "m3": inbox, "m4": inbox, "s1": sent})
 	})
+	t.Run("folder dropped", func(t *testing.T) {
+		s, contents := newSink(t)
+		must(t, s.Apply(ctx, page(alice, inbox, 3, "m1", "m2")))
+		must(t, s.Apply(ctx, page(alice, sent, 1, "s1")))
+		must(t, s.Reset(ctx, m365sync.Reset{Mailbox: alice, FolderID: inbox, Phase: m365sync.ResetEnd, Generation: m365sync.DropGeneration}))
+		expect(t, contents, alice, map[string]string{"s1": sent})
+	})
 	t.Run("mailboxes are separate", func(t *testing.T) {
 		s, contents := newSink(t)
 		must(t, s.Apply(ctx, page(alice, inbox, 1, "m1")))
@@ -352,5 +360,6 @@ func equalCursor(a, b m365sync.Cursor) bool {
 
 func equalStatus(a, b m365sync.Status) bool {
 	return a.Mailbox == b.Mailbox && a.State == b.State && a.Pages == b.Pages && a.Items == b.Items && a.Estimate == b.Estimate &&
-		a.ThrottledUntil.Equal(b.ThrottledUntil) && a.Reason == b.Reason && a.LastSync.Equal(b.LastSync) && a.ItemErrors == b.ItemErrors
+		a.ThrottledUntil.Equal(b.ThrottledUntil) && a.Reason == b.Reason && a.LastSync.Equal(b.LastSync) && a.ItemErrors == b.ItemErrors &&
+		slices.Equal(a.Folders, b.Folders)
 }

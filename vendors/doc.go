@@ -1,13 +1,20 @@
-// Package vendors is the vendor model the matcher works on, and the
-// Directory interface through which a host lets the matcher look vendors
-// up in its own database.
+// Package vendors is the vendor model the match package works on, and the
+// Directory through which a host lets the matcher look vendors up.
 //
-// [Index] is an in-memory Directory built for scale: a million vendors
-// with three domains and five contacts each take about 275 bytes per vendor
-// and answer a lookup in about a third of a microsecond, and vendors can be
-// added, changed and removed while readers keep reading. Keys are
-// normalised with [NormalizeAddress] and [NormalizeDomain] (case, display
-// names, plus-addressing, IDNA).
+// A [Vendor] has an ID, a name, domains (subsidiaries, country domains),
+// known contact addresses (some on free-mail domains) and a tracked flag.
+// A [Directory] answers, in one batch, which vendors claim a set of
+// contact addresses, domains and vendor IDs ([Key]); the host implements
+// it over its own database, or uses an [Index]. Keys are compared in the
+// form [NormalizeAddress] and [NormalizeDomain] give: lower-case, IDN
+// domains as IDNA ASCII ("bücher.example" is "xn--bcher-kva.example"),
+// display names and plus-tags removed.
+//
+// [Index] is an in-memory Directory for millions of vendors: about 280
+// bytes per vendor with three domains and five contacts, lookups that take
+// no lock, and [Index.Put] and [Index.Remove] to change vendors one at a
+// time while readers keep reading. It implements [Versioned], so the
+// matcher can cache answers between changes.
 //
 // The package is named vendors, not vendor: a root "vendor" directory is
 // Go's vendoring folder.

@@ -46,3 +46,49 @@ func ExampleNormalizeAddress() {
 	// sales@xn--bcher-kva.example true
 	//  false
 }
+
+// claims is a host's own Directory: here maps, in a real host SQL queries
+// that answer each kind of key in one round trip.
+type claims struct {
+	byContact, byDomain map[string][]string
+	tracked             map[string]bool
+}
+
+func (c *claims) Lookup(ctx context.Context, dst []vendors.Hit, keys []vendors.Key) ([]vendors.Hit, error) {
+	if err := ctx.Err(); err != nil {
+		return dst, err
+	}
+	for i, k := range keys {
+		var ids []string
+		switch k.Kind {
+		case vendors.KeyContact:
+			ids = c.byContact[k.Value]
+		case vendors.KeyDomain:
+			ids = c.byDomain[k.Value]
+		case vendors.KeyID:
+			if _, ok := c.tracked[k.Value]; ok {
+				ids = []string{k.Value}
+			}
+		}
+		for _, id := range ids {
+			dst = append(dst, vendors.Hit{Key: i, VendorID: id, Tracked: c.tracked[id]})
+		}
+	}
+	return dst, nil
+}
+
+func ExampleDirectory() {
+	var dir vendors.Directory = &claims{
+		byContact: map[string][]string{"acme.owner@gmail.com": {"acme"}},
+		byDomain:  map[string][]string{"acme.com": {"acme"}},
+		tracked:   map[string]bool{"acme": true},
+	}
+	hits, _ := dir.Lookup(context.Background(), nil, []vendors.Key{
+		{Kind: vendors.KeyContact, Value: "acme.owner@gmail.com"},
+		{Kind: vendors.KeyDomain, Value: "acme.com"},
+		{Kind: vendors.KeyDomain, Value: "gmail.com"},
+	})
+	fmt.Println(hits)
+	// Output:
+	// [{0 acme true} {1 acme true}]
+}

@@ -411,3 +411,34 @@ func FuzzMatch(f *testing.F) {
 		assert.Equal(t, strip(r1), strip(r2), "%q and %q", addr, b)
 	})
 }
+
+// TestExplanationLines checks the sentence a UI shows for every outcome.
+func TestExplanationLines(t *testing.T) {
+	m := newMatcher(t, match.Config{TrackedOnly: true, DropRoleAddresses: true, Overrides: match.Overrides{
+		Pin: map[string]string{"x@ghost.example": "ghost", "hooli.io": "globex"}, Ignore: []string{"spam.acme.com"}}})
+	msg := &m365link.Message{
+		From: m365link.EmailAddress{Name: "Hooli Partner", Address: "dev@hooli.io"},
+		To: []m365link.EmailAddress{{Address: "x@ghost.example"}, {Address: "a@spam.acme.com"}, {Address: "noreply@globex.com"},
+			{Address: "stranger@unknown.example"}, {Name: "Broken", Address: "broken@"}, {Address: "/o=ExchangeLabs/ou=Exchange/cn=Recipients/cn=bob"},
+			{Address: "consultant@freelance.example"}, {Address: "li@acme-logistics.net"}},
+	}
+	r, err := m.MatchMessage(context.Background(), msg)
+	require.NoError(t, err)
+	assert.Equal(t, strings.Join([]string{
+		"from Hooli Partner <dev@hooli.io>: vendor globex, override of hooli.io (confidence 1.00)",
+		"to x@ghost.example: no vendor: pinned by an override of x@ghost.example to ghost, which the directory does not have",
+		"to a@spam.acme.com: no vendor: ignored by an override of spam.acme.com",
+		"to noreply@globex.com: no vendor: a role address, domain globex.com of globex",
+		"to stranger@unknown.example: no vendor: no vendor claims the address or its domain",
+		"to Broken <broken@>: no vendor: not an e-mail address",
+		"to /o=ExchangeLabs/ou=Exchange/cn=Recipients/cn=bob: no vendor: an Exchange-internal address",
+		"to consultant@freelance.example: no vendor: known contact consultant@freelance.example claimed by several vendors (stark, wayne)",
+		"to li@acme-logistics.net: vendor acme, domain acme-logistics.net (confidence 0.90)",
+	}, "\n")+"\n", r.Explain().String())
+	e := r.Explain()
+	require.Len(t, e.Lines, 9)
+	assert.Same(t, &r.Matches[0], e.Lines[0].Match)
+	assert.Nil(t, e.Lines[0].Dropped)
+	assert.Same(t, &r.Dropped[0], e.Lines[1].Dropped)
+	assert.Equal(t, match.Explanation{Lines: []match.Line{}}, match.Result{}.Explain())
+}

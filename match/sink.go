@@ -11,8 +11,12 @@ import (
 // vendors: the page as the sync engine delivers it, and one Result per
 // upserted message (results[i] is for p.Upserts[i]).
 type MatchedSink interface {
+	// ApplyMatched commits a page as [m365sync.Sink.Apply] does, storing
+	// each upserted message's vendors with it.
 	ApplyMatched(ctx context.Context, p *m365sync.Page, results []Result) error
+	// Reset is [m365sync.Sink.Reset].
 	Reset(ctx context.Context, r m365sync.Reset) error
+	// MailboxRemoved is [m365sync.Sink.MailboxRemoved].
 	MailboxRemoved(ctx context.Context, mb m365link.Mailbox) error
 }
 

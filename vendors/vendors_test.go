@@ -364,3 +364,29 @@ func TestReadersDuringUpdates(t *testing.T) {
 	assert.Nil(t, lookup(t, x, vendors.KeyContact, "a@vendor02998.com"), "removed")
 	assert.Nil(t, lookup(t, x, vendors.KeyDomain, "acme2997.example"), "dropped by the last update")
 }
+
+// TestIndexSpansChunks fills several arena chunks, in bulk and one vendor
+// at a time, and finds every vendor again.
+func TestIndexSpansChunks(t *testing.T) {
+	vs := Synthetic(16000)
+	x, err := vendors.NewIndex(vs[:8000])
+	require.NoError(t, err)
+	for _, v := range vs[8000:] {
+		require.NoError(t, x.Put(v))
+	}
+	require.Equal(t, len(vs), x.Len())
+	_, _, _, live, _ := x.Stats()
+	assert.Greater(t, live, 2*vendors.MaxVendorBytes, "more than two chunks")
+	for i := 0; i < len(vs); i += 7 {
+		v := vs[i]
+		got, ok := x.Vendor(v.ID)
+		require.True(t, ok, v.ID)
+		assert.Equal(t, v, got)
+		want := v.ID
+		if v.Tracked {
+			want += "(tracked)"
+		}
+		assert.Equal(t, []string{want}, lookup(t, x, vendors.KeyContact, v.Contacts[1]))
+		assert.Equal(t, []string{want}, lookup(t, x, vendors.KeyDomain, v.Domains[2]))
+	}
+}

@@ -353,7 +353,8 @@ func (m *Matcher) decide(r *rules, w *work, pt *part) *outcome {
 			return &outcome{reason: ReasonUnknownVendor, rule: rule, key: key, ids: []string{pt.ov.vendor}}
 		}
 	case len(w.hitsOf(pt.contact)) > 0:
-		rule, key, hits = RuleContact, pt.p.Normalized, w.hitsOf(pt.contact)
+		// Cloned: the outcome may be cached, and must not pin the caller's string.
+		rule, key, hits = RuleContact, strings.Clone(pt.p.Normalized), w.hitsOf(pt.contact)
 	case pt.f.freemail != "":
 		return &outcome{reason: ReasonFreemail, key: pt.f.freemail}
 	default:
@@ -468,5 +469,5 @@ func (c *versionCache[V]) put(version uint64, key string, v *V) {
 		// that fills up once will again.
 		c.version, c.m = version, make(map[string]*V, versionCacheSize)
 	}
-	c.m[key] = v
+	c.m[strings.Clone(key)] = v // the cache must not pin the caller's strings
 }

@@ -192,6 +192,8 @@ func (r *rules) facts(domain string) *facts {
 	if ok {
 		return f
 	}
+	// The cache outlives the caller's strings: it must not pin them.
+	domain = strings.Clone(domain)
 	f = r.computeFacts(domain)
 	r.cacheMu.Lock()
 	if len(r.cache) >= factsCacheSize {

@@ -413,6 +413,11 @@ func (e *Engine) SyncOnce(ctx context.Context, mb m365link.Mailbox) error {
 	p := &pass{e: e, mb: mb, key: mb.Key(), tok: e.cfg.Tokens(mb), st: st}
 	err = p.run(ctx)
 	e.finish(ctx, p, err)
+	if err != nil && !strings.HasPrefix(err.Error(), "sync: ") {
+		// Graph's and the token source's errors, typed for errors.Is and
+		// errors.As, with the mailbox they concern.
+		err = fmt.Errorf("sync: %s: %w", mb, err)
+	}
 	return err
 }
 

@@ -356,3 +356,24 @@ func TestFolderThatDropsOutIsEmptied(t *testing.T) {
 	require.NoError(t, h.engine(t, h.config(nil, nil)).SyncOnce(ctx, mb))
 	h.assertMirror(t, 0)
 }
+
+func TestIncludeBodyAsksForTextBodies(t *testing.T) {
+	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 0, Vendors: 1, Seed: 30})
+	mb := h.mailbox(0)
+	id := h.add(0, "inbox", fakegraph.Message{Subject: "Quote", Body: "<p>Price: <b>42</b></p>", BodyContentType: "html"})
+	cfg := h.config(nil, nil)
+	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
+	require.NoError(t, h.engine(t, cfg).SyncOnce(context.Background(), mb))
+	m, _, _ := h.sink.Message(mb, id)
+	assert.Empty(t, m.Body, "lean by default")
+
+	cfg.IncludeBody = true
+	h2 := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 0, Vendors: 1, Seed: 30})
+	id = h2.add(0, "inbox", fakegraph.Message{Subject: "Quote", Body: "<p>Price: <b>42</b></p>", BodyContentType: "html"})
+	cfg.GraphBaseURL, cfg.HTTPClient, cfg.Sink, cfg.State = h2.fg.URL(), h2.fg.Client(), h2.sink, h2.state
+	require.NoError(t, h2.engine(t, cfg).SyncOnce(context.Background(), h2.mailbox(0)))
+	m, _, _ = h2.sink.Message(h2.mailbox(0), id)
+	assert.Equal(t, "text", m.BodyContentType)
+	assert.NotContains(t, m.Body, "<b>")
+	assert.Contains(t, m.Body, "42")
+}

@@ -343,6 +343,7 @@ func TestStatesForUnusableMailboxes(t *testing.T) {
 	ctx := context.Background()
 	err := e.SyncOnce(ctx, m365link.Mailbox{UserID: noMail.ID, UPN: noMail.UPN})
 	require.ErrorIs(t, err, m365link.ErrMailboxNotEnabled)
+	assert.True(t, strings.HasPrefix(err.Error(), "sync: "+noMail.UPN+": m365link: "), err.Error())
 	st, _ := e.Status(m365link.Mailbox{TenantID: h.seed.Tenants[0].Tenant.ID, UserID: noMail.ID}.Key())
 	assert.Equal(t, m365sync.StateNotMailEnabled, st.State)
 	assert.Equal(t, 1, h.fg.Stats(noMail.ID).Requests, "not retried")

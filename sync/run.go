@@ -22,7 +22,8 @@ import (
 // It runs up to Workers passes at once, each mailbox again Interval after
 // its last pass (or at once after [Engine.Trigger]), and backs off per
 // mailbox by what went wrong: Retry-After when throttled, a day when the
-// user has no mailbox, a few minutes when the account must reconnect, the
+// user has no mailbox, a few minutes when the account must reconnect (or
+// at once after [Engine.Trigger], e.g. when the user reconnected), the
 // resync window when degraded. One mailbox's trouble never holds up the
 // others. Run returns ctx's error after the passes in flight have stopped;
 // it returns [ErrRunning] if called while it runs.

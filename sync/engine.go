@@ -781,6 +781,7 @@ func (p *pass) folder(ctx context.Context, f Folder) (Cursor, error) {
 	}
 	p.phase(c.Initial)
 	pageSize := e.cfg.PageSize
+	var upserts []m365link.Message // reused: a page is the sink's only during Apply
 	for {
 		page, err := graph.GetPage[graph.Message](ctx, e.gc, p.deltaRequest(f, c, pageSize))
 		if err != nil {
@@ -802,7 +803,7 @@ func (p *pass) folder(ctx context.Context, f Folder) (Cursor, error) {
 		if err := p.fence(ctx); err != nil {
 			return c, err
 		}
-		out := &Page{Mailbox: p.mb, Folder: f, Generation: c.Generation, Upserts: make([]m365link.Message, 0, len(page.Value))}
+		out := &Page{Mailbox: p.mb, Folder: f, Generation: c.Generation, Upserts: upserts[:0]}
 		removed := 0
 		for i := range page.Value {
 			m := &page.Value[i]
@@ -817,6 +818,7 @@ func (p *pass) folder(ctx context.Context, f Folder) (Cursor, error) {
 			m.FolderID = f.ID
 			out.Upserts = append(out.Upserts, m.Message)
 		}
+		upserts = out.Upserts
 		p.itemErrors(ctx, f, page.ItemErrors)
 		if len(out.Upserts) > 0 {
 			if err := p.apply(ctx, out); err != nil {

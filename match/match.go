@@ -16,12 +16,17 @@ import (
 
 // Matcher maps participants of messages and events to vendors. It is safe
 // for concurrent use, including [Matcher.SetOverrides] while matching.
+//
+// It caches what the rules say about up to 65,536 domains and, when its
+// directory is a [vendors.Versioned] (an Index is), the outcomes of up to
+// 65,536 addresses and the vendors of as many domains, until the
+// directory's version changes: a few tens of MB at most.
 type Matcher struct {
 	dir vendors.Directory
 	// versioned is dir when it is a vendors.Versioned: then domains'
 	// answers are cached in domains while its version stays.
 	versioned vendors.Versioned
-	domains   versionCache[domainAnswer]
+	domains   cache[domainAnswer]
 	cfg       Config
 	rules     atomic.Pointer[rules]
 	mu        gosync.Mutex // serialises SetOverrides
@@ -434,40 +439,4 @@ func (w *work) domainAnswer(pt *part) *domainAnswer {
 		}
 	}
 	return noVendor
-}
-
-// versionCache keeps answers for one version of the directory: a
-// domain's vendors, an address's outcome. Addresses and domains repeat in
-// mail, so most are looked up once per change of the directory rather than
-// once per message. It is bounded and starts afresh when full or when the
-// version moves on.
-type versionCache[V any] struct {
-	mu      gosync.RWMutex
-	version uint64
-	m       map[string]*V
-}
-
-const versionCacheSize = 1 << 16
-
-func (c *versionCache[V]) get(version uint64, key string) *V {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.version != version {
-		return nil
-	}
-	return c.m[key]
-}
-
-func (c *versionCache[V]) put(version uint64, key string, v *V) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch {
-	case version < c.version:
-		return // answered before a change that a newer answer already saw
-	case version > c.version || c.m == nil || len(c.m) >= versionCacheSize:
-		// Full size at once: growing a big map rehashes it, and a cache
-		// that fills up once will again.
-		c.version, c.m = version, make(map[string]*V, versionCacheSize)
-	}
-	c.m[strings.Clone(key)] = v // the cache must not pin the caller's strings
 }

@@ -79,11 +79,10 @@ type rules struct {
 	dropRoles   bool
 	norm        Overrides // normalised, for Matcher.Overrides and change sets
 
-	cacheMu gosync.RWMutex
-	cache   map[string]*facts
-	// addresses caches outcomes, which depend on these rules and on the
-	// directory's version.
-	addresses versionCache[outcome]
+	// domains caches facts; addresses caches outcomes, which depend on
+	// these rules and on the directory's version.
+	domains   cache[facts]
+	addresses cache[outcome]
 }
 
 // facts is what the rules say about a domain, whatever the local part.
@@ -99,11 +98,9 @@ type facts struct {
 	internal, freemail string
 }
 
-const factsCacheSize = 1 << 16
-
 func newRules(cfg Config, o Overrides) (*rules, error) {
 	r := &rules{internal: map[string]struct{}{}, overrides: map[string]override{}, freemail: map[string]bool{},
-		trackedOnly: cfg.TrackedOnly, dropRoles: cfg.DropRoleAddresses, cache: map[string]*facts{}}
+		trackedOnly: cfg.TrackedOnly, dropRoles: cfg.DropRoleAddresses}
 	for _, d := range cfg.InternalDomains {
 		n, ok := vendors.NormalizeDomain(d)
 		if !ok {
@@ -186,22 +183,12 @@ func (r *rules) isFreemail(d string) bool {
 // cached: senders' domains repeat, and the public-suffix walk costs as much
 // as a directory lookup. The cache is bounded and starts afresh when full.
 func (r *rules) facts(domain string) *facts {
-	r.cacheMu.RLock()
-	f, ok := r.cache[domain]
-	r.cacheMu.RUnlock()
-	if ok {
+	if f := r.domains.get(0, domain); f != nil {
 		return f
 	}
-	// The cache outlives the caller's strings: it must not pin them.
-	domain = strings.Clone(domain)
-	f = r.computeFacts(domain)
-	r.cacheMu.Lock()
-	if len(r.cache) >= factsCacheSize {
-		r.cache = make(map[string]*facts, factsCacheSize)
-
-	}
-	r.cache[domain] = f
-	r.cacheMu.Unlock()
+	// Cached facts outlive the caller's strings: they must not pin them.
+	f := r.computeFacts(strings.Clone(domain))
+	r.domains.put(0, domain, f)
 	return f
 }
 

@@ -130,7 +130,7 @@ func (m *Matcher) Rematch(ctx context.Context, s Store, c Change) (int, error) {
 			return n, fmt.Errorf("match: rematch: %w", err)
 		}
 		if err := ctx.Err(); err != nil {
-			return n, err
+			return n, fmt.Errorf("match: rematch: %w", err)
 		}
 		r, err := m.MatchItem(ctx, it)
 		if err != nil {

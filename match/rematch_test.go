@@ -134,6 +134,13 @@ func TestRematchAfterVendorAndOverrideChanges(t *testing.T) {
 	_, err = m.Rematch(ctx, s, match.Change{Vendors: []string{"globex"}, Domains: []string{"globex.com"}})
 	assert.EqualError(t, err, "match: rematch: saving m2: disk full")
 
+	s.failOn = ""
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = m.Rematch(cancelled, s, match.Change{Domains: []string{"globex.com"}})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.EqualError(t, err, "match: rematch: context canceled")
+
 	_, err = m.MatchItem(ctx, match.Item{ID: "odd"})
 	assert.EqualError(t, err, `match: item "odd" must have a message or an event`)
 }

@@ -30,8 +30,14 @@ func TestInitialThenIncremental(t *testing.T) {
 	n := len(h.live(t, 0))
 	st, ok := e.Status(mb.Key())
 	require.True(t, ok)
+	require.NotNil(t, st.Resolved)
+	inboxID, sentID := h.folderID(t, 0, "inbox"), h.folderID(t, 0, "sentitems")
 	assert.Equal(t, m365sync.Status{Mailbox: mb, State: m365sync.StateIdle, Pages: int(e.Counters().Pages), Items: n, Estimate: n, LastSync: st.LastSync,
-		Folders: []string{h.folderID(t, 0, "inbox"), h.folderID(t, 0, "sentitems")}}, st)
+		Folders: []string{inboxID, sentID},
+		Resolved: &m365sync.FolderSet{Config: st.Resolved.Config, At: st.Resolved.At, Folders: []m365sync.Folder{
+			{ID: inboxID, Name: "inbox", Total: len(h.live(t, 0, inboxID))}, {ID: sentID, Name: "sentitems", Total: len(h.live(t, 0, sentID))}}}}, st)
+	assert.Len(t, st.Resolved.Config, 16)
+	assert.WithinDuration(t, time.Now(), st.Resolved.At, 5*time.Second)
 	assert.WithinDuration(t, time.Now(), st.LastSync, 5*time.Second)
 	stored, err := h.state.LoadStatus(ctx, mb.Key())
 	require.NoError(t, err)

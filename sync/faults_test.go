@@ -3,6 +3,7 @@ package sync_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -77,31 +78,60 @@ func TestResetOnPage3(t *testing.T) {
 	assert.Equal(t, int64(1), e.Counters().Resyncs)
 }
 
-// A server that resets every time: the folder resyncs MaxResyncs times,
-// then the mailbox is degraded instead of spinning; once the resync window
-// has passed and Graph behaves, it recovers exactly.
+// A server that resets every time: each pass restarts the folder's round
+// a bounded number of times, counts one reset and backs off; past
+// MaxResyncs resets in the window the folder is degraded. Passes while it
+// is degraded send nothing and do not extend it; once the window has
+// passed and Graph behaves, the first pass recovers exactly.
 func TestResetLoopDegrades(t *testing.T) {
 	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 20, Vendors: 2, Seed: 4})
 	mb := h.mailbox(0)
 	stop := h.fg.Inject(fakegraph.Fault{Kind: fakegraph.ResyncRequired, Route: "messages/delta", Mailbox: mb.UserID})
 	cfg := h.config(nil, nil)
 	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
-	cfg.ResyncWindow = 300 * time.Millisecond
+	cfg.ResyncWindow = 2 * time.Second
 	e := h.engine(t, cfg)
-	err := e.SyncOnce(context.Background(), mb)
-	require.ErrorIs(t, err, m365sync.ErrDegraded)
-	assert.Equal(t, int64(3), e.Counters().Resyncs, "bounded: 3 resyncs, then degraded")
-	assert.Equal(t, 4, h.fg.Stats(mb.UserID).Routes["GET /users/{id}/mailFolders/{id}/messages/delta"])
+	ctx := context.Background()
+	const route = "GET /users/{id}/mailFolders/{id}/messages/delta"
+	var errs []string
+	for range 20 {
+		err := e.SyncOnce(ctx, mb)
+		require.Error(t, err)
+		if errors.Is(err, m365sync.ErrDegraded) {
+			break
+		}
+		errs = append(errs, m365sync.Cause(err))
+	}
+	// Four passes meet the server (9 requests each: the round and 8
+	// restarts), the others back off: 1, 2, 4 failed passes in a row
+	// leave 0, 1, 3 passes alone.
+	assert.Equal(t, []string{"sync reset", "sync reset", "backing off", "sync reset", "backing off", "backing off", "backing off"}, errs)
+	assert.Equal(t, 4*9, h.fg.Stats(mb.UserID).Routes[route])
+	assert.Equal(t, int64(4*8), e.Counters().Resyncs)
 	st, _ := e.Status(mb.Key())
 	assert.Equal(t, m365sync.StateDegraded, st.State)
-	assert.Equal(t, "Graph reset the sync state too often; paused", st.Reason)
+	cur, err := h.state.LoadCursor(ctx, mb.Key(), h.folderID(t, 0, "inbox"))
+	require.NoError(t, err)
+	until := cur.DegradedUntil
+	assert.WithinDuration(t, time.Now().Add(cfg.ResyncWindow), until, time.Second)
+
+	// Polled while degraded: nothing sent, the window not extended.
+	for range 3 {
+		require.ErrorIs(t, e.SyncOnce(ctx, mb), m365sync.ErrDegraded)
+	}
+	assert.Equal(t, 4*9, h.fg.Stats(mb.UserID).Routes[route])
+	cur, _ = h.state.LoadCursor(ctx, mb.Key(), h.folderID(t, 0, "inbox"))
+	assert.Equal(t, until, cur.DegradedUntil)
 
 	stop()
-	time.Sleep(cfg.ResyncWindow)
-	require.NoError(t, e.SyncOnce(context.Background(), mb))
+	time.Sleep(time.Until(until))
+	require.NoError(t, e.SyncOnce(ctx, mb))
 	h.assertMirror(t, 0, h.folderID(t, 0, "inbox"))
 	st, _ = e.Status(mb.Key())
 	assert.Equal(t, m365sync.StateIdle, st.State)
+	cur, _ = h.state.LoadCursor(ctx, mb.Key(), h.folderID(t, 0, "inbox"))
+	assert.Zero(t, cur.Failures)
+	assert.True(t, cur.DegradedUntil.IsZero())
 }
 
 // 50 mailboxes of five folders each (Inbox with three child folders, Sent

@@ -20,11 +20,27 @@ type TokenSource interface {
 // Folder is a synced mail folder of a mailbox.
 type Folder struct {
 	// ID is the folder's immutable ID.
-	ID string
+	ID string `json:"id"`
 	// Name is the well-known name ("inbox") or display-name path ("Inbox/Vendors").
-	Name string
-	// Total is Graph's totalItemCount when the sync started, for progress.
-	Total int
+	Name string `json:"name"`
+	// Total is Graph's totalItemCount when the folder was last looked up,
+	// for progress.
+	Total int `json:"total,omitempty"`
+}
+
+// FolderSet is what the configured folders resolved to in one mailbox. The
+// engine keeps it in the mailbox's [Status] so that a pass does not look
+// the folders up again: it does so when the configuration changed, when
+// the set is older than an hour, or after a folder answered 404.
+type FolderSet struct {
+	// Config identifies the folder configuration the set was resolved for.
+	Config string `json:"config"`
+	// At is when the folders were looked up.
+	At time.Time `json:"at"`
+	// Folders are the folders to sync, in configuration order.
+	Folders []Folder `json:"folders,omitempty"`
+	// Missing names the configured folders the mailbox does not have.
+	Missing []string `json:"missing,omitempty"`
 }
 
 // Removal is a message gone from a folder: deleted, moved out, or (in a
@@ -122,10 +138,13 @@ type Cursor struct {
 	Link string `json:"link,omitempty"`
 	// Initial is true until the first full round finished.
 	Initial bool `json:"initial,omitempty"`
-	// Generation is the folder's resync generation.
+	// Generation numbers the folder's full rounds: every round that starts
+	// from the base query (the first, a resync, a redo past the filter
+	// cap, and any of them restarted after a crash) takes a new one, saved
+	// before the round's first page is handed to the sink.
 	Generation int64 `json:"gen,omitempty"`
-	// Resyncing is true from the start of a full resync after a reset until
-	// the sink received its [ResetEnd].
+	// Resyncing is true from the start of a full round until the sink
+	// received its [ResetEnd] (the sweep of older generations).
 	Resyncing bool `json:"resyncing,omitempty"`
 	// Since is the start of the history window, fixed when the folder's
 	// first round began; zero syncs everything.
@@ -136,12 +155,29 @@ type Cursor struct {
 	// Delivered counts the entries Graph sent in the current round, to
 	// notice the cap on filtered delta.
 	Delivered int `json:"delivered,omitempty"`
+	// Upserted counts the messages the current full round handed to the
+	// sink, so that progress survives a restart.
+	Upserted int `json:"upserted,omitempty"`
+	// Expect is how many messages the current full round should deliver,
+	// counted when it started: the folder's total, or with a history
+	// window the messages received inside it.
+	Expect int `json:"expect,omitempty"`
 	// Resets are the times of recent resets, to bound resync loops.
 	Resets []time.Time `json:"resets,omitempty"`
 	// Pending holds removals deferred to the end of the mailbox's pass, so
 	// that a move into another synced folder is seen first. An upsert of
 	// the same ID in the same folder cancels a pending removal.
 	Pending []Removal `json:"pending,omitempty"`
+	// DegradedUntil is set when Graph reset the folder more than
+	// MaxResyncs times in ResyncWindow: passes leave the folder alone until
+	// then, and the first pass after it tries again.
+	DegradedUntil time.Time `json:"degradedUntil,omitzero"`
+	// Failures counts the passes in a row that failed on this folder; Skip
+	// is how many coming passes leave it alone (backoff), and LastError
+	// says why it failed last.
+	Failures  int    `json:"failures,omitempty"`
+	Skip      int    `json:"skip,omitempty"`
+	LastError string `json:"lastError,omitempty"`
 }
 
 // StateStore keeps cursors and statuses. Mailboxes are named by
@@ -227,10 +263,15 @@ type Status struct {
 	Mailbox m365link.Mailbox `json:"mailbox"`
 	// State is where the mailbox stands.
 	State State `json:"state"`
-	// Pages and Items count what the current (or last) pass delivered.
+	// Pages and Items count the pages fetched and the messages handed to
+	// the sink by the current (or last) pass. While a folder is in a full
+	// round (State is StateInitial) they include what earlier, interrupted
+	// passes delivered in that round, so progress never goes backwards.
 	Pages int `json:"pages"`
 	Items int `json:"items"`
-	// Estimate is the folders' totalItemCount, for initial-sync progress.
+	// Estimate is how many messages the full rounds in progress will
+	// deliver, for initial-sync progress: the folders' totalItemCount, or
+	// with a history window the messages received inside it.
 	Estimate int `json:"estimate"`
 	// ThrottledUntil is set while Graph holds the mailbox back.
 	ThrottledUntil time.Time `json:"throttledUntil,omitzero"`
@@ -244,6 +285,8 @@ type Status struct {
 	// folder that drops out (deleted, moved away, no longer configured)
 	// is emptied in the sink by the next pass.
 	Folders []string `json:"folders,omitempty"`
+	// Resolved caches what the configured folders resolved to.
+	Resolved *FolderSet `json:"resolved,omitempty"`
 }
 
 // Errors the engine returns from SyncOnce.
@@ -254,4 +297,29 @@ var (
 	ErrLeaseLost = errors.New("sync: mailbox leased by another worker")
 	// ErrRunning: Run was called while it already runs.
 	ErrRunning = errors.New("sync: Run is already running")
+	// ErrFolderBackoff: a folder failed in recent passes and this pass
+	// left it alone; a later pass tries it again.
+	ErrFolderBackoff = errors.New("sync: folder backing off after failures")
 )
+
+// FolderError is the failure of one folder in a pass: the folder is the
+// unit of failure, so the other folders of the mailbox finished and
+// checkpointed. Err is the typed cause (errors.Is and errors.As see
+// through it); [Engine.SyncOnce] joins one per failed folder.
+type FolderError struct {
+	// Folder is the folder that failed.
+	Folder Folder
+	// Err is why.
+	Err error
+}
+
+func (e *FolderError) Error() string {
+	name := e.Folder.Name
+	if name == "" {
+		name = e.Folder.ID
+	}
+	return "folder " + name + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *FolderError) Unwrap() error { return e.Err }

@@ -540,6 +540,10 @@ func (s *Server) listMessages(rc *reqCtx) *result {
 	page := msgs[min(skip, len(msgs)):]
 	rctx := s.renderCtx(rc, mb)
 	l := newList(s.metadata(rc, path))
+	if strings.EqualFold(rc.opt("count"), "true") {
+		// Graph puts @odata.count before the value; any order is JSON.
+		l.b = append(l.b[:len(l.b)-len(`,"value":[`)], `,"@odata.count":`+strconv.Itoa(len(msgs))+`,"value":[`...)
+	}
 	for _, r := range page[:min(size, len(page))] {
 		l.next()
 		l.b = messageSchema.object(l.b, false, r.m.ChangeKey, r.m.ID, &r.m, sel, rctx)

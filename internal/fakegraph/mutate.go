@@ -3,6 +3,7 @@ package fakegraph
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 )
@@ -541,4 +542,37 @@ func (s *Server) InvalidateDeltaTokens(userID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mailboxLocked(userID).gen++
+}
+
+// DeleteFolder deletes a mail folder that is not a well-known one, with
+// its child folders and every message in them, for good. Requests for it
+// (and delta links of it) then answer 404, as Graph does.
+func (s *Server) DeleteFolder(userID, folderID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mb := s.mailboxLocked(userID)
+	f := mb.folders[folderID]
+	if f == nil {
+		panic(unknown("folder", folderID))
+	}
+	if f.wellKnown != "" || f == mb.root {
+		panic("fakegraph: cannot delete well-known folder " + folderID)
+	}
+	if parent := mb.folders[f.parentID]; parent != nil {
+		parent.children = slices.DeleteFunc(parent.children, func(c *container) bool { return c == f })
+	}
+	var drop func(c *container)
+	drop = func(c *container) {
+		for _, k := range c.children {
+			drop(k)
+		}
+		for id, rec := range mb.msgs {
+			if rec.m.ParentFolderID == c.id {
+				delete(mb.msgs, id)
+			}
+		}
+		delete(mb.folders, c.id)
+	}
+	drop(f)
+	mb.bump()
 }

@@ -1,0 +1,205 @@
+package sync
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/internal/graph"
+)
+
+func (p *pass) request(path string, q url.Values) *graph.Request {
+	return &graph.Request{Path: path, Query: q, Header: http.Header{}, Mailbox: p.mb.UserID, Token: p.tok}
+}
+
+// relistInterval is how long a mailbox's resolved folders are trusted
+// before a pass looks them up again (new child folders, renames).
+const relistInterval = time.Hour
+
+// folders returns the folders to sync: the mailbox's cached [FolderSet]
+// when it is fresh and was resolved for this configuration, otherwise
+// what the configured specs resolve to now (which becomes the cache).
+func (p *pass) folders(ctx context.Context) ([]Folder, error) {
+	now := time.Now()
+	p.mu.Lock()
+	rs := p.st.Resolved
+	p.mu.Unlock()
+	if rs != nil && rs.Config == p.e.folderConfig && !rs.At.After(now) && now.Sub(rs.At) < relistInterval && len(rs.Folders) > 0 {
+		p.mu.Lock()
+		p.missing = slices.Clone(rs.Missing)
+		p.mu.Unlock()
+		return slices.Clone(rs.Folders), nil
+	}
+	out, err := p.resolveAll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.st.Resolved = &FolderSet{Config: p.e.folderConfig, At: now, Folders: slices.Clone(out), Missing: slices.Clone(p.missing)}
+	p.mu.Unlock()
+	return out, nil
+}
+
+// folderConfig identifies a folder configuration (a hash of it), to tell
+// whether a mailbox's cached FolderSet still applies.
+func folderConfig(specs []FolderSpec, children bool) string {
+	b, _ := json.Marshal(struct {
+		Specs    []FolderSpec
+		Children bool
+	}{specs, children})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// resolveAll resolves the configured folder specs to IDs and counts.
+func (p *pass) resolveAll(ctx context.Context) ([]Folder, error) {
+	var out []Folder
+	seen := map[string]bool{}
+	add := func(f Folder) {
+		if !seen[f.ID] {
+			seen[f.ID] = true
+			out = append(out, f)
+		}
+	}
+	var notFound error
+	for _, spec := range p.e.cfg.Folders {
+		f, err := p.resolve(ctx, spec)
+		if err != nil {
+			if errors.Is(err, m365link.ErrNotFound) && !errors.Is(err, m365link.ErrMailboxNotEnabled) {
+				// One missing folder must not stop the others.
+				notFound = err
+				name := spec.WellKnown + spec.Path + spec.ID
+				p.mu.Lock()
+				p.missing = append(p.missing, name)
+				p.mu.Unlock()
+				p.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: folder not found", slog.String("mailbox", p.key), slog.String("folder", name))
+				continue
+			}
+			return nil, err
+		}
+		add(f)
+		if p.e.cfg.ChildFolders {
+			kids, err := p.children(ctx, f, 0)
+			if err != nil {
+				return nil, err
+			}
+			for _, k := range kids {
+				add(k)
+			}
+		}
+	}
+	if len(out) == 0 && notFound != nil {
+		return nil, notFound
+	}
+	return out, nil
+}
+
+type wireFolder struct {
+	ID               string `json:"id"`
+	DisplayName      string `json:"displayName"`
+	TotalItemCount   int    `json:"totalItemCount"`
+	ChildFolderCount int    `json:"childFolderCount"`
+}
+
+const folderSelect = "id,displayName,totalItemCount,childFolderCount"
+
+func (p *pass) getFolder(ctx context.Context, key string) (wireFolder, error) {
+	var wf wireFolder
+	err := p.e.gc.JSON(ctx, p.request(graph.Path("users", p.mb.UserID, "mailFolders", key),
+		url.Values{"$select": {folderSelect}}), &wf)
+	return wf, err
+}
+
+func (p *pass) listChildren(ctx context.Context, id string) ([]wireFolder, error) {
+	var out []wireFolder
+	req := p.request(graph.Path("users", p.mb.UserID, "mailFolders", id, "childFolders"),
+		url.Values{"$select": {folderSelect}, "$top": {"100"}})
+	for {
+		var page struct {
+			Value    []wireFolder `json:"value"`
+			NextLink string       `json:"@odata.nextLink"`
+		}
+		if err := p.e.gc.JSON(ctx, req, &page); err != nil {
+			return nil, err
+		}
+		out = append(out, page.Value...)
+		if page.NextLink == "" {
+			return out, nil
+		}
+		req = &graph.Request{URL: page.NextLink, Mailbox: p.mb.UserID, Token: p.tok}
+	}
+}
+
+func (p *pass) resolve(ctx context.Context, spec FolderSpec) (Folder, error) {
+	switch {
+	case spec.ID != "":
+		wf, err := p.getFolder(ctx, spec.ID)
+		return Folder{ID: wf.ID, Name: wf.DisplayName, Total: wf.TotalItemCount}, err
+	case spec.WellKnown != "":
+		wf, err := p.getFolder(ctx, spec.WellKnown)
+		return Folder{ID: wf.ID, Name: spec.WellKnown, Total: wf.TotalItemCount}, err
+	}
+	parts := strings.Split(strings.Trim(spec.Path, "/"), "/")
+	cur, err := p.getFolder(ctx, "msgfolderroot")
+	if err != nil {
+		return Folder{}, err
+	}
+	for _, name := range parts {
+		kids, err := p.listChildren(ctx, cur.ID)
+		if err != nil {
+			return Folder{}, err
+		}
+		found := false
+		for _, k := range kids {
+			if strings.EqualFold(k.DisplayName, name) {
+				cur, found = k, true
+				break
+			}
+		}
+		if !found {
+			return Folder{}, fmt.Errorf("sync: %s has no folder %q: %w", p.mb, spec.Path, m365link.ErrNotFound)
+		}
+	}
+	return Folder{ID: cur.ID, Name: spec.Path, Total: cur.TotalItemCount}, nil
+}
+
+// maxFolderDepth bounds the walk over child folders (Outlook allows
+// deeper trees, but mail filed that deep is rare and each level costs a
+// request per folder).
+const maxFolderDepth = 10
+
+func (p *pass) children(ctx context.Context, f Folder, depth int) ([]Folder, error) {
+	if depth >= maxFolderDepth {
+		return nil, nil
+	}
+	kids, err := p.listChildren(ctx, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Folder
+	for _, k := range kids {
+		c := Folder{ID: k.ID, Name: f.Name + "/" + k.DisplayName, Total: k.TotalItemCount}
+		out = append(out, c)
+		if k.ChildFolderCount > 0 {
+			more, err := p.children(ctx, c, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, more...)
+		}
+	}
+	return out, nil
+}
+
+// deltaRequest is the request for the next page of folder f: the saved
+// link, or the base query of a full round.

@@ -1,0 +1,351 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	gosync "sync"
+	"time"
+
+	"github.com/m365link/m365link"
+)
+
+// pass is one sync of one mailbox.
+type pass struct {
+	e   *Engine
+	mb  m365link.Mailbox
+	key string
+	tok TokenSource
+
+	sinkMu gosync.Mutex // the sink never sees two calls for one mailbox at once
+
+	mu      gosync.Mutex // guards st, missing and relist
+	st      Status
+	missing []string       // configured folders the mailbox does not have
+	relist  bool           // a folder answered 404: look the folders up again next pass
+	expects map[string]int // folder ID -> messages its full round should deliver
+}
+
+func (p *pass) run(ctx context.Context) error {
+	folders, err := p.folders(ctx)
+	if err != nil {
+		return err
+	}
+	if err := p.recordFolders(ctx, folders); err != nil {
+		return err
+	}
+	if err := p.plan(ctx, folders); err != nil {
+		return err
+	}
+	// The folder is the unit of failure: one that fails leaves the others
+	// to finish and checkpoint. Only a failure of the whole mailbox (its
+	// account, its lease, throttling, the host's stores) stops them all.
+	fctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	cursors := make([]Cursor, len(folders))
+	errs := make([]error, len(folders))
+	var wg gosync.WaitGroup
+	slots := make(chan struct{}, p.e.cfg.FolderConcurrency)
+	for i, f := range folders {
+		select {
+		case slots <- struct{}{}:
+		case <-fctx.Done():
+		}
+		if fctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			cursors[i], errs[i] = p.folder(fctx, f)
+			if errs[i] != nil && mailboxWide(fctx, errs[i]) {
+				stop(errs[i])
+			}
+		})
+	}
+	wg.Wait()
+	if fctx.Err() != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return context.Cause(fctx)
+	}
+	// Removals and sweeps were deferred to here, after every folder's
+	// round, so that a message moved into another synced folder has been
+	// upserted there first and the sink ignores its removal: a move is an
+	// update, never a delete and a create.
+	for i, f := range folders {
+		if errs[i] != nil {
+			continue
+		}
+		if err := p.settle(ctx, f, cursors[i]); err != nil {
+			return err
+		}
+	}
+	var failed []error
+	for i, f := range folders {
+		if errs[i] == nil {
+			continue
+		}
+		if err := p.failed(ctx, f, errs[i]); err != nil {
+			return err
+		}
+		failed = append(failed, &FolderError{Folder: f, Err: errs[i]})
+	}
+	if err := p.dropFolders(ctx, folders); err != nil {
+		return err
+	}
+	return errors.Join(failed...)
+}
+
+// settle hands the sink a finished folder's pending removals and, after a
+// full round, the sweep of older generations.
+func (p *pass) settle(ctx context.Context, f Folder, c Cursor) error {
+	sweep := c.Resyncing && !c.Initial
+	if len(c.Pending) == 0 && !sweep {
+		return nil
+	}
+	if err := p.fence(ctx); err != nil {
+		return err
+	}
+	if len(c.Pending) > 0 {
+		if err := p.apply(ctx, &Page{Mailbox: p.mb, Folder: f, Generation: c.Generation, Removals: c.Pending}); err != nil {
+			return err
+		}
+		p.e.removals.Add(int64(len(c.Pending)))
+		c.Pending = nil
+	}
+	if sweep {
+		if err := p.reset(ctx, Reset{Mailbox: p.mb, FolderID: f.ID, Phase: ResetEnd, Generation: c.Generation}); err != nil {
+			return err
+		}
+		c.Resyncing = false
+	}
+	return p.save(ctx, f, c)
+}
+
+// maxSkip bounds the backoff of a failing folder, in passes.
+const maxSkip = 31
+
+// failed records a folder's failure in its cursor: after n failed passes
+// in a row the next 2^(n-1)-1 passes (at most maxSkip) leave it alone.
+// Only the failure fields change: the cursor is re-read, so nothing of the
+// failed attempt that was not saved is kept.
+func (p *pass) failed(ctx context.Context, f Folder, err error) error {
+	if errors.Is(err, ErrDegraded) || errors.Is(err, ErrFolderBackoff) {
+		return nil // already recorded
+	}
+	if errors.Is(err, m365link.ErrNotFound) {
+		p.relist = true // the folder may be gone: look the folders up again
+	}
+	c, lerr := p.e.cfg.State.LoadCursor(ctx, p.key, f.ID)
+	if lerr != nil {
+		return hostErr("load cursor", lerr)
+	}
+	c.Failures++
+	c.Skip = min(1<<min(c.Failures-1, 5)-1, maxSkip)
+	c.LastError = err.Error()
+	return p.save(ctx, f, c)
+}
+
+// mailboxWide reports whether err concerns the whole mailbox rather than
+// one folder: cancellation, a lost lease, the account or mailbox, Graph
+// throttling the mailbox, or the host's sink and state store.
+func mailboxWide(ctx context.Context, err error) bool {
+	var he *hostError
+	return ctx.Err() != nil || errors.As(err, &he) ||
+		errors.Is(err, ErrLeaseLost) ||
+		errors.Is(err, m365link.ErrReconnectRequired) ||
+		errors.Is(err, m365link.ErrMailboxNotEnabled) ||
+		errors.Is(err, m365link.ErrUnauthorized) ||
+		errors.Is(err, m365link.ErrForbidden) ||
+		errors.Is(err, m365link.ErrConsentRequired) ||
+		errors.Is(err, m365link.ErrThrottled)
+}
+
+// hostError is a failure of the host's sink, state store or lease store.
+type hostError struct {
+	op  string
+	err error
+}
+
+func hostErr(op string, err error) error { return &hostError{op: op, err: err} }
+
+func (e *hostError) Error() string { return e.op + ": " + e.err.Error() }
+func (e *hostError) Unwrap() error { return e.err }
+
+// recordFolders saves, before anything is synced, every folder this pass
+// will touch next to those earlier passes did (Status.Folders): a folder
+// that disappears later is then always emptied in the sink, even when no
+// pass finished while it existed.
+func (p *pass) recordFolders(ctx context.Context, folders []Folder) error {
+	p.mu.Lock()
+	known := p.st.Folders
+	added := false
+	for _, f := range folders {
+		if !slices.Contains(known, f.ID) {
+			known = append(known, f.ID)
+			added = true
+		}
+	}
+	p.st.Folders = known
+	st := p.st
+	p.mu.Unlock()
+	if !added {
+		return nil
+	}
+	if err := p.e.cfg.State.SaveStatus(ctx, st); err != nil {
+		return hostErr("save status", err)
+	}
+	return nil
+}
+
+// dropFolders empties in the sink the folders earlier passes synced and
+// this one did not find (deleted, moved out of a synced parent, no longer
+// configured), and forgets their cursors.
+func (p *pass) dropFolders(ctx context.Context, folders []Folder) error {
+	ids := make([]string, len(folders))
+	for i, f := range folders {
+		ids[i] = f.ID
+	}
+	p.mu.Lock()
+	prev := slices.Clone(p.st.Folders)
+	p.mu.Unlock()
+	for _, id := range prev {
+		if slices.Contains(ids, id) {
+			continue
+		}
+		if err := p.fence(ctx); err != nil {
+			return err
+		}
+		p.e.log.LogAttrs(ctx, slog.LevelInfo, "sync: folder no longer synced; emptied", slog.String("mailbox", p.key), slog.String("folder", id))
+		if err := p.reset(ctx, Reset{Mailbox: p.mb, FolderID: id, Phase: ResetEnd, Generation: DropGeneration}); err != nil {
+			return err
+		}
+		if err := p.save(ctx, Folder{ID: id}, Cursor{}); err != nil {
+			return err
+		}
+	}
+	p.mu.Lock()
+	p.st.Folders = ids
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *pass) apply(ctx context.Context, pg *Page) error {
+	p.sinkMu.Lock()
+	defer p.sinkMu.Unlock()
+	if err := p.e.cfg.Sink.Apply(ctx, pg); err != nil {
+		return hostErr("sink", err)
+	}
+	return nil
+}
+
+func (p *pass) reset(ctx context.Context, r Reset) error {
+	p.sinkMu.Lock()
+	defer p.sinkMu.Unlock()
+	if err := p.e.cfg.Sink.Reset(ctx, r); err != nil {
+		return hostErr("sink", err)
+	}
+	return nil
+}
+
+func (p *pass) save(ctx context.Context, f Folder, c Cursor) error {
+	if err := p.e.cfg.State.SaveCursor(ctx, p.key, f.ID, c); err != nil {
+		return hostErr("save cursor", err)
+	}
+	return nil
+}
+
+// fence renews the lease before the sink is written to: a worker that
+// stalled past its lease (and may have been replaced) stops here.
+func (p *pass) fence(ctx context.Context) error {
+	e := p.e
+	if e.cfg.Leases == nil {
+		return nil
+	}
+	ok, err := e.cfg.Leases.Acquire(ctx, p.key, e.owner, e.cfg.LeaseTTL)
+	if err != nil {
+		return hostErr("renew lease", err)
+	}
+	if !ok {
+		return ErrLeaseLost
+	}
+	return nil
+}
+
+// phase records whether a folder's round is a first (or full) one: the
+// mailbox shows "initial sync" while any folder is in one. A change is
+// published at once, so the host sees a pass start.
+func (p *pass) phase(initial bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.st.State
+	if initial {
+		p.st.State = StateInitial
+	} else if p.st.State != StateInitial {
+		p.st.State = StateIncremental
+	}
+	if p.st.State != old {
+		p.e.publish(p.st)
+	}
+}
+
+// progress counts a page and publishes the status. Publishing under p.mu
+// keeps a mailbox's statuses in order and its OnProgress calls apart.
+func (p *pass) progress(items int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.st.Pages++
+	p.st.Items += items
+	p.e.publish(p.st)
+}
+
+// plan sets the progress a pass starts from: the folders in a full round
+// (or about to start one) and what each should deliver, and what earlier,
+// interrupted passes already delivered in those rounds, so progress never
+// goes backwards.
+func (p *pass) plan(ctx context.Context, folders []Folder) error {
+	for _, f := range folders {
+		c, err := p.e.cfg.State.LoadCursor(ctx, p.key, f.ID)
+		if err != nil {
+			return hostErr("load cursor", err)
+		}
+		switch {
+		case c.Link == "":
+			if c.Generation == 0 {
+				c.Since = p.e.cfg.Window.start(time.Now())
+			}
+			p.estimate(f, p.expect(ctx, f, c))
+		case c.Initial:
+			p.estimate(f, c.Expect)
+			p.mu.Lock()
+			p.st.Items += c.Upserted
+			p.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+// expected returns what plan estimated for folder f's full round.
+func (p *pass) expected(f Folder) (int, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n, ok := p.expects[f.ID]
+	return n, ok
+}
+
+// estimate records what folder f's full round should deliver; Status.Estimate
+// is the sum over the folders in a full round.
+func (p *pass) estimate(f Folder, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.expects == nil {
+		p.expects = map[string]int{}
+	}
+	p.expects[f.ID] = n
+	p.st.Estimate = 0
+	for _, v := range p.expects {
+		p.st.Estimate += v
+	}
+}

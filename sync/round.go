@@ -1,0 +1,331 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/internal/graph"
+)
+
+// A folder's round: fetch a delta page, hand it to the sink, save the
+// cursor, until the round's deltaLink. Every round that starts from the
+// base query runs under a new generation, saved before anything of the
+// round reaches the sink, and ends with a sweep of older generations
+// ([ResetEnd]) — whether it is the folder's first round, a resync, a redo
+// past the filter cap, a recovery from an unusable cursor, or any of them
+// restarted after a crash. So an interrupted round repeats work but never
+// leaves a message behind that Graph has since deleted.
+
+// maxRestarts bounds how often one pass restarts a folder's full round
+// because Graph discarded the round's state midway; past it the folder
+// fails for this pass and the next pass tries again.
+const maxRestarts = 8
+
+// deltaRequest is the request for the next page of folder f: the saved
+// link, or the base query of a full round.
+func (p *pass) deltaRequest(f Folder, c Cursor, pageSize int) *graph.Request {
+	h := http.Header{"Prefer": {"odata.maxpagesize=" + strconv.Itoa(pageSize)}}
+	if p.e.cfg.IncludeBody {
+		h.Add("Prefer", `outlook.body-content-type="text"`)
+	}
+	if c.Link != "" {
+		return &graph.Request{URL: c.Link, Header: h, Mailbox: p.mb.UserID, Token: p.tok}
+	}
+	sel := graph.MessageSelect
+	if p.e.cfg.IncludeBody {
+		sel += ",body"
+	}
+	q := url.Values{"$select": {sel}}
+	if !c.Since.IsZero() && !c.Unfiltered {
+		q.Set("$filter", "receivedDateTime ge "+c.Since.UTC().Format(time.RFC3339))
+	}
+	return &graph.Request{Path: graph.Path("users", p.mb.UserID, "mailFolders", f.ID, "messages", "delta"),
+		Query: q, Header: h, Mailbox: p.mb.UserID, Token: p.tok}
+}
+
+// folder syncs one folder to the end of its current delta round and
+// returns the cursor it saved last. A folder left alone by this pass
+// (degraded, or backing off after failures) returns an error saying so.
+func (p *pass) folder(ctx context.Context, f Folder) (Cursor, error) {
+	e := p.e
+	c, err := e.cfg.State.LoadCursor(ctx, p.key, f.ID)
+	if err != nil {
+		return c, hostErr("load cursor", err)
+	}
+	if !c.DegradedUntil.IsZero() {
+		if time.Now().Before(c.DegradedUntil) {
+			return c, fmt.Errorf("%w: Graph reset it %d times in %s; next try after %s", ErrDegraded,
+				len(c.Resets), e.cfg.ResyncWindow, c.DegradedUntil.UTC().Format(time.RFC3339))
+		}
+		// The window is over: try once more, with a fresh reset budget.
+		c.DegradedUntil, c.Resets = time.Time{}, nil
+	}
+	if c.Skip > 0 {
+		c.Skip--
+		if err := p.save(ctx, f, c); err != nil {
+			return c, err
+		}
+		return c, fmt.Errorf("%w (%d failed passes in a row, %d more to skip): %s", ErrFolderBackoff, c.Failures, c.Skip, c.LastError)
+	}
+	switch {
+	case c.Link == "": // startRound below says "initial"
+	case c.Initial:
+		p.phase(true)
+	default:
+		p.phase(false)
+	}
+	pageSize := e.cfg.PageSize
+	restarts := 0
+	var upserts []m365link.Message // reused: a page is the sink's only during Apply
+	for {
+		if c.Link == "" {
+			if c, err = p.startRound(ctx, f, c); err != nil {
+				return c, err
+			}
+		}
+		page, err := graph.GetPage[graph.Message](ctx, e.gc, p.deltaRequest(f, c, pageSize))
+		if err != nil {
+			var ge *m365link.GraphError
+			switch {
+			case errors.Is(err, m365link.ErrSyncReset):
+				if c, err = p.onReset(ctx, f, c, err, &restarts); err != nil {
+					return c, err
+				}
+				continue
+			case errors.As(err, &ge) && ge.StatusCode == http.StatusGatewayTimeout && pageSize > minPageSize:
+				// Big pages can time out at Graph: ask for smaller ones.
+				pageSize = max(minPageSize, pageSize/2)
+				e.log.LogAttrs(ctx, slog.LevelInfo, "sync: 504; smaller pages", slog.String("mailbox", p.key), slog.Int("pageSize", pageSize))
+				continue
+			case errors.Is(err, m365link.ErrUntrustedLink):
+				e.untrusted.Add(1)
+				if c.Link != "" && !e.gc.Trusts(c.Link) {
+					// The saved cursor itself is unusable (written by an
+					// older version, or damaged): start over with a sweep.
+					e.log.LogAttrs(ctx, slog.LevelWarn, "sync: saved cursor unusable; full round",
+						slog.String("mailbox", p.key), slog.String("folder", f.ID))
+					c.Link = ""
+					continue
+				}
+				// Graph's answer points elsewhere: refused before anything
+				// of it was applied or saved; the last good cursor stays.
+				e.log.LogAttrs(ctx, slog.LevelWarn, "sync: page refused: link to another origin",
+					slog.String("mailbox", p.key), slog.String("folder", f.ID), slog.String("error", err.Error()))
+			}
+			return c, err
+		}
+		if err := p.fence(ctx); err != nil {
+			return c, err
+		}
+		out := &Page{Mailbox: p.mb, Folder: f, Generation: c.Generation, Upserts: upserts[:0]}
+		removed := 0
+		for i := range page.Value {
+			m := &page.Value[i]
+			if m.Removed != nil {
+				c.Pending = append(c.Pending, Removal{ID: m.ID, FolderID: f.ID})
+				removed++
+				continue
+			}
+			if c.Unfiltered && !c.Since.IsZero() && m.ReceivedAt.Before(c.Since) {
+				continue // outside the window: the client-side cut
+			}
+			m.FolderID = f.ID
+			out.Upserts = append(out.Upserts, m.Message)
+		}
+		upserts = out.Upserts
+		p.itemErrors(ctx, f, page.ItemErrors)
+		if len(out.Upserts) > 0 {
+			if err := p.apply(ctx, out); err != nil {
+				return c, err
+			}
+			if len(c.Pending) > removed {
+				c.Pending = cancelRemovals(c.Pending, out.Upserts)
+			}
+		}
+		e.pages.Add(1)
+		e.items.Add(int64(len(out.Upserts)))
+		c.Delivered += len(page.Value) + len(page.ItemErrors)
+		if c.Initial {
+			c.Upserted += len(out.Upserts)
+		}
+		p.progress(len(out.Upserts))
+		if page.NextLink != "" {
+			c.Link = page.NextLink
+			if err := p.save(ctx, f, c); err != nil {
+				return c, err
+			}
+			continue
+		}
+		if page.DeltaLink == "" {
+			return c, fmt.Errorf("a last page without a deltaLink: %w", m365link.ErrMalformedResponse)
+		}
+		if p.capped(f, c) {
+			// Graph stops a filtered delta at 5,000 messages and says
+			// nothing: redo the round unfiltered and cut by date here. A
+			// later round that hit the cap may have lost changes, removals
+			// among them: only a full round with a sweep is exact.
+			e.log.LogAttrs(ctx, slog.LevelInfo, "sync: filtered delta capped; falling back to unfiltered",
+				slog.String("mailbox", p.key), slog.String("folder", f.ID), slog.Int("delivered", c.Delivered), slog.Bool("initial", c.Initial))
+			c.Unfiltered, c.Link = true, ""
+			continue
+		}
+		c.Link, c.Initial, c.Delivered, c.Upserted = page.DeltaLink, false, 0, 0
+		if c.Generation <= 1 {
+			c.Resyncing = false // the folder's very first round: nothing older to sweep
+		}
+		c.Failures, c.Skip, c.LastError = 0, 0, ""
+		if err := p.save(ctx, f, c); err != nil {
+			return c, err
+		}
+		return c, nil
+	}
+}
+
+// startRound begins a full round of f from the base query under a new
+// generation. The generation is saved before the round's first page
+// reaches the sink, so a crash anywhere in the round makes the next pass
+// start yet another one; the sweep at the round's end removes what every
+// earlier round delivered and Graph no longer has.
+func (p *pass) startRound(ctx context.Context, f Folder, c Cursor) (Cursor, error) {
+	if c.Generation == 0 {
+		c.Since = p.e.cfg.Window.start(time.Now())
+	}
+	c.Generation++
+	c.Link, c.Initial, c.Resyncing, c.Delivered, c.Upserted = "", true, true, 0, 0
+	n, ok := p.expected(f)
+	if !ok {
+		n = p.expect(ctx, f, c)
+		p.estimate(f, n)
+	}
+	c.Expect = n
+	if c.Generation > 1 {
+		// The sink may hold messages of older rounds.
+		if err := p.reset(ctx, Reset{Mailbox: p.mb, FolderID: f.ID, Phase: ResetBegin, Generation: c.Generation}); err != nil {
+			return c, err
+		}
+	}
+	if err := p.save(ctx, f, c); err != nil {
+		return c, err
+	}
+	p.phase(true)
+	return c, nil
+}
+
+// expect returns how many messages a full round of f will deliver: the
+// folder's total, or with a history window the count of messages received
+// inside it (one small request; 0, unknown, if it fails).
+func (p *pass) expect(ctx context.Context, f Folder, c Cursor) int {
+	if c.Since.IsZero() {
+		return f.Total
+	}
+	var page struct {
+		Count int `json:"@odata.count"`
+	}
+	q := url.Values{"$filter": {"receivedDateTime ge " + c.Since.UTC().Format(time.RFC3339)}, "$count": {"true"}, "$top": {"1"}, "$select": {"id"}}
+	if err := p.e.gc.JSON(ctx, p.request(graph.Path("users", p.mb.UserID, "mailFolders", f.ID, "messages"), q), &page); err != nil {
+		p.e.log.LogAttrs(ctx, slog.LevelDebug, "sync: count messages in the window", slog.String("mailbox", p.key),
+			slog.String("folder", f.ID), slog.String("error", err.Error()))
+		return 0
+	}
+	return page.Count
+}
+
+// onReset handles Graph discarding folder f's sync state. A reset of a
+// finished round's state (an incremental pass) is a resync and counts
+// towards MaxResyncs in ResyncWindow, past which the folder degrades and
+// waits the window out. A reset during a full round (its base query
+// included) loses nothing finished: the round restarts, up to maxRestarts
+// times a pass without counting, so a short storm of resets slows a folder
+// down but does not park it; a pass that gives up counts one reset.
+func (p *pass) onReset(ctx context.Context, f Folder, c Cursor, cause error, restarts *int) (Cursor, error) {
+	e := p.e
+	if c.Link == "" || c.Initial {
+		// Nothing finished was lost: restart the round (under a new
+		// generation), a few times at most in one pass; past that the
+		// pass gives up on the folder and the reset counts once.
+		*restarts++
+		if *restarts <= maxRestarts {
+			e.resyncs.Add(1)
+			e.log.LogAttrs(ctx, slog.LevelInfo, "sync: sync state reset during a full round; restarting it",
+				slog.String("mailbox", p.key), slog.String("folder", f.ID))
+			c.Link = ""
+			return c, nil
+		}
+		cause = fmt.Errorf("full round reset %d times in one pass: %w", *restarts, cause)
+	}
+	now := time.Now()
+	recent := c.Resets[:0]
+	for _, t := range c.Resets {
+		if now.Sub(t) < e.cfg.ResyncWindow {
+			recent = append(recent, t)
+		}
+	}
+	c.Resets = append(recent, now)
+	if len(c.Resets) > e.cfg.MaxResyncs {
+		// Leave the folder alone until the window is over; the first pass
+		// after it tries again.
+		c.DegradedUntil = now.Add(e.cfg.ResyncWindow)
+		if err := p.save(ctx, f, c); err != nil {
+			return c, err
+		}
+		return c, fmt.Errorf("%w: Graph reset it %d times in %s: %w", ErrDegraded, len(c.Resets), e.cfg.ResyncWindow, cause)
+	}
+	if *restarts > maxRestarts {
+		if err := p.save(ctx, f, c); err != nil {
+			return c, err
+		}
+		return c, cause
+	}
+	e.resyncs.Add(1)
+	e.log.LogAttrs(ctx, slog.LevelInfo, "sync: sync state reset; full resync", slog.String("mailbox", p.key), slog.String("folder", f.ID))
+	c.Link = ""
+	return c, nil
+}
+
+// capped reports whether a filtered round that just ended may have been cut
+// short by Graph's cap. A first round that delivered the whole folder
+// (totalItemCount) was not.
+func (p *pass) capped(f Folder, c Cursor) bool {
+	if c.Since.IsZero() || c.Unfiltered || c.Delivered < p.e.cfg.FilteredDeltaCap {
+		return false
+	}
+	return !c.Initial || f.Total <= 0 || f.Total > c.Delivered
+}
+
+// cancelRemovals drops pending removals of messages upserted since: the
+// message came back to the folder (after a crash left the removal pending).
+func cancelRemovals(pending []Removal, upserts []m365link.Message) []Removal {
+	ids := make(map[string]struct{}, len(upserts))
+	for i := range upserts {
+		ids[upserts[i].ID] = struct{}{}
+	}
+	return slices.DeleteFunc(pending, func(r Removal) bool {
+		_, ok := ids[r.ID]
+		return ok
+	})
+}
+
+func (p *pass) itemErrors(ctx context.Context, f Folder, errs []*m365link.ItemError) {
+	if len(errs) == 0 {
+		return
+	}
+	p.e.itemErrors.Add(int64(len(errs)))
+	p.mu.Lock()
+	p.st.ItemErrors += len(errs)
+	p.mu.Unlock()
+	for _, ie := range errs {
+		p.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: message not understood", slog.String("mailbox", p.key),
+			slog.String("folder", f.ID), slog.String("id", ie.ID), slog.Int("index", ie.Index), slog.String("error", ie.Err.Error()))
+		if p.e.cfg.OnItemError != nil {
+			p.e.cfg.OnItemError(p.mb, ie)
+		}
+	}
+}

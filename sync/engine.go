@@ -526,3 +526,65 @@ func (e *Engine) finish(ctx context.Context, p *pass, err error) {
 		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: save status", slog.String("mailbox", st.Mailbox.Key()), slog.String("error", err.Error()))
 	}
 }
+
+// ResetFolder makes the next pass over a mailbox start one folder (by
+// immutable ID) over: a full round from the base query under a new
+// generation, ending with a sweep of everything the sink holds in the
+// folder from before. Use it when the host's copy of a folder is in doubt
+// (restored from a backup, edited by hand). It also lifts the folder's
+// backoff and degraded state. It waits for a pass in flight on this
+// engine, and takes the mailbox's lease when the engine has a LeaseStore.
+func (e *Engine) ResetFolder(ctx context.Context, mb m365link.Mailbox, folderID string) error {
+	return e.resetFolders(ctx, mb, "ResetFolder", func(Status) []string { return []string{folderID} })
+}
+
+// ResetMailbox is [Engine.ResetFolder] for every folder of the mailbox;
+// the next pass also looks the folders up again.
+func (e *Engine) ResetMailbox(ctx context.Context, mb m365link.Mailbox) error {
+	return e.resetFolders(ctx, mb, "ResetMailbox", func(st Status) []string { return st.Folders })
+}
+
+func (e *Engine) resetFolders(ctx context.Context, mb m365link.Mailbox, op string, which func(Status) []string) error {
+	if mb.TenantID == "" {
+		mb.TenantID = e.cfg.TenantID
+	}
+	if mb.UserID == "" {
+		return errors.New("sync: " + op + " needs the mailbox's UserID")
+	}
+	unlock, err := e.lockMailbox(ctx, mb.Key())
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	release, err := e.lease(ctx, mb)
+	if err != nil {
+		return err
+	}
+	defer release()
+	key := mb.Key()
+	st, err := e.cfg.State.LoadStatus(ctx, key)
+	if err != nil {
+		return fmt.Errorf("sync: %s: %w", mb, hostErr("load status", err))
+	}
+	for _, id := range which(st) {
+		c, err := e.cfg.State.LoadCursor(ctx, key, id)
+		if err != nil {
+			return fmt.Errorf("sync: %s: %w", mb, hostErr("load cursor", err))
+		}
+		if c.Generation == 0 {
+			continue // never synced: its first round is a full one anyway
+		}
+		c.Link, c.DegradedUntil, c.Resets, c.Failures, c.Skip, c.LastError = "", time.Time{}, nil, 0, 0, ""
+		if err := e.cfg.State.SaveCursor(ctx, key, id, c); err != nil {
+			return fmt.Errorf("sync: %s: %w", mb, hostErr("save cursor", err))
+		}
+		e.log.LogAttrs(ctx, slog.LevelInfo, "sync: folder reset by the host", slog.String("mailbox", key), slog.String("folder", id))
+	}
+	if op == "ResetMailbox" && st.Resolved != nil {
+		st.Resolved = nil
+		if err := e.cfg.State.SaveStatus(ctx, st); err != nil {
+			return fmt.Errorf("sync: %s: %w", mb, hostErr("save status", err))
+		}
+	}
+	return nil
+}

@@ -43,14 +43,40 @@
 //     update), never a delete and a create; a move out of the synced
 //     folders is a removal. A removal recorded before a crash is cancelled
 //     when the message comes back to the folder before it was applied.
-//   - Resyncs: when Graph discards a cursor (410 Gone, syncStateNotFound,
-//     resyncRequired) the folder starts a full round under a new
-//     generation, announced with a [ResetBegin]. Every upsert carries its
-//     folder's generation; at the end of the pass a [ResetEnd] tells the
-//     sink to delete the folder's messages of older generations: the ones
-//     Graph no longer has (tombstones). A folder reset more than
-//     MaxResyncs times in ResyncWindow degrades its mailbox instead of
-//     spinning; the next pass after the window tries again.
+//   - Full rounds: every round that starts from the base query — a
+//     folder's first, a resync after Graph discarded the cursor (410 Gone,
+//     syncStateNotFound, resyncRequired), a redo past the filter cap, a
+//     recovery from an unusable cursor, [Engine.ResetFolder], and any of
+//     them restarted after a crash — runs under a new generation, saved
+//     before the round's first page reaches the sink and announced with a
+//     [ResetBegin] when the sink may hold older ones. Every upsert carries
+//     its folder's generation; at the end of the pass a [ResetEnd] tells
+//     the sink to delete the folder's messages of older generations: the
+//     ones Graph no longer has. So a crash can repeat work but never leave
+//     a message behind that Graph deleted.
+//   - Resets: a reset during a full round restarts it (a few times per
+//     pass). A folder whose finished state Graph resets more than
+//     MaxResyncs times in ResyncWindow is degraded: passes leave it alone,
+//     without a request, until the window is over, then try once more.
+//   - The folder is the unit of failure: a folder that keeps failing (Graph
+//     errors after the retries, a refused link) is reported as a
+//     [FolderError] while the mailbox's other folders finish and
+//     checkpoint; after n failed passes in a row it sits out the next
+//     2^(n-1)-1 passes (at most 31). Failures of the whole mailbox — the
+//     account, the lease, throttling, the host's sink or stores — stop the
+//     pass. [Cause] names the kind of a failure for logs and metrics.
+//   - Links: a page whose nextLink or deltaLink points outside the
+//     configured Graph origin is refused before anything of it is applied
+//     or saved; the folder keeps its last good cursor and tries again next
+//     pass (Counters.UntrustedLinks). A saved cursor that can never be used
+//     starts a full round instead.
+//   - Folders: the folders a pass resolves are recorded (Status.Folders)
+//     before anything is synced, so a folder that disappears later — even
+//     one no pass finished — is emptied in the sink ([DropGeneration]).
+//     What the configured folders resolved to is kept in Status.Resolved
+//     and looked up again hourly, after a 404, or when the configuration
+//     changes: an incremental pass with no changes costs one request per
+//     folder.
 //   - History window: the first round of a folder asks Graph for
 //     receivedDateTime ≥ the window's start. Graph silently stops such a
 //     round at 5,000 messages, so a round that delivered FilteredDeltaCap
@@ -76,7 +102,8 @@
 // budget below Outlook's 10,000 per 10 minutes, Retry-After honoured, and
 // pages decoded by a single-pass decoder. An initial sync costs one request
 // per folder and one per page of up to 1,000 messages (halved while Graph
-// answers 504); memory does not grow with mailbox size: pages are streamed
+// answers 504), plus one to count the messages inside a history window;
+// memory does not grow with mailbox size: pages are streamed
 // to the sink one at a time. The benchmarks in this package measure it
 // (go test -run '^$' -bench . -benchmem ./sync/).
 //

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -72,8 +73,18 @@ func (p *pass) resolveAll(ctx context.Context) ([]Folder, error) {
 		}
 	}
 	var notFound error
-	for _, spec := range p.e.cfg.Folders {
-		f, err := p.resolve(ctx, spec)
+	pre := p.prefetch(ctx)
+	for i, spec := range p.e.cfg.Folders {
+		var f Folder
+		var err error
+		if wf, ok := pre[i]; ok {
+			f = Folder{ID: wf.ID, Name: spec.WellKnown, Total: wf.TotalItemCount}
+			if spec.ID != "" {
+				f.Name = wf.DisplayName
+			}
+		} else {
+			f, err = p.resolve(ctx, spec)
+		}
 		if err != nil {
 			if errors.Is(err, m365link.ErrNotFound) && !errors.Is(err, m365link.ErrMailboxNotEnabled) {
 				// One missing folder must not stop the others.
@@ -103,6 +114,57 @@ func (p *pass) resolveAll(ctx context.Context) ([]Folder, error) {
 	}
 	return out, nil
 }
+
+// prefetch looks up the folders named by well-known name or ID in one
+// $batch request, so a first pass costs one request besides its pages.
+// What the batch does not answer with 200 (a missing folder, throttling
+// of one item, a batch that failed) is looked up on its own, with the
+// client's retries and typed errors.
+func (p *pass) prefetch(ctx context.Context) map[int]wireFolder {
+	type item struct {
+		ID     string `json:"id"`
+		Method string `json:"method"`
+		URL    string `json:"url"`
+	}
+	var items []item
+	for i, spec := range p.e.cfg.Folders {
+		key := spec.WellKnown + spec.ID
+		if key == "" || len(items) == maxBatch {
+			continue
+		}
+		items = append(items, item{ID: strconv.Itoa(i), Method: http.MethodGet,
+			URL: graph.Path("users", p.mb.UserID, "mailFolders", key) + "?$select=" + folderSelect})
+	}
+	if len(items) < 2 {
+		return nil
+	}
+	var out struct {
+		Responses []struct {
+			ID     string          `json:"id"`
+			Status int             `json:"status"`
+			Body   json.RawMessage `json:"body"`
+		} `json:"responses"`
+	}
+	req := p.request("/$batch", nil)
+	req.Method, req.Body, req.Idempotent, req.Weight = http.MethodPost, map[string]any{"requests": items}, true, min(len(items), 4)
+	if err := p.e.gc.JSON(ctx, req, &out); err != nil {
+		p.e.log.LogAttrs(ctx, slog.LevelDebug, "sync: folder batch failed; one by one", slog.String("mailbox", p.key), slog.String("error", err.Error()))
+		return nil
+	}
+	got := make(map[int]wireFolder, len(out.Responses))
+	for _, r := range out.Responses {
+		i, err := strconv.Atoi(r.ID)
+		var wf wireFolder
+		if err != nil || r.Status != http.StatusOK || json.Unmarshal(r.Body, &wf) != nil || wf.ID == "" {
+			continue
+		}
+		got[i] = wf
+	}
+	return got
+}
+
+// maxBatch is how many requests Graph takes in one $batch.
+const maxBatch = 20
 
 type wireFolder struct {
 	ID               string `json:"id"`

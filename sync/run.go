@@ -23,8 +23,9 @@ import (
 // its last pass (or at once after [Engine.Trigger]), and backs off per
 // mailbox by what went wrong: Retry-After when throttled, a day when the
 // user has no mailbox, a few minutes when the account must reconnect (or
-// at once after [Engine.Trigger], e.g. when the user reconnected), the
-// resync window when degraded. One mailbox's trouble never holds up the
+// at once after [Engine.Trigger], e.g. when the user reconnected). A
+// degraded or failing folder waits on its own while the mailbox's other
+// folders keep their Interval. One mailbox's trouble never holds up the
 // others. Run returns ctx's error after the passes in flight have stopped;
 // it returns [ErrRunning] if called while it runs.
 func (e *Engine) Run(ctx context.Context) error {
@@ -224,7 +225,9 @@ func (e *Engine) nextRun(key string, err error) time.Time {
 	case errors.Is(err, m365link.ErrReconnectRequired):
 		return now.Add(5 * time.Minute)
 	case errors.Is(err, ErrDegraded):
-		return now.Add(e.cfg.ResyncWindow)
+		// The degraded folder waits its window out by itself; the
+		// mailbox's other folders carry on.
+		return now.Add(e.cfg.Interval)
 	case errors.Is(err, m365link.ErrThrottled) && st.ThrottledUntil.After(now):
 		return st.ThrottledUntil
 	}

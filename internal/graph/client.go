@@ -355,6 +355,10 @@ func (c *Client) attempt(ctx context.Context, req *Request, method string, targe
 		return &transportError{op: method + " " + target.EscapedPath(), err: unwrapURLError(err)}
 	}
 	if err := CheckResponse(resp, c.clock.Now()); err != nil {
+		var ge *m365link.GraphError
+		if errors.As(err, &ge) {
+			ge.RetryAfter = c.capRetryAfter(ctx, ge.RetryAfter, req.Mailbox, method, target.EscapedPath())
+		}
 		return err
 	}
 	return handle(resp)
@@ -463,10 +467,11 @@ func (e *transportError) Is(target error) bool {
 // HTTPClient returns a plain *http.Client on the client's transport that
 // adds Prefer: IdType="ImmutableId" and a client-request-id when missing,
 // paces requests by the mailbox named in the URL (/users/{id}/…) through the
-// shared limiter, and records 429/503 Retry-After as a throttle for that
-// mailbox. It neither authenticates nor retries: it is for msgraph-sdk-go,
-// which brings its own auth provider and retry handler, so that its calls and
-// the library's share one set of mailbox limits.
+// shared limiter, and records 429/503 Retry-After (capped by
+// [RetryPolicy].MaxRetryAfter) as a throttle for that mailbox. It neither
+// authenticates nor retries: it is for msgraph-sdk-go, which brings its own
+// auth provider and retry handler, so that its calls and the library's share
+// one set of mailbox limits.
 func (c *Client) HTTPClient() *http.Client {
 	return &http.Client{Transport: &pacedTransport{c: c, base: c.hc.Transport}, Timeout: c.hc.Timeout}
 }
@@ -503,6 +508,7 @@ func (t *pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	if resp.StatusCode == 429 || resp.StatusCode == 503 {
 		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), t.c.clock.Now()); ok {
+			d = t.c.capRetryAfter(r.Context(), d, mailbox, r.Method, r.URL.EscapedPath())
 			t.c.limiter.Throttle(mailbox, t.c.clock.Now().Add(max(d, t.c.retry.MinRetryAfter)))
 		}
 	}

@@ -251,10 +251,10 @@ func TestFaultsAreRetried(t *testing.T) {
 		{"429 with fractional Retry-After", fakegraph.Fault{Kind: fakegraph.Throttle429, RetryAfter: "0.5", Times: 1}, []time.Duration{time.Second}},
 		{"429 with garbage Retry-After", fakegraph.Fault{Kind: fakegraph.Throttle429, RetryAfter: "garbage", Times: 1}, []time.Duration{time.Second}},
 		{"503", fakegraph.Fault{Kind: fakegraph.Unavailable503, RetryAfter: "2", Times: 1}, []time.Duration{2 * time.Second}},
-		{"504", fakegraph.Fault{Kind: fakegraph.GatewayTimeout504, Times: 2}, []time.Duration{500 * time.Millisecond, time.Second}},
-		{"connection reset", fakegraph.Fault{Kind: fakegraph.ConnReset, Times: 1}, []time.Duration{500 * time.Millisecond}},
-		{"truncated body", fakegraph.Fault{Kind: fakegraph.TruncatedBody, Times: 1}, []time.Duration{500 * time.Millisecond}},
-		{"malformed JSON", fakegraph.Fault{Kind: fakegraph.MalformedJSON, Times: 1}, []time.Duration{500 * time.Millisecond}},
+		{"504", fakegraph.Fault{Kind: fakegraph.GatewayTimeout504, Times: 2}, []time.Duration{250 * time.Millisecond, 500 * time.Millisecond}},
+		{"connection reset", fakegraph.Fault{Kind: fakegraph.ConnReset, Times: 1}, []time.Duration{250 * time.Millisecond}},
+		{"truncated body", fakegraph.Fault{Kind: fakegraph.TruncatedBody, Times: 1}, []time.Duration{250 * time.Millisecond}},
+		{"malformed JSON", fakegraph.Fault{Kind: fakegraph.MalformedJSON, Times: 1}, []time.Duration{250 * time.Millisecond}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 func GetPage[T any, P Item[T]](ctx context.Context, c *Client, req *Request) (*Page[T], error) {
 	var page *Page[T]
 	err := c.call(ctx, req, func(resp *http.Response) error {
-		return readJSON(resp, func(b []byte) error {
+		return readJSON(resp, c.maxBody, func(b []byte) error {
 			p, err := DecodePage[T, P](b)
 			page = p
 			return err

@@ -11,7 +11,7 @@ import (
 )
 
 // RetryPolicy bounds retries of throttled (429), unavailable (500, 502, 503,
-// 504) and dropped or garbled responses. The zero value means the
+// 504) and dropped, stalled or garbled responses. The zero value means the
 // defaults.
 //
 // The defaults let a call outlast a run of faults (with one response in ten
@@ -90,6 +90,9 @@ func FullJitter(base, max time.Duration, n int) time.Duration {
 // or a gateway's passing trouble as often as not, so idempotent requests
 // retry them too.
 func retryable(err error) (retry, evenIfNotIdempotent bool) {
+	if errors.Is(err, ErrResponseTooLarge) {
+		return false, false // the same request brings the same body
+	}
 	var ge *m365link.GraphError
 	if errors.As(err, &ge) {
 		switch ge.StatusCode {

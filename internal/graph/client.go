@@ -416,12 +416,9 @@ func unwrapURLError(err error) error {
 // absolute links.
 func (c *Client) target(req *Request) (*url.URL, error) {
 	if req.URL != "" {
-		u, err := url.Parse(req.URL)
+		u, err := c.checkLink(req.URL)
 		if err != nil {
-			return nil, fmt.Errorf("%w: unparsable link", m365link.ErrUntrustedLink)
-		}
-		if !u.IsAbs() || u.User != nil || originOf(u) != c.origin {
-			return nil, fmt.Errorf("%w: %s is not %s", m365link.ErrUntrustedLink, originOf(u), c.origin)
+			return nil, err
 		}
 		if len(req.Query) > 0 {
 			return nil, errors.New("graph: a link already carries its query; Query must be empty")
@@ -442,6 +439,24 @@ func (c *Client) target(req *Request) (*url.URL, error) {
 		u.RawQuery = encodeQuery(req.Query)
 	}
 	return &u, nil
+}
+
+// checkLink parses a link from Graph and accepts it only as an absolute URL
+// without credentials on the client's origin. Its errors name the link's
+// origin only: the query carries skip and delta tokens.
+func (c *Client) checkLink(link string) (*url.URL, error) {
+	u, err := url.Parse(link)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: unparsable link", m365link.ErrUntrustedLink)
+	case !u.IsAbs():
+		return nil, fmt.Errorf("%w: relative link", m365link.ErrUntrustedLink)
+	case u.User != nil:
+		return nil, fmt.Errorf("%w: link with credentials", m365link.ErrUntrustedLink)
+	case originOf(u) != c.origin:
+		return nil, fmt.Errorf("%w: %s is not %s", m365link.ErrUntrustedLink, originOf(u), c.origin)
+	}
+	return u, nil
 }
 
 // encodeQuery is url.Values.Encode, but leaves "$" and "," readable: Graph

@@ -518,3 +518,40 @@ func TestRetryAfterIsCapped(t *testing.T) {
 		})
 	})
 }
+
+func TestPageWithForeignLinkIsRefused(t *testing.T) {
+	tests := []struct {
+		name, link string
+		err        string
+	}{
+		{"nextLink to another host", `"@odata.nextLink":"https://evil.example/v1.0/users/u1/messages/delta?$skiptoken=SECRET"`,
+			"https://evil.example is not https://graph.example (a page's nextLink)"},
+		{"deltaLink to another host", `"@odata.deltaLink":"https://evil.example:8443/v1.0/users/u1/messages/delta?$deltatoken=SECRET"`,
+			"https://evil.example:8443 is not https://graph.example (a page's deltaLink)"},
+		{"deltaLink over http", `"@odata.deltaLink":"http://graph.example/v1.0/users/u1/messages/delta?$deltatoken=SECRET"`,
+			"http://graph.example is not https://graph.example (a page's deltaLink)"},
+		{"nextLink on another port", `"@odata.nextLink":"https://graph.example:444/v1.0/users/u1/messages/delta?$skiptoken=SECRET"`,
+			"https://graph.example:444 is not https://graph.example (a page's nextLink)"},
+		{"relative nextLink", `"@odata.nextLink":"/v1.0/users/u1/messages/delta?$skiptoken=SECRET"`,
+			"relative link (a page's nextLink)"},
+		{"nextLink with credentials", `"@odata.nextLink":"https://u:SECRET@graph.example/v1.0/users/u1/messages/delta"`,
+			"link with credentials (a page's nextLink)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c, s := newScripted(t, RetryPolicy{}, step{status: 200, body: `{"value":[{"id":"m1"}],` + tt.link + `}`})
+				page, err := GetPage[Message](t.Context(), c, &Request{Path: "/users/u1/messages/delta", Mailbox: "u1", Token: tok})
+				assert.Nil(t, page)
+				require.ErrorIs(t, err, m365link.ErrUntrustedLink)
+				assert.Equal(t, "m365link: link outside the Graph origin refused: "+tt.err, err.Error())
+				assert.Equal(t, 1, s.count(), "not retried")
+			})
+		})
+	}
+	c, _ := newScripted(t, RetryPolicy{}, step{status: 200,
+		body: `{"value":[{"id":"m1"}],"@odata.deltaLink":"https://GRAPH.example:443/v1.0/users/u1/messages/delta?$deltatoken=abc"}`})
+	page, err := GetPage[Message](t.Context(), c, &Request{Path: "/users/u1/messages/delta"})
+	require.NoError(t, err)
+	assert.Equal(t, "https://GRAPH.example:443/v1.0/users/u1/messages/delta?$deltatoken=abc", page.DeltaLink, "the same origin, spelled otherwise")
+}

@@ -332,9 +332,10 @@ func TestForeignNextLinkIsRefused(t *testing.T) {
 		}
 		pages++
 	}
-	assert.Equal(t, 1, pages)
+	assert.Equal(t, 0, pages, "the page carrying the foreign link is not yielded")
 	require.ErrorIs(t, last, m365link.ErrUntrustedLink)
-	assert.Equal(t, 1, fg.Stats(user).Requests, "the foreign link was not followed")
+	assert.Equal(t, "m365link: link outside the Graph origin refused: https://evil.example is not "+fg.URL()[:strings.LastIndex(fg.URL(), "/v1.0")]+" (a page's nextLink)", last.Error())
+	assert.Equal(t, 1, fg.Stats(user).Requests, "the foreign link was not followed, the page not refetched")
 }
 
 func TestPagesIteratorWalksARound(t *testing.T) {

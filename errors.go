@@ -44,10 +44,12 @@ var (
 	// The user (or admin, for app-only) must connect again. See [ReconnectError].
 	ErrReconnectRequired = errors.New("m365link: reconnect required")
 	// ErrMalformedResponse: Graph's answer could not be read: a truncated
-	// body or JSON that does not parse. Transient in practice; retried.
+	// body or JSON that does not parse (transient in practice; retried), or
+	// a body over the client's size cap (not retried).
 	ErrMalformedResponse = errors.New("m365link: malformed response from Microsoft Graph")
 	// ErrUntrustedLink: a nextLink or deltaLink pointed outside the configured
-	// Graph origin and was not followed.
+	// Graph origin and was not followed (the page carrying it is refused), or
+	// Graph answered with a redirect, which is never followed with credentials.
 	ErrUntrustedLink = errors.New("m365link: link outside the Graph origin refused")
 )
 

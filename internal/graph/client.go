@@ -54,8 +54,21 @@ type Config struct {
 	BaseURL string
 	// HTTPClient sends the requests; nil means a client with a transport
 	// tuned for many mailboxes (keep-alive connections per concurrent request).
-	// Its Timeout, if any, bounds one attempt.
+	// Its Timeout, if any, bounds one attempt. It is copied, not changed: the
+	// copy follows no redirect whatever CheckRedirect says, since requests
+	// carry a bearer token and Graph never redirects them; a redirect answer
+	// is an error matching [m365link.ErrUntrustedLink], not retried, its body
+	// unread.
 	HTTPClient *http.Client
+	// Timeouts bound the wait for headers and each stalled body read of an
+	// attempt, also with a caller's HTTPClient; zero fields take the defaults.
+	Timeouts Timeouts
+	// MaxResponseBytes caps a response body the client reads, counted after
+	// the transport decompressed it (a gzip bomb is cut at the cap); default
+	// [DefaultMaxResponseBytes]. A longer body is an error matching
+	// [ErrResponseTooLarge], not retried. It also caps the bodies [Client.Do]
+	// hands out (reads past the cap fail), not those of [Client.HTTPClient].
+	MaxResponseBytes int64
 	// Limits paces each mailbox; zero fields take the defaults.
 	Limits Limits
 	// Retry bounds retries; zero fields take the defaults.
@@ -84,6 +97,8 @@ type Client struct {
 	hc      *http.Client
 	limiter *Limiter
 	retry   RetryPolicy
+	timeout Timeouts
+	maxBody int64
 	log     *slog.Logger
 	ua      string
 	clock   clock
@@ -106,8 +121,10 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		base:    base,
 		origin:  originOf(base),
-		hc:      cfg.HTTPClient,
+		hc:      &http.Client{Transport: defaultTransport()},
 		retry:   cfg.Retry.withDefaults(),
+		timeout: cfg.Timeouts.withDefaults(),
+		maxBody: cfg.MaxResponseBytes,
 		log:     cfg.Logger,
 		ua:      cfg.UserAgent,
 		clock:   cfg.clock,
@@ -116,8 +133,13 @@ func New(cfg Config) (*Client, error) {
 	if c.clock == nil {
 		c.clock = realClock{}
 	}
-	if c.hc == nil {
-		c.hc = &http.Client{Transport: defaultTransport()}
+	if cfg.HTTPClient != nil {
+		hc := *cfg.HTTPClient
+		c.hc = &hc
+	}
+	c.hc.CheckRedirect = refuseRedirects
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxResponseBytes
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -188,8 +210,10 @@ func Path(segments ...string) string {
 }
 
 // Do sends req with retries and returns the successful response; the caller
-// reads and closes its body. Use [Client.JSON] or [GetPage] when the body is
-// JSON, so that a truncated body is retried too.
+// reads and closes its body. The body is read under the idle timeout and
+// size cap: a read past [Config].MaxResponseBytes fails with
+// [ErrResponseTooLarge]. Use [Client.JSON] or [GetPage] when the body is
+// JSON, so that a truncated or stalled body is retried too.
 func (c *Client) Do(ctx context.Context, req *Request) (*http.Response, error) {
 	var out *http.Response
 	err := c.call(ctx, req, func(resp *http.Response) error {
@@ -202,7 +226,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*http.Response, error) {
 // JSON sends req and decodes the JSON answer into out (nil discards it).
 func (c *Client) JSON(ctx context.Context, req *Request, out any) error {
 	return c.call(ctx, req, func(resp *http.Response) error {
-		return readJSON(resp, func(b []byte) error {
+		return readJSON(resp, c.maxBody, func(b []byte) error {
 			if out == nil || len(b) == 0 {
 				return nil
 			}
@@ -218,10 +242,11 @@ func (c *Client) JSON(ctx context.Context, req *Request, out any) error {
 // arrive continuously during a sync.
 var bufPool = gosync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// readJSON reads the whole body into a pooled buffer and hands it to
-// decode. decode must not retain the bytes. A body cut short is
-// ErrMalformedResponse (retried), not a decode error.
-func readJSON(resp *http.Response, decode func([]byte) error) error {
+// readJSON reads the whole body (at most limit bytes, which the body
+// enforces) into a pooled buffer and hands it to decode. decode must not
+// retain the bytes. A body cut short or stalled is a transport error
+// (retried), not a decode error; a body over the cap is refused as is.
+func readJSON(resp *http.Response, limit int64, decode func([]byte) error) error {
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {
@@ -229,13 +254,20 @@ func readJSON(resp *http.Response, decode func([]byte) error) error {
 			bufPool.Put(buf)
 		}
 	}()
-	if resp.ContentLength > 0 && resp.ContentLength < 64<<20 {
+	if resp.ContentLength > 0 && resp.ContentLength <= limit {
 		buf.Grow(int(resp.ContentLength))
 	}
 	_, err := buf.ReadFrom(resp.Body)
 	resp.Body.Close()
 	if err != nil {
-		return &transportError{op: "read body", err: err}
+		if errors.Is(err, ErrResponseTooLarge) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		op := "read body"
+		if r := resp.Request; r != nil {
+			op = r.Method + " " + r.URL.EscapedPath() + " body"
+		}
+		return &transportError{op: op, err: err}
 	}
 	return decode(buf.Bytes())
 }
@@ -271,6 +303,9 @@ func (c *Client) call(ctx context.Context, req *Request, handle func(*http.Respo
 			return nil
 		}
 		if ctx.Err() != nil {
+			if errors.Is(err, ctx.Err()) {
+				return err
+			}
 			return errors.Join(ctx.Err(), err)
 		}
 		retry, always := retryable(err)
@@ -340,7 +375,7 @@ func (c *Client) attempt(ctx context.Context, req *Request, method string, targe
 		}
 		hr.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	}
-	resp, err := c.hc.Do(hr)
+	resp, err := send(hr, c.hc.Do, c.timeout, c.maxBody)
 	if c.observe != nil {
 		status := 0
 		if resp != nil {
@@ -354,7 +389,15 @@ func (c *Client) attempt(ctx context.Context, req *Request, method string, targe
 		}
 		return &transportError{op: method + " " + target.EscapedPath(), err: unwrapURLError(err)}
 	}
+	if isRedirect(resp.StatusCode) {
+		resp.Body.Close()
+		return redirectError(method, target, resp)
+	}
 	if err := CheckResponse(resp, c.clock.Now()); err != nil {
+		var ge *m365link.GraphError
+		if errors.As(err, &ge) {
+			ge.RetryAfter = c.capRetryAfter(ctx, ge.RetryAfter, req.Mailbox, method, target.EscapedPath())
+		}
 		return err
 	}
 	return handle(resp)
@@ -373,12 +416,9 @@ func unwrapURLError(err error) error {
 // absolute links.
 func (c *Client) target(req *Request) (*url.URL, error) {
 	if req.URL != "" {
-		u, err := url.Parse(req.URL)
+		u, err := c.checkLink(req.URL)
 		if err != nil {
-			return nil, fmt.Errorf("%w: unparsable link", m365link.ErrUntrustedLink)
-		}
-		if !u.IsAbs() || u.User != nil || originOf(u) != c.origin {
-			return nil, fmt.Errorf("%w: %s is not %s", m365link.ErrUntrustedLink, originOf(u), c.origin)
+			return nil, err
 		}
 		if len(req.Query) > 0 {
 			return nil, errors.New("graph: a link already carries its query; Query must be empty")
@@ -399,6 +439,24 @@ func (c *Client) target(req *Request) (*url.URL, error) {
 		u.RawQuery = encodeQuery(req.Query)
 	}
 	return &u, nil
+}
+
+// checkLink parses a link from Graph and accepts it only as an absolute URL
+// without credentials on the client's origin. Its errors name the link's
+// origin only: the query carries skip and delta tokens.
+func (c *Client) checkLink(link string) (*url.URL, error) {
+	u, err := url.Parse(link)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: unparsable link", m365link.ErrUntrustedLink)
+	case !u.IsAbs():
+		return nil, fmt.Errorf("%w: relative link", m365link.ErrUntrustedLink)
+	case u.User != nil:
+		return nil, fmt.Errorf("%w: link with credentials", m365link.ErrUntrustedLink)
+	case originOf(u) != c.origin:
+		return nil, fmt.Errorf("%w: %s is not %s", m365link.ErrUntrustedLink, originOf(u), c.origin)
+	}
+	return u, nil
 }
 
 // encodeQuery is url.Values.Encode, but leaves "$" and "," readable: Graph
@@ -463,12 +521,21 @@ func (e *transportError) Is(target error) bool {
 // HTTPClient returns a plain *http.Client on the client's transport that
 // adds Prefer: IdType="ImmutableId" and a client-request-id when missing,
 // paces requests by the mailbox named in the URL (/users/{id}/…) through the
-// shared limiter, and records 429/503 Retry-After as a throttle for that
-// mailbox. It neither authenticates nor retries: it is for msgraph-sdk-go,
-// which brings its own auth provider and retry handler, so that its calls and
-// the library's share one set of mailbox limits.
+// shared limiter, and records 429/503 Retry-After (capped by
+// [RetryPolicy].MaxRetryAfter) as a throttle for that mailbox. It neither
+// authenticates nor retries: it is for msgraph-sdk-go, which brings its own
+// auth provider and retry handler, so that its calls and the library's share
+// one set of mailbox limits.
+//
+// It keeps the client's [Timeouts] but not its size cap (the SDK downloads
+// attachments through it). It follows a redirect only within the exact
+// origin (scheme, host and port) of the request, and hands any other back
+// unfollowed; and it never sends an Authorization header to an origin other
+// than the client's: such a request fails with [m365link.ErrUntrustedLink]
+// before anything is sent.
 func (c *Client) HTTPClient() *http.Client {
-	return &http.Client{Transport: &pacedTransport{c: c, base: c.hc.Transport}, Timeout: c.hc.Timeout}
+	return &http.Client{Transport: &pacedTransport{c: c, base: c.hc.Transport}, Timeout: c.hc.Timeout,
+		CheckRedirect: sameOriginRedirects}
 }
 
 type pacedTransport struct {
@@ -481,6 +548,12 @@ func (t *pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	if r.Header.Get("Authorization") != "" && originOf(r.URL) != t.c.origin {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, fmt.Errorf("%w: credentials are not sent to %s", m365link.ErrUntrustedLink, originOf(r.URL))
+	}
 	r = r.Clone(r.Context())
 	if !strings.Contains(strings.Join(r.Header.Values("Prefer"), ","), "IdType") {
 		r.Header.Add("Prefer", preferImmutableID)
@@ -490,19 +563,23 @@ func (t *pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	mailbox := MailboxFromPath(r.URL.EscapedPath())
 	if mailbox == "" {
-		return base.RoundTrip(r)
+		return send(r, base.RoundTrip, t.c.timeout, 0)
 	}
 	release, err := t.c.limiter.Acquire(r.Context(), mailbox, 1)
 	if err != nil {
+		if r.Body != nil {
+			r.Body.Close()
+		}
 		return nil, err
 	}
-	resp, err := base.RoundTrip(r)
+	resp, err := send(r, base.RoundTrip, t.c.timeout, 0)
 	if err != nil {
 		release()
 		return nil, err
 	}
 	if resp.StatusCode == 429 || resp.StatusCode == 503 {
 		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), t.c.clock.Now()); ok {
+			d = t.c.capRetryAfter(r.Context(), d, mailbox, r.Method, r.URL.EscapedPath())
 			t.c.limiter.Throttle(mailbox, t.c.clock.Now().Add(max(d, t.c.retry.MinRetryAfter)))
 		}
 	}

@@ -1,10 +1,13 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -87,8 +90,8 @@ var tok = TokenSourceFunc(func(context.Context) (*oauth2.Token, error) {
 
 const okBody = `{"value":[{"id":"m1"}]}`
 
-// doubling is a deterministic backoff for exact assertions.
-func doubling(base, _ time.Duration, n int) time.Duration { return base << (n - 1) }
+// doubling is a deterministic backoff for exact assertions: FullJitter's ceiling.
+func doubling(base, ceil time.Duration, n int) time.Duration { return min(ceil, base<<(n-1)) }
 
 func TestRetryHonoursRetryAfterAndKeepsRequestID(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -129,11 +132,13 @@ func TestRetryWaits(t *testing.T) {
 		{"past date gets the floor", throttled("Mon, 01 Jan 1990 00:00:00 GMT"), time.Second},
 		{"missing header on 429 gets the floor", step{status: 429}, time.Second},
 		{"503 with Retry-After", step{status: 503, hdr: map[string]string{"Retry-After": "4"}}, 4 * time.Second},
-		{"503 without Retry-After backs off", step{status: 503}, 500 * time.Millisecond},
-		{"504 backs off", step{status: 504}, 500 * time.Millisecond},
-		{"transport error backs off", step{err: errors.New("connection reset by peer")}, 500 * time.Millisecond},
-		{"truncated body backs off", step{status: 200, body: `{"value":[{"id":`, cut: true}, 500 * time.Millisecond},
-		{"malformed JSON backs off", step{status: 200, body: `{"value":[{"id":"m1"}`}, 500 * time.Millisecond},
+		{"503 without Retry-After backs off", step{status: 503}, 250 * time.Millisecond},
+		{"504 backs off", step{status: 504}, 250 * time.Millisecond},
+		{"500 backs off", step{status: 500}, 250 * time.Millisecond},
+		{"502 backs off", step{status: 502}, 250 * time.Millisecond},
+		{"transport error backs off", step{err: errors.New("connection reset by peer")}, 250 * time.Millisecond},
+		{"truncated body backs off", step{status: 200, body: `{"value":[{"id":`, cut: true}, 250 * time.Millisecond},
+		{"malformed JSON backs off", step{status: 200, body: `{"value":[{"id":"m1"}`}, 250 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,6 +155,9 @@ func TestRetryWaits(t *testing.T) {
 	}
 }
 
+// allBackoff is the nine default backoff steps at their ceilings.
+const allBackoff = (250 + 500 + 1000 + 2000 + 4000 + 8000 + 8000 + 8000 + 8000) * time.Millisecond
+
 func TestRetryGivesUp(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -159,16 +167,15 @@ func TestRetryGivesUp(t *testing.T) {
 		elapsed  time.Duration
 		is       error
 	}{
-		{"503 until attempts run out", "GET", []step{{status: 503}}, 6,
-			(500 + 1000 + 2000 + 4000 + 8000) * time.Millisecond, m365link.ErrUnavailable},
+		{"503 until attempts run out", "GET", []step{{status: 503}}, 10, allBackoff, m365link.ErrUnavailable},
 		{"404 is not retried", "GET", []step{{status: 404, body: `{"error":{"code":"ErrorItemNotFound"}}`}}, 1, 0, m365link.ErrNotFound},
 		{"401 is not retried", "GET", []step{{status: 401}}, 1, 0, m365link.ErrUnauthorized},
 		{"Retry-After beyond the time cap returns at once", "GET",
 			[]step{{status: 429, hdr: map[string]string{"Retry-After": "300"}}}, 1, 0, m365link.ErrThrottled},
 		{"POST is not resent after a dropped connection", "POST", []step{{err: errors.New("connection reset by peer")}}, 1, 0, m365link.ErrUnavailable},
 		{"POST is not resent after 504", "POST", []step{{status: 504}}, 1, 0, m365link.ErrUnavailable},
-		{"malformed JSON until attempts run out", "GET", []step{{status: 200, body: `{"value":[`}}, 6,
-			(500 + 1000 + 2000 + 4000 + 8000) * time.Millisecond, m365link.ErrMalformedResponse},
+		{"POST is not resent after 500", "POST", []step{{status: 500}}, 1, 0, m365link.ErrUnavailable},
+		{"malformed JSON until attempts run out", "GET", []step{{status: 200, body: `{"value":[`}}, 10, allBackoff, m365link.ErrMalformedResponse},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -413,4 +420,138 @@ func TestHTTPClientSharesLimiterAndThrottle(t *testing.T) {
 			assert.Len(t, r.Header.Get("client-request-id"), 36)
 		}
 	})
+}
+
+func TestDefaultRetryPolicy(t *testing.T) {
+	p := RetryPolicy{}.withDefaults()
+	require.NotNil(t, p.Backoff)
+	p.Backoff = nil
+	assert.Equal(t, RetryPolicy{MaxAttempts: 10, BaseDelay: 250 * time.Millisecond, MaxDelay: 8 * time.Second,
+		MaxElapsed: 2 * time.Minute, MinRetryAfter: time.Second, MaxRetryAfter: 10 * time.Minute}, p)
+	assert.Less(t, allBackoff, p.MaxElapsed/3, "nine backoff steps at their ceilings stay well inside the time cap")
+}
+
+func TestNineTransientFaultsInARowAreOutlasted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, s := newScripted(t, RetryPolicy{}, // the defaults, FullJitter included
+			step{status: 503},
+			step{err: errors.New("connection reset by peer")},
+			step{status: 200, body: `{"value":[{"id":`, cut: true},
+			step{status: 200, body: `{"value":[{"id":"m1"}`},
+			step{status: 504},
+			step{status: 500},
+			step{status: 502},
+			step{status: 503},
+			step{err: errors.New("unexpected EOF")},
+			step{status: 200, body: okBody})
+		start := time.Now()
+		page, err := GetPage[Message](t.Context(), c, &Request{Path: "/users/u1/messages", Mailbox: "u1"})
+		require.NoError(t, err)
+		assert.Equal(t, "m1", page.Value[0].ID)
+		assert.Equal(t, 10, s.count())
+		assert.LessOrEqual(t, time.Since(start), allBackoff)
+	})
+}
+
+// logTo returns a logger writing text lines without times into b.
+func logTo(b *bytes.Buffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}))
+}
+
+func TestRetryAfterIsCapped(t *testing.T) {
+	const warn = `level=WARN msg="graph: Retry-After capped" mailbox=u1 method=GET path=/v1.0/users/u1/messages/delta retryAfter=24h0m0s cap=10m0s` + "\n"
+	delta := &Request{Path: "/users/u1/messages/delta", Query: url.Values{"$deltatoken": {"CURSOR"}}, Mailbox: "u1", Token: tok}
+	t.Run("in the error returned", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var logs bytes.Buffer
+			s := &script{steps: []step{{status: 429, hdr: map[string]string{"Retry-After": "86400"}}}}
+			c, err := New(Config{BaseURL: "https://graph.example/v1.0", HTTPClient: &http.Client{Transport: s}, Logger: logTo(&logs)})
+			require.NoError(t, err)
+			_, err = GetPage[Message](t.Context(), c, delta)
+			require.ErrorIs(t, err, m365link.ErrThrottled)
+			d, ok := m365link.RetryAfter(err)
+			require.True(t, ok)
+			assert.Equal(t, 10*time.Minute, d)
+			assert.Equal(t, 1, s.count(), "10 minutes is beyond the 2-minute time cap: the caller reschedules")
+			assert.Equal(t, warn, logs.String())
+		})
+	})
+	t.Run("in the wait and the mailbox throttle", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var logs bytes.Buffer
+			s := &script{steps: []step{{status: 429, hdr: map[string]string{"Retry-After": "86400"}}, {status: 200, body: okBody}}}
+			c, err := New(Config{BaseURL: "https://graph.example/v1.0", HTTPClient: &http.Client{Transport: s}, Logger: logTo(&logs),
+				Retry: RetryPolicy{MaxElapsed: time.Hour}})
+			require.NoError(t, err)
+			start := time.Now()
+			held := make(chan time.Time, 1)
+			go func() {
+				time.Sleep(time.Minute)
+				held <- c.Limiter().ThrottledUntil("u1")
+			}()
+			_, err = GetPage[Message](t.Context(), c, delta)
+			require.NoError(t, err)
+			assert.Equal(t, 10*time.Minute, time.Since(start))
+			assert.Equal(t, start.Add(10*time.Minute), <-held, "every caller of the mailbox is held")
+			assert.Equal(t, 2, s.count())
+			assert.Equal(t, warn, logs.String())
+		})
+	})
+	t.Run("in HTTPClient's throttle", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var logs bytes.Buffer
+			rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+				return &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"86400"}}, Body: http.NoBody, Request: r}, nil
+			})
+			c, err := New(Config{BaseURL: "https://graph.example/v1.0", HTTPClient: &http.Client{Transport: rt}, Logger: logTo(&logs)})
+			require.NoError(t, err)
+			resp, err := c.HTTPClient().Get("https://graph.example/v1.0/users/u1/messages/delta?$deltatoken=CURSOR")
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, time.Now().Add(10*time.Minute), c.Limiter().ThrottledUntil("u1"))
+			assert.Equal(t, warn, logs.String())
+		})
+	})
+}
+
+func TestPageWithForeignLinkIsRefused(t *testing.T) {
+	tests := []struct {
+		name, link string
+		err        string
+	}{
+		{"nextLink to another host", `"@odata.nextLink":"https://evil.example/v1.0/users/u1/messages/delta?$skiptoken=SECRET"`,
+			"https://evil.example is not https://graph.example (a page's nextLink)"},
+		{"deltaLink to another host", `"@odata.deltaLink":"https://evil.example:8443/v1.0/users/u1/messages/delta?$deltatoken=SECRET"`,
+			"https://evil.example:8443 is not https://graph.example (a page's deltaLink)"},
+		{"deltaLink over http", `"@odata.deltaLink":"http://graph.example/v1.0/users/u1/messages/delta?$deltatoken=SECRET"`,
+			"http://graph.example is not https://graph.example (a page's deltaLink)"},
+		{"nextLink on another port", `"@odata.nextLink":"https://graph.example:444/v1.0/users/u1/messages/delta?$skiptoken=SECRET"`,
+			"https://graph.example:444 is not https://graph.example (a page's nextLink)"},
+		{"relative nextLink", `"@odata.nextLink":"/v1.0/users/u1/messages/delta?$skiptoken=SECRET"`,
+			"relative link (a page's nextLink)"},
+		{"nextLink with credentials", `"@odata.nextLink":"https://u:SECRET@graph.example/v1.0/users/u1/messages/delta"`,
+			"link with credentials (a page's nextLink)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c, s := newScripted(t, RetryPolicy{}, step{status: 200, body: `{"value":[{"id":"m1"}],` + tt.link + `}`})
+				page, err := GetPage[Message](t.Context(), c, &Request{Path: "/users/u1/messages/delta", Mailbox: "u1", Token: tok})
+				assert.Nil(t, page)
+				require.ErrorIs(t, err, m365link.ErrUntrustedLink)
+				assert.Equal(t, "m365link: link outside the Graph origin refused: "+tt.err, err.Error())
+				assert.Equal(t, 1, s.count(), "not retried")
+			})
+		})
+	}
+	c, _ := newScripted(t, RetryPolicy{}, step{status: 200,
+		body: `{"value":[{"id":"m1"}],"@odata.deltaLink":"https://GRAPH.example:443/v1.0/users/u1/messages/delta?$deltatoken=abc"}`})
+	page, err := GetPage[Message](t.Context(), c, &Request{Path: "/users/u1/messages/delta"})
+	require.NoError(t, err)
+	assert.Equal(t, "https://GRAPH.example:443/v1.0/users/u1/messages/delta?$deltatoken=abc", page.DeltaLink, "the same origin, spelled otherwise")
 }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"net/http"
 )
@@ -9,11 +10,14 @@ import (
 // GetPage fetches one page of a collection (the first, from req.Path and
 // req.Query, or a later one, from req.URL set to a nextLink or deltaLink)
 // and decodes it with [DecodePage]. A truncated or garbled page is
-// refetched within the retry policy.
+// refetched within the retry policy. A page whose nextLink or deltaLink is
+// not on the client's origin is refused whole, not retried, with an error
+// matching [m365link.ErrUntrustedLink] that names the foreign origin only:
+// a caller that saved that link would be wedged on it.
 func GetPage[T any, P Item[T]](ctx context.Context, c *Client, req *Request) (*Page[T], error) {
 	var page *Page[T]
 	err := c.call(ctx, req, func(resp *http.Response) error {
-		return readJSON(resp, func(b []byte) error {
+		return readJSON(resp, c.maxBody, func(b []byte) error {
 			p, err := DecodePage[T, P](b)
 			page = p
 			return err
@@ -21,6 +25,14 @@ func GetPage[T any, P Item[T]](ctx context.Context, c *Client, req *Request) (*P
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, l := range [...]struct{ name, link string }{{"nextLink", page.NextLink}, {"deltaLink", page.DeltaLink}} {
+		if l.link == "" {
+			continue
+		}
+		if _, err := c.checkLink(l.link); err != nil {
+			return nil, fmt.Errorf("%w (a page's %s)", err, l.name)
+		}
 	}
 	return page, nil
 }
@@ -40,8 +52,9 @@ func Next[T any](req *Request, p *Page[T]) *Request {
 
 // Pages iterates over the pages of a collection or one delta round starting
 // at req, following nextLinks until a page with a deltaLink (or without a
-// nextLink). It stops at the first error, which it yields. Links outside the
-// client's origin end the iteration with [m365link.ErrUntrustedLink].
+// nextLink). It stops at the first error, which it yields. A page with a
+// link outside the client's origin is not yielded: it ends the iteration
+// with [m365link.ErrUntrustedLink], as [GetPage] does.
 // Callers that checkpoint between pages (the sync engine) use [GetPage] and
 // [Next] directly.
 func Pages[T any, P Item[T]](ctx context.Context, c *Client, req *Request) iter.Seq2[*Page[T], error] {

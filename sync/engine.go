@@ -133,10 +133,10 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Retry bounds the retries of one Graph request (429, 503, 504, dropped
-// connections, garbled bodies). Zero fields take the defaults: 6 attempts,
-// 500 ms first backoff step, 30 s largest step, 2 minutes in all, and a
-// Retry-After floor of 1 s.
+// Retry bounds the retries of one Graph request (429, 500, 502, 503, 504,
+// dropped or stalled connections, garbled bodies). Zero fields take the
+// defaults: 10 attempts, 250 ms first backoff step, 8 s largest step, 2
+// minutes in all, and a Retry-After floor of 1 s (and cap of 10 minutes).
 type Retry struct {
 	// MaxAttempts counts the first try.
 	MaxAttempts int

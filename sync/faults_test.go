@@ -376,7 +376,7 @@ func TestStatesForUnusableMailboxes(t *testing.T) {
 	assert.True(t, strings.HasPrefix(err.Error(), "sync: "+noMail.UPN+": m365link: "), err.Error())
 	st, _ := e.Status(m365link.Mailbox{TenantID: h.seed.Tenants[0].Tenant.ID, UserID: noMail.ID}.Key())
 	assert.Equal(t, m365sync.StateNotMailEnabled, st.State)
-	assert.Equal(t, 1, h.fg.Stats(noMail.ID).Requests, "not retried")
+	assert.Equal(t, 2, h.fg.Stats(noMail.ID).Requests, "one $batch of the two folders, not retried")
 
 	err = e.SyncOnce(ctx, h.mailbox(1))
 	require.ErrorIs(t, err, m365link.ErrReconnectRequired)

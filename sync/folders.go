@@ -1,12 +1,14 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -77,8 +79,9 @@ func (p *pass) resolveAll(ctx context.Context) ([]Folder, error) {
 	for i, spec := range p.e.cfg.Folders {
 		var f Folder
 		var err error
-		if wf, ok := pre[i]; ok {
-			f = Folder{ID: wf.ID, Name: spec.WellKnown, Total: wf.TotalItemCount}
+		if pf, ok := pre[i]; ok {
+			wf := pf.wf
+			f, err = Folder{ID: wf.ID, Name: spec.WellKnown, Total: wf.TotalItemCount}, pf.err
 			if spec.ID != "" {
 				f.Name = wf.DisplayName
 			}
@@ -120,7 +123,7 @@ func (p *pass) resolveAll(ctx context.Context) ([]Folder, error) {
 // What the batch does not answer with 200 (a missing folder, throttling
 // of one item, a batch that failed) is looked up on its own, with the
 // client's retries and typed errors.
-func (p *pass) prefetch(ctx context.Context) map[int]wireFolder {
+func (p *pass) prefetch(ctx context.Context) map[int]prefetched {
 	type item struct {
 		ID     string `json:"id"`
 		Method string `json:"method"`
@@ -151,16 +154,31 @@ func (p *pass) prefetch(ctx context.Context) map[int]wireFolder {
 		p.e.log.LogAttrs(ctx, slog.LevelDebug, "sync: folder batch failed; one by one", slog.String("mailbox", p.key), slog.String("error", err.Error()))
 		return nil
 	}
-	got := make(map[int]wireFolder, len(out.Responses))
+	got := make(map[int]prefetched, len(out.Responses))
 	for _, r := range out.Responses {
 		i, err := strconv.Atoi(r.ID)
-		var wf wireFolder
-		if err != nil || r.Status != http.StatusOK || json.Unmarshal(r.Body, &wf) != nil || wf.ID == "" {
+		if err != nil {
 			continue
 		}
-		got[i] = wf
+		var wf wireFolder
+		switch {
+		case r.Status == http.StatusOK && json.Unmarshal(r.Body, &wf) == nil && wf.ID != "":
+			got[i] = prefetched{wf: wf}
+		case r.Status == http.StatusNotFound:
+			// A missing folder or a mailbox without Exchange Online: the
+			// same typed error a request of its own would give.
+			resp := &http.Response{StatusCode: r.Status, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(r.Body)),
+				Request: &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/$batch"}}}
+			got[i] = prefetched{err: graph.CheckResponse(resp, time.Now())}
+		}
 	}
 	return got
+}
+
+// prefetched is a folder (or the error) a $batch item answered.
+type prefetched struct {
+	wf  wireFolder
+	err error
 }
 
 // maxBatch is how many requests Graph takes in one $batch.

@@ -1,8 +1,10 @@
 package sync_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -398,4 +400,34 @@ func TestTenPercentFaultyResponsesConvergeInOnePass(t *testing.T) {
 		assert.GreaterOrEqual(t, h.fg.Stats(h.mailbox(i).UserID).Requests, 20)
 	}
 	t.Logf("%d of %d requests' slots spoiled", spoiled, n*400)
+}
+
+// A failed pass is logged once, at Warn, with the mailbox, the failed
+// folder and the typed cause; a refused foreign link is logged with the
+// folder but never the link's query.
+func TestFailedPassIsLoggedOnce(t *testing.T) {
+	h := newHarness(t, crashSpec)
+	mb := h.mailbox(0)
+	inbox := h.folderID(t, 0, "inbox")
+	h.fg.Inject(fakegraph.Fault{Kind: fakegraph.ForeignNextLink, Route: inbox, Mailbox: mb.UserID, Times: 1})
+	var buf bytes.Buffer
+	cfg := h.config(nil, nil)
+	cfg.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}}))
+	require.Error(t, h.engine(t, cfg).SyncOnce(context.Background(), mb))
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		lines = append(lines, l[:strings.Index(l, " error=")])
+	}
+	assert.Equal(t, []string{
+		`level=WARN msg="sync: page refused: link to another origin" mailbox=` + mb.Key() + ` folder=` + inbox,
+		`level=WARN msg="sync: pass failed" mailbox=` + mb.Key() + ` folders="inbox (` + inbox + `)" cause="untrusted link"`,
+	}, lines)
+	assert.NotContains(t, buf.String(), "skiptoken")
+	assert.NotContains(t, buf.String(), "deltatoken")
 }

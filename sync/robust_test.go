@@ -431,3 +431,26 @@ func TestFailedPassIsLoggedOnce(t *testing.T) {
 	assert.NotContains(t, buf.String(), "skiptoken")
 	assert.NotContains(t, buf.String(), "deltatoken")
 }
+
+// Requests: a first pass over Inbox and Sent Items costs its pages and one
+// $batch that looks both folders up; a pass with no changes costs one
+// request per folder (the folders come from the saved status), in a new
+// engine too.
+func TestRequestsPerPass(t *testing.T) {
+	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 2500, Vendors: 3, Seed: 34})
+	mb := h.mailbox(0)
+	cfg := h.config(nil, nil)
+	cfg.PageSize = 1000
+	e := h.engine(t, cfg)
+	ctx := context.Background()
+	require.NoError(t, e.SyncOnce(ctx, mb))
+	c := e.Counters()
+	assert.Equal(t, c.Pages+1, c.Requests, "pages + 1")
+	h.assertMirror(t, 0)
+
+	for range 2 {
+		e = h.engine(t, cfg)
+		require.NoError(t, e.SyncOnce(ctx, mb))
+		assert.Equal(t, m365sync.Counters{Pages: 2, Requests: 2}, e.Counters(), "one request per folder")
+	}
+}

@@ -11,7 +11,7 @@ import (
 // and that what it accepts the index accepts.
 func FuzzNormalizeAddress(f *testing.F) {
 	for _, s := range []string{"ann@acme.com", "Ann <ANN+x@acme.co.uk>", "a@b", "a@b.c", "x@bücher.example", "mailto:a@b.com",
-		"a.b-c_d@e-f.g_h.com", "@", "a@.com", "a@b..com", "a@b.com.", "\"q\"@x.com", "a@" + string(make([]byte, 70)) + ".com"} {
+		"a.b-c_d@e-f.g_h.com", "@", "a@.com", "a@b..com", "a@b.com.", "\"q\"@x.com", "a@" + string(make([]byte, 70)) + ".com", "mAilto:mAilto:@0.0", "mailto:mailto:ann@acme.com"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

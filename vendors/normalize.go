@@ -86,7 +86,9 @@ func normalizeAddress(s string) (string, bool) {
 		}
 	}
 	s = strings.TrimSpace(s)
-	if len(s) >= 7 && strings.EqualFold(s[:7], "mailto:") {
+	for len(s) >= 7 && strings.EqualFold(s[:7], "mailto:") {
+		// Every prefix, so that the result never starts with one and
+		// normalising it again gives it back.
 		s = s[7:]
 	}
 	at := strings.LastIndexByte(s, '@')

@@ -354,13 +354,16 @@ func TestFolderThatDropsOutIsEmptied(t *testing.T) {
 	assert.Contains(t, h.sink.resets, m365sync.Reset{Mailbox: mb, FolderID: sent, Phase: m365sync.ResetEnd, Generation: m365sync.DropGeneration})
 	c, err := h.state.LoadCursor(ctx, mb.Key(), sent)
 	require.NoError(t, err)
-	assert.Equal(t, m365sync.Cursor{}, c)
+	assert.Equal(t, m365sync.Cursor{Generation: 1}, c, "forgotten but for its generation")
 	st, _ := e.Status(mb.Key())
 	assert.Equal(t, []string{inbox}, st.Folders)
 
-	// Configured again, it syncs from scratch.
+	// Configured again, it syncs from scratch, under a newer generation.
 	require.NoError(t, h.engine(t, h.config(nil, nil)).SyncOnce(ctx, mb))
 	h.assertMirror(t, 0)
+	c, err = h.state.LoadCursor(ctx, mb.Key(), sent)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), c.Generation)
 }
 
 func TestIncludeBodyAsksForTextBodies(t *testing.T) {

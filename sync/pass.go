@@ -29,6 +29,14 @@ type pass struct {
 
 func (p *pass) run(ctx context.Context) error {
 	folders, err := p.folders(ctx)
+	if errors.Is(err, m365link.ErrNotFound) && !errors.Is(err, m365link.ErrMailboxNotEnabled) {
+		// None of the configured folders exists (any more): what earlier
+		// passes synced is gone and is emptied all the same.
+		if derr := p.dropFolders(ctx, nil); derr != nil {
+			return derr
+		}
+		return err
+	}
 	if err != nil {
 		return err
 	}
@@ -73,9 +81,19 @@ func (p *pass) run(ctx context.Context) error {
 	// Removals and sweeps were deferred to here, after every folder's
 	// round, so that a message moved into another synced folder has been
 	// upserted there first and the sink ignores its removal: a move is an
-	// update, never a delete and a create.
+	// update, never a delete and a create. While a folder that was tried
+	// failed, they wait (saved in the cursors) for a pass in which every
+	// tried folder finished: the message may have moved into it. A folder
+	// backing off is not tried, so it holds them up only in the passes
+	// that try it.
+	tried := true
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, ErrFolderBackoff) && !errors.Is(err, ErrDegraded) {
+			tried = false
+		}
+	}
 	for i, f := range folders {
-		if errs[i] != nil {
+		if errs[i] != nil || !tried {
 			continue
 		}
 		if err := p.settle(ctx, f, cursors[i]); err != nil {
@@ -218,11 +236,18 @@ func (p *pass) dropFolders(ctx context.Context, folders []Folder) error {
 		if err := p.fence(ctx); err != nil {
 			return err
 		}
-		p.e.log.LogAttrs(ctx, slog.LevelInfo, "sync: folder no longer synced; emptied", slog.String("mailbox", p.key), slog.String("folder", id))
-		if err := p.reset(ctx, Reset{Mailbox: p.mb, FolderID: id, Phase: ResetEnd, Generation: DropGeneration}); err != nil {
+		// The cursor first, its generation kept: should the folder come
+		// back (even after a crash right here), it starts a full round
+		// under a newer generation, which ends with a sweep.
+		c, err := p.e.cfg.State.LoadCursor(ctx, p.key, id)
+		if err != nil {
+			return hostErr("load cursor", err)
+		}
+		if err := p.save(ctx, Folder{ID: id}, Cursor{Generation: c.Generation}); err != nil {
 			return err
 		}
-		if err := p.save(ctx, Folder{ID: id}, Cursor{}); err != nil {
+		p.e.log.LogAttrs(ctx, slog.LevelInfo, "sync: folder no longer synced; emptied", slog.String("mailbox", p.key), slog.String("folder", id))
+		if err := p.reset(ctx, Reset{Mailbox: p.mb, FolderID: id, Phase: ResetEnd, Generation: DropGeneration}); err != nil {
 			return err
 		}
 	}
@@ -312,6 +337,8 @@ func (p *pass) plan(ctx context.Context, folders []Folder) error {
 			return hostErr("load cursor", err)
 		}
 		switch {
+		case c.Skip > 0 || time.Now().Before(c.DegradedUntil):
+			// Left alone this pass: no request for it.
 		case c.Link == "":
 			if c.Generation == 0 {
 				c.Since = p.e.cfg.Window.start(time.Now())

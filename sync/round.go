@@ -167,7 +167,7 @@ func (p *pass) folder(ctx context.Context, f Folder) (Cursor, error) {
 		if page.DeltaLink == "" {
 			return c, fmt.Errorf("a last page without a deltaLink: %w", m365link.ErrMalformedResponse)
 		}
-		if p.capped(f, c) {
+		if p.capped(c) {
 			// Graph stops a filtered delta at 5,000 messages and says
 			// nothing: redo the round unfiltered and cut by date here. A
 			// later round that hit the cap may have lost changes, removals
@@ -291,13 +291,14 @@ func (p *pass) onReset(ctx context.Context, f Folder, c Cursor, cause error, res
 }
 
 // capped reports whether a filtered round that just ended may have been cut
-// short by Graph's cap. A first round that delivered the whole folder
-// (totalItemCount) was not.
-func (p *pass) capped(f Folder, c Cursor) bool {
+// short by Graph's cap. A full round that delivered every message the
+// window held when it started (Expect, counted then) was not; an unknown
+// count is taken as capped.
+func (p *pass) capped(c Cursor) bool {
 	if c.Since.IsZero() || c.Unfiltered || c.Delivered < p.e.cfg.FilteredDeltaCap {
 		return false
 	}
-	return !c.Initial || f.Total <= 0 || f.Total > c.Delivered
+	return !c.Initial || c.Expect <= 0 || c.Expect > c.Delivered
 }
 
 // cancelRemovals drops pending removals of messages upserted since: the

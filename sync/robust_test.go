@@ -407,7 +407,7 @@ func TestTenPercentFaultyResponsesConvergeInOnePass(t *testing.T) {
 	}
 	cfg := h.config(nil, nil)
 	cfg.Retry = m365sync.Retry{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MinRetryAfter: time.Millisecond} // default attempts
-	cfg.FolderConcurrency = 1 // one request at a time: the faults land where they were put
+	cfg.FolderConcurrency = 1                                                                                                // one request at a time: the faults land where they were put
 	e := h.engine(t, cfg)
 	for i := range n {
 		require.NoError(t, e.SyncOnce(context.Background(), h.mailbox(i)), h.mailbox(i).UPN)

@@ -406,8 +406,10 @@ func TestTenPercentFaultyResponsesConvergeInOnePass(t *testing.T) {
 		}
 	}
 	cfg := h.config(nil, nil)
-	cfg.Retry = m365sync.Retry{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MinRetryAfter: time.Millisecond} // default attempts
-	cfg.FolderConcurrency = 1                                                                                                // one request at a time: the faults land where they were put
+	// The default number of attempts, quick waits; one request at a time,
+	// so that the faults land where they were put.
+	cfg.Retry = m365sync.Retry{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MinRetryAfter: time.Millisecond}
+	cfg.FolderConcurrency = 1
 	e := h.engine(t, cfg)
 	for i := range n {
 		require.NoError(t, e.SyncOnce(context.Background(), h.mailbox(i)), h.mailbox(i).UPN)

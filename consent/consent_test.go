@@ -434,3 +434,23 @@ func TestNationalCloudURLs(t *testing.T) {
 	_, err := New(Config{ClientID: appID, RedirectURI: "http://app.example/cb", Tokens: w.tok})
 	assert.Error(t, err, "plain http only for localhost")
 }
+
+// AADSTS54005 means the code was redeemed already: a second state carrying
+// a spent code gets that explanation, not a generic one.
+func TestCodeRedeemedTwiceIsExplained(t *testing.T) {
+	w := newWorld(t, nil)
+	w.idp.SignInAs(tenantA, aliceID)
+	ctx := context.Background()
+	u, _ := w.c.BeginConnect(ctx, "s", nil)
+	first, err := url.ParseQuery(w.browse(t, u))
+	require.NoError(t, err)
+	_, err = w.c.CompleteConnect(ctx, "s", first.Encode())
+	require.NoError(t, err)
+
+	u, _ = w.c.BeginConnect(ctx, "s", nil)
+	second, _ := url.Parse(u)
+	_, err = w.c.CompleteConnect(ctx, "s", "code="+url.QueryEscape(first.Get("code"))+"&state="+url.QueryEscape(second.Query().Get("state")))
+	assert.Equal(t, &Error{Kind: ErrInvalidCallback, OAuthError: "invalid_grant", Code: 54005,
+		Description: "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
+		Remediation: "The authorization code was already redeemed (the callback was opened twice or replayed). Start connecting again"}, err)
+}

@@ -114,7 +114,7 @@ var remedies = map[int]remedy{
 	90090:   {ErrUnavailable, "A passing problem at Microsoft. Try again in a minute"},
 	50076:   {ErrConditionalAccess, "Multi-factor authentication is required. Connect again and complete it"},
 	50079:   {ErrConditionalAccess, "The user must register for multi-factor authentication first, then connect again"},
-	54005:   {ErrInvalidCallback, "This sign-in was already used. Start connecting again"},
+	54005:   {ErrInvalidCallback, "The authorization code was already redeemed (the callback was opened twice or replayed). Start connecting again"},
 	501481:  {ErrInvalidCallback, "The sign-in did not match this browser session. Start connecting again"},
 }
 

@@ -58,30 +58,49 @@ type StateStore interface {
 }
 
 // MemoryStates is a [StateStore] in process memory: the state value is the
-// attempt's random ID. Use it for single-process hosts; a multi-process
-// host stores attempts in its database or uses [SignedStates].
+// attempt's random ID. It suits a host that runs one process (or routes a
+// browser's callback to the process that began it); a host with several
+// instances behind a load balancer needs a store they share, such as
+// consentsql's. The zero value is usable.
 type MemoryStates struct {
-	mu       gosync.Mutex
-	attempts map[string]Attempt
-	now      func() time.Time
+	// Max bounds the attempts kept; zero means DefaultMaxPending. When it
+	// is reached, the attempt closest to expiry is dropped (its callback
+	// then fails as expired), so a flood of abandoned attempts costs
+	// bounded memory and never blocks new ones.
+	Max int
+
+	mu gosync.Mutex
+	// pending is behind a pointer so that no formatting of the struct
+	// reaches the attempts' secrets (see [MemoryStates.String]).
+	pending *expiring[Attempt]
+	now     func() time.Time
 }
+
+// DefaultMaxPending is MemoryStates' default bound on pending attempts.
+const DefaultMaxPending = 10000
 
 var _ StateStore = (*MemoryStates)(nil)
 
-// Issue implements [StateStore].
+// Issue implements [StateStore]. Expired attempts are dropped as they
+// come due, in O(log n) each, never by scanning every attempt.
 func (m *MemoryStates) Issue(_ context.Context, a Attempt) (string, error) {
+	if a.ID == "" {
+		return "", errors.New("consent: MemoryStates.Issue: the attempt has no ID")
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.attempts == nil {
-		m.attempts = map[string]Attempt{}
+	if m.pending == nil {
+		m.pending = &expiring[Attempt]{}
 	}
-	now := m.clock()
-	for id, old := range m.attempts {
-		if !now.Before(old.Expires) {
-			delete(m.attempts, id)
-		}
+	m.pending.expire(m.clock())
+	limit := m.Max
+	if limit <= 0 {
+		limit = DefaultMaxPending
 	}
-	m.attempts[a.ID] = a
+	for m.pending.len() >= limit {
+		m.pending.dropSoonest()
+	}
+	m.pending.put(a.ID, a, a.Expires)
 	return a.ID, nil
 }
 
@@ -89,8 +108,10 @@ func (m *MemoryStates) Issue(_ context.Context, a Attempt) (string, error) {
 func (m *MemoryStates) Take(_ context.Context, state string) (Attempt, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	a, ok := m.attempts[state]
-	delete(m.attempts, state)
+	if m.pending == nil {
+		return Attempt{}, ErrStateNotFound
+	}
+	a, _, ok := m.pending.remove(state)
 	if !ok || !m.clock().Before(a.Expires) {
 		return Attempt{}, ErrStateNotFound
 	}
@@ -107,17 +128,31 @@ func (m *MemoryStates) clock() time.Time {
 // SignedStates is a stateless [StateStore]: the state value carries the
 // attempt, signed with HMAC-SHA256 under the host's key, so any process
 // holding the key can check it. The PKCE verifier and the nonce never
-// travel in it: they are derived from the key and the attempt ID. Single
-// use is enforced within a process by remembering taken IDs until they
-// expire; across processes the identity platform's own single-use codes
-// (AADSTS54005) close the gap.
+// travel in it: they are derived from the key and the attempt ID.
+//
+// Single use is enforced only within a process, by remembering taken IDs
+// until they expire: a callback replayed to another instance within
+// StateTTL is accepted there once more. For a user connect the identity
+// platform's single-use codes (AADSTS54005) still stop the replay; an
+// admin-consent callback carries no code. A host with several instances
+// that wants single use everywhere uses a shared store (consentsql).
 type SignedStates struct {
-	key []byte
+	key *hmacKey
 	now func() time.Time
 
-	mu    gosync.Mutex
-	taken map[string]time.Time
+	mu       gosync.Mutex
+	taken    *expiring[struct{}]
+	maxTaken int
 }
+
+// hmacKey holds SignedStates' key behind a pointer, so formatting a
+// SignedStates by value prints an address, never key bytes.
+type hmacKey struct{ b []byte }
+
+// DefaultMaxTaken bounds the taken states a SignedStates remembers. When
+// that many unexpired states were taken, Take fails (with an error other
+// than ErrStateNotFound) rather than forget one and accept its replay.
+const DefaultMaxTaken = 100000
 
 var _ StateStore = (*SignedStates)(nil)
 
@@ -127,7 +162,7 @@ func NewSignedStates(key []byte) (*SignedStates, error) {
 	if len(key) < 32 {
 		return nil, errors.New("consent: SignedStates needs a key of at least 32 bytes")
 	}
-	return &SignedStates{key: append([]byte(nil), key...), taken: map[string]time.Time{}}, nil
+	return &SignedStates{key: &hmacKey{b: append([]byte(nil), key...)}, taken: &expiring[struct{}]{}, maxTaken: DefaultMaxTaken}, nil
 }
 
 // String never shows the key.
@@ -144,13 +179,13 @@ type signedPayload struct {
 
 // derive computes an attempt's secret (verifier, nonce) from the key.
 func (s *SignedStates) derive(id, purpose string) string {
-	m := hmac.New(sha256.New, s.key)
+	m := hmac.New(sha256.New, s.key.b)
 	m.Write([]byte("m365link/consent/" + purpose + "\x00" + id))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 func (s *SignedStates) sign(b []byte) []byte {
-	m := hmac.New(sha256.New, s.key)
+	m := hmac.New(sha256.New, s.key.b)
 	m.Write([]byte("m365link/consent/state\x00"))
 	m.Write(b)
 	return m.Sum(nil)
@@ -190,18 +225,19 @@ func (s *SignedStates) Take(_ context.Context, state string) (Attempt, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for id, until := range s.taken {
-		if !now.Before(until) {
-			delete(s.taken, id)
-		}
-	}
-	if _, used := s.taken[p.ID]; used {
+	s.taken.expire(now)
+	if _, _, used := s.taken.get(p.ID); used {
 		return Attempt{}, ErrStateNotFound
 	}
-	s.taken[p.ID] = exp
+	if s.taken.len() >= s.maxTaken {
+		return Attempt{}, errTooManyTaken
+	}
+	s.taken.put(p.ID, struct{}{}, exp)
 	return Attempt{ID: p.ID, Flow: p.Flow, Binding: p.Binding, Tenant: p.Tenant, ReturnTo: p.ReturnTo, Expires: exp,
 		Verifier: s.derive(p.ID, "pkce"), Nonce: s.derive(p.ID, "nonce")}, nil
 }
+
+var errTooManyTaken = errors.New("consent: SignedStates remembers too many recently taken states; try again later")
 
 // deriver is implemented by stores that derive an attempt's secrets.
 type deriver interface {

@@ -73,7 +73,10 @@ func (e *Error) Error() string {
 		b.WriteString(e.Description)
 	}
 	if e.Remediation != "" {
-		b.WriteString(". ")
+		if !strings.HasSuffix(e.Description, ".") {
+			b.WriteByte('.')
+		}
+		b.WriteByte(' ')
 		b.WriteString(e.Remediation)
 	}
 	return b.String()

@@ -18,7 +18,10 @@ type Flow string
 
 // Flows.
 const (
-	FlowConnect      Flow = "connect"
+	FlowConnect Flow = "connect"
+	// FlowAdminSignIn is the administrator's sign-in that precedes admin
+	// consent and names the tenant ([Connector.BeginAdminConsent]).
+	FlowAdminSignIn  Flow = "admin-sign-in"
 	FlowAdminConsent Flow = "admin-consent"
 )
 
@@ -37,6 +40,9 @@ type Attempt struct {
 	// Stores that derive them (see [SignedStates]) leave them out of the state.
 	Verifier string
 	Nonce    string
+	// Subject is the object ID of the administrator whose verified sign-in
+	// named Tenant, for an admin-consent attempt that followed one.
+	Subject string
 	// ReturnTo is where the host wants the browser afterwards (a relative path).
 	ReturnTo string
 	Expires  time.Time
@@ -49,6 +55,11 @@ var ErrStateNotFound = errors.New("consent: state not found, expired or already 
 // the callback. Take must be single-use: a second Take of the same state
 // fails, even across processes when the store is shared. Implementations
 // must be safe for concurrent use.
+//
+// Which one a host needs: one process, [MemoryStates] (the default);
+// several instances, a store they all reach, consentsql.States on the
+// host's database, whose Take is one atomic DELETE … RETURNING.
+// [SignedStates] needs no storage but is single-use per process only.
 type StateStore interface {
 	// Issue records a and returns the opaque state value for the URL.
 	Issue(ctx context.Context, a Attempt) (state string, err error)
@@ -173,6 +184,7 @@ type signedPayload struct {
 	Flow     Flow   `json:"f"`
 	Binding  string `json:"b"`
 	Tenant   string `json:"t"`
+	Subject  string `json:"s,omitempty"`
 	ReturnTo string `json:"r,omitempty"`
 	Expires  int64  `json:"e"`
 }
@@ -193,7 +205,7 @@ func (s *SignedStates) sign(b []byte) []byte {
 
 // Issue implements [StateStore].
 func (s *SignedStates) Issue(_ context.Context, a Attempt) (string, error) {
-	b, err := json.Marshal(signedPayload{ID: a.ID, Flow: a.Flow, Binding: a.Binding, Tenant: a.Tenant, ReturnTo: a.ReturnTo, Expires: a.Expires.Unix()})
+	b, err := json.Marshal(signedPayload{ID: a.ID, Flow: a.Flow, Binding: a.Binding, Tenant: a.Tenant, Subject: a.Subject, ReturnTo: a.ReturnTo, Expires: a.Expires.Unix()})
 	if err != nil {
 		return "", err
 	}
@@ -233,7 +245,7 @@ func (s *SignedStates) Take(_ context.Context, state string) (Attempt, error) {
 		return Attempt{}, errTooManyTaken
 	}
 	s.taken.put(p.ID, struct{}{}, exp)
-	return Attempt{ID: p.ID, Flow: p.Flow, Binding: p.Binding, Tenant: p.Tenant, ReturnTo: p.ReturnTo, Expires: exp,
+	return Attempt{ID: p.ID, Flow: p.Flow, Binding: p.Binding, Tenant: p.Tenant, Subject: p.Subject, ReturnTo: p.ReturnTo, Expires: exp,
 		Verifier: s.derive(p.ID, "pkce"), Nonce: s.derive(p.ID, "nonce")}, nil
 }
 

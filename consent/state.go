@@ -27,6 +27,10 @@ const (
 
 // Attempt is one pending connect or admin consent: what its callback must
 // match. The library creates attempts; a [StateStore] keeps them.
+//
+// Its String, GoString, Format and LogValue leave out the ID, binding,
+// verifier and nonce. encoding/json keeps every field, as a store may
+// need them: log an Attempt itself, never a value that marshals one.
 type Attempt struct {
 	// ID is random; it is what the state value stands for.
 	ID   string
@@ -175,9 +179,6 @@ func NewSignedStates(key []byte) (*SignedStates, error) {
 	}
 	return &SignedStates{key: &hmacKey{b: append([]byte(nil), key...)}, taken: &expiring[struct{}]{}, maxTaken: DefaultMaxTaken}, nil
 }
-
-// String never shows the key.
-func (s *SignedStates) String() string { return "consent.SignedStates{}" }
 
 type signedPayload struct {
 	ID       string `json:"i"`

@@ -147,6 +147,13 @@ func (c *Connector) adminConsentLink(tenant, state string) string {
 }
 
 // AdminConsent is a tenant whose admin granted consent.
+//
+// What it proves: TenantID is signed (the administrator's ID token) or the
+// host's own; with Verified the app has consent there. The admin-consent
+// callback itself is unsigned, so when a tenant had consented before,
+// Admin is known to be a user of it who signed in in this session, not
+// necessarily an administrator: a host that links tenants to its own
+// customer accounts checks Admin against what it knows of the customer.
 type AdminConsent struct {
 	// TenantID is the tenant the administrator signed in to (from the
 	// verified ID token), or the one the host named to AdminConsentURL;

@@ -13,57 +13,182 @@ import (
 	"github.com/m365link/m365link/tokens"
 )
 
-// AdminConsentURL returns the link an IT admin opens to grant the app's
-// permissions for the whole tenant: the v2.0 adminconsent endpoint, asking
-// for the Graph resource's ".default" (every permission configured on the
-// app registration). tenant is a tenant ID or domain, or Organizations
-// (default) to let the admin's sign-in decide; "common" is refused, as the
-// endpoint does not accept it.
-func (c *Connector) AdminConsentURL(ctx context.Context, session, tenant, returnTo string) (string, error) {
-	if tenant == "" {
-		tenant = Organizations
+// AdminConsentOptions tune one [Connector.BeginAdminConsent]. The zero
+// value is usable.
+type AdminConsentOptions struct {
+	// Tenant is where the administrator signs in: Organizations (default)
+	// for any work or school account, or a tenant ID or verified domain.
+	// It only narrows the sign-in: the tenant consented to is always the
+	// one the administrator's signed ID token names.
+	Tenant string
+	// LoginHint pre-fills the administrator's address; DomainHint skips
+	// home realm discovery.
+	LoginHint, DomainHint string
+	// ReturnTo is a relative path to send the browser to afterwards.
+	ReturnTo string
+}
+
+// adminSignInScopes ask for an ID token naming the administrator (oid,
+// tid) and the sign-in permission every app registration starts with,
+// User.Read, which the code is redeemed for (MSAL redeems no code for
+// OpenID scopes alone). The tokens are not kept.
+func (c *Connector) adminSignInScopes() []string {
+	return []string{"openid", "profile", c.cfg.Cloud.GraphResource + "/User.Read"}
+}
+
+// BeginAdminConsent starts admin consent for the host session and returns
+// the URL to redirect the browser to. The administrator signs in first
+// (OpenID Connect: authorization code with PKCE, a nonce, a single-use
+// state bound to session), so the tenant to consent for comes from a
+// signed ID token rather than from the browser. Its callback goes to
+// [Connector.CompleteAdminSignIn], which sends the browser on to the
+// admin-consent page of exactly that tenant; [Connector.CompleteAdminConsent]
+// then refuses a callback naming any other. It makes no network call.
+func (c *Connector) BeginAdminConsent(ctx context.Context, session string, opts *AdminConsentOptions) (string, error) {
+	var o AdminConsentOptions
+	if opts != nil {
+		o = *opts
 	}
-	if strings.EqualFold(tenant, Common) || strings.EqualFold(tenant, Consumers) {
-		return "", fmt.Errorf("consent: admin consent needs a tenant or %q, not %q", Organizations, tenant)
+	if o.Tenant == "" {
+		o.Tenant = Organizations
 	}
-	_, state, err := c.issue(ctx, FlowAdminConsent, session, tenant, returnTo)
+	if strings.EqualFold(o.Tenant, Common) || strings.EqualFold(o.Tenant, Consumers) || strings.EqualFold(o.Tenant, PersonalTenantID) {
+		return "", fmt.Errorf("consent: admin consent needs a work or school organisation or %q, not %q", Organizations, o.Tenant)
+	}
+	a, state, err := c.issue(ctx, Attempt{Flow: FlowAdminSignIn, Binding: bindingOf(session), Tenant: o.Tenant, ReturnTo: o.ReturnTo})
 	if err != nil {
 		return "", err
 	}
+	return c.authorizeURL(a, state, c.cfg.AdminRedirectURI, c.adminSignInScopes(), map[string]string{"login_hint": o.LoginHint, "domain_hint": o.DomainHint}), nil
+}
+
+// CompleteAdminSignIn handles the callback of the sign-in that
+// [Connector.BeginAdminConsent] started, for the session that began it.
+// It checks the callback as [Connector.CompleteConnect] does, redeems the
+// code with the PKCE verifier and verifies the ID token (signature by a
+// key the identity platform publishes for the token's tenant, this
+// cloud's issuer, this app as audience, validity, nonce). It returns the
+// URL of the admin-consent page of the tenant the token names, to
+// redirect the browser to; nothing is stored besides the new state.
+func (c *Connector) CompleteAdminSignIn(ctx context.Context, session, rawQuery string) (string, error) {
+	p, err := ParseCallback(rawQuery)
+	if err != nil {
+		return "", err
+	}
+	a, err := c.take(ctx, session, p, FlowAdminSignIn)
+	if err != nil {
+		return "", err
+	}
+	return c.completeAdminSignIn(ctx, a, p)
+}
+
+func (c *Connector) completeAdminSignIn(ctx context.Context, a Attempt, p map[string]string) (string, error) {
+	if e := p["error"]; e != "" {
+		return "", fromOAuth(e, p["error_description"])
+	}
+	if _, ok := p["admin_consent"]; ok {
+		return "", invalid("an admin-consent answer arrived before the administrator signed in")
+	}
+	code := p["code"]
+	if code == "" {
+		return "", invalid("the callback has no code")
+	}
+	got, err := c.cfg.Tokens.RedeemCode(ctx, a.Tenant, code, c.cfg.AdminRedirectURI, a.Verifier, resourceScopes(c.adminSignInScopes()))
+	if err != nil {
+		return "", redeemError(err)
+	}
+	claims, err := c.verifyIDToken(ctx, got.RawIDToken(), a.Nonce)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case claims.Tenant == PersonalTenantID:
+		return "", &Error{Kind: ErrPersonalAccount, Description: "a personal Microsoft account signed in to grant admin consent", Remediation: "Sign in with an administrator of a work or school organisation"}
+	case looksLikeTenantID(a.Tenant) && !strings.EqualFold(a.Tenant, claims.Tenant):
+		return "", &Error{Kind: ErrTenant, Description: "the administrator signed in to another organisation than the one asked for", Remediation: "Sign in with an administrator of that organisation"}
+	}
+	_, state, err := c.issue(ctx, Attempt{Flow: FlowAdminConsent, Binding: a.Binding, Tenant: claims.Tenant, Subject: claims.Object, ReturnTo: a.ReturnTo})
+	if err != nil {
+		return "", err
+	}
+	return c.adminConsentLink(claims.Tenant, state), nil
+}
+
+// AdminConsentURL returns an admin-consent link for a tenant the host
+// already knows: tenant must be the customer's tenant ID (a GUID) from the
+// host's own records, never from the browser. Its callback must name that
+// tenant. To let the administrator's sign-in decide the tenant, use
+// [Connector.BeginAdminConsent]: the callback of an admin-consent link
+// made for "organizations" names a tenant anyone can edit, so this
+// package makes no such link.
+func (c *Connector) AdminConsentURL(ctx context.Context, session, tenant, returnTo string) (string, error) {
+	tenant = strings.ToLower(tenant)
+	if !looksLikeTenantID(tenant) || tenant == PersonalTenantID {
+		return "", fmt.Errorf("consent: AdminConsentURL needs the organisation's tenant ID, not %q; to let the administrator's sign-in decide the tenant, use BeginAdminConsent", tenant)
+	}
+	_, state, err := c.issue(ctx, Attempt{Flow: FlowAdminConsent, Binding: bindingOf(session), Tenant: tenant, ReturnTo: returnTo})
+	if err != nil {
+		return "", err
+	}
+	return c.adminConsentLink(tenant, state), nil
+}
+
+// adminConsentLink is the v2.0 adminconsent endpoint of one tenant, asking
+// for the Graph resource's ".default" (every permission configured on the
+// app registration).
+func (c *Connector) adminConsentLink(tenant, state string) string {
 	q := url.Values{
 		"client_id":    {c.cfg.ClientID},
 		"scope":        {c.cfg.Cloud.GraphResource + "/.default"},
 		"redirect_uri": {c.cfg.AdminRedirectURI},
 		"state":        {state},
 	}
-	return c.authorityHost() + "/" + url.PathEscape(tenant) + "/v2.0/adminconsent?" + q.Encode(), nil
+	return c.authorityHost() + "/" + url.PathEscape(tenant) + "/v2.0/adminconsent?" + q.Encode()
 }
 
 // AdminConsent is a tenant whose admin granted consent.
+//
+// What it proves: TenantID is signed (the administrator's ID token) or the
+// host's own; with Verified the app has consent there. The admin-consent
+// callback itself is unsigned, so when a tenant had consented before,
+// Admin is known to be a user of it who signed in in this session, not
+// necessarily an administrator: a host that links tenants to its own
+// customer accounts checks Admin against what it knows of the customer.
 type AdminConsent struct {
+	// TenantID is the tenant the administrator signed in to (from the
+	// verified ID token), or the one the host named to AdminConsentURL;
+	// the callback named the same one.
 	TenantID string
+	// Admin is the administrator who signed in before consenting (zero
+	// for a link made by AdminConsentURL).
+	Admin m365link.Account
 	// Scopes are what the callback reports as granted.
 	Scopes []string
 	// Verified reports that an app-only token was acquired for the tenant,
-	// which proves the consent (Config.VerifyAppOnly). Without it TenantID
-	// is only what the callback claimed: do not use it to authenticate anyone.
+	// which proves the consent (Config.VerifyAppOnly).
 	Verified bool
 	ReturnTo string
 }
 
 // CompleteAdminConsent handles the admin-consent callback for the session
 // that began it. An error answer also carries admin_consent=True, so the
-// error is checked first. With VerifyAppOnly, the consent is confirmed by
-// acquiring an app-only token for the tenant (stored through tokens).
+// error is checked first. The callback's tenant must be the one the
+// administrator signed in to (or the one the host named); any other is
+// refused with [ErrTenant]. With VerifyAppOnly, the consent is confirmed
+// by acquiring an app-only token for the tenant (stored through tokens).
 func (c *Connector) CompleteAdminConsent(ctx context.Context, session, rawQuery string) (*AdminConsent, error) {
 	p, err := ParseCallback(rawQuery)
 	if err != nil {
 		return nil, err
 	}
-	a, err := c.take(ctx, FlowAdminConsent, session, p)
+	a, err := c.take(ctx, session, p, FlowAdminConsent)
 	if err != nil {
 		return nil, err
 	}
+	return c.completeAdminConsent(ctx, a, p)
+}
+
+func (c *Connector) completeAdminConsent(ctx context.Context, a Attempt, p map[string]string) (*AdminConsent, error) {
 	if e := p["error"]; e != "" {
 		ce := fromOAuth(e, p["error_description"])
 		if ce.Code == 90093 || ce.Code == 90094 {
@@ -74,17 +199,23 @@ func (c *Connector) CompleteAdminConsent(ctx context.Context, session, rawQuery 
 	if !strings.EqualFold(p["admin_consent"], "true") {
 		return nil, invalid("the callback does not say admin_consent=True")
 	}
-	tenant := strings.ToLower(p["tenant"])
-	if !looksLikeTenantID(tenant) {
-		return nil, invalid("the callback's tenant is not a tenant ID")
+	// Every admin-consent state names one tenant (older ones for
+	// "organizations" are refused with it).
+	if !looksLikeTenantID(a.Tenant) {
+		return nil, invalid("the admin-consent link was not made for one tenant")
 	}
-	if looksLikeTenantID(a.Tenant) && !strings.EqualFold(a.Tenant, tenant) {
-		return nil, invalid("the callback's tenant is not the one the link was for")
+	if tenant := strings.ToLower(p["tenant"]); tenant != strings.ToLower(a.Tenant) {
+		desc := "the callback names another tenant than the one the link was made for"
+		if a.Subject != "" {
+			desc = "the callback names another tenant than the one the administrator signed in to"
+		}
+		return nil, &Error{Kind: ErrTenant, Description: desc, Remediation: "Start admin consent again from the app"}
 	}
-	if tenant == PersonalTenantID {
-		return nil, &Error{Kind: ErrPersonalAccount, Description: "a personal Microsoft account answered the admin-consent link", Remediation: "Sign in with an administrator of a work or school organisation"}
-	}
+	tenant := strings.ToLower(a.Tenant)
 	out := &AdminConsent{TenantID: tenant, Scopes: strings.Fields(p["scope"]), ReturnTo: a.ReturnTo}
+	if a.Subject != "" {
+		out.Admin = m365link.Account{TenantID: tenant, UserID: a.Subject}
+	}
 	if c.cfg.VerifyAppOnly {
 		if _, err := c.cfg.Tokens.Source(m365link.Account{TenantID: tenant}).Token(ctx); err != nil {
 			return nil, appOnlyError(err)

@@ -310,7 +310,7 @@ func (p Plan) RenderHTML(w io.Writer) error {
 	b.WriteString(`<table class="m365link-permissions"><thead><tr><th>Permission</th><th>Type</th><th>Admin consent</th><th>Needed</th><th>For</th><th>Why</th></tr></thead><tbody>`)
 	for _, n := range p.Needs {
 		fmt.Fprintf(&b, `<tr class="%s"><td><code>%s</code></td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>`,
-			yesNo(n.Required, "required", "optional"), html.EscapeString(n.Name), n.Type, yesNo(n.AdminConsent, "yes", "no"),
+			yesNo(n.Required, "required", "optional"), html.EscapeString(n.Name), html.EscapeString(string(n.Type)), yesNo(n.AdminConsent, "yes", "no"),
 			yesNo(n.Required, "required", "optional"), html.EscapeString(n.features()), html.EscapeString(n.Reason))
 	}
 	b.WriteString("</tbody></table>\n")

@@ -75,3 +75,12 @@ func TestRenderHTMLEscapes(t *testing.T) {
 	assert.Equal(t, `<table class="m365link-permissions"><thead><tr><th>Permission</th><th>Type</th><th>Admin consent</th><th>Needed</th><th>For</th><th>Why</th></tr></thead><tbody>`+
 		`<tr class="required"><td><code>&lt;x&gt;</code></td><td>delegated</td><td>no</td><td>required</td><td>f&lt;1&gt;</td><td>a &#34;quoted&#34; &amp; &lt;b&gt;</td></tr></tbody></table>`+"\n", b.String())
 }
+
+// A Permission is a plain struct a host can fill in: its type is escaped too.
+func TestRenderHTMLEscapesType(t *testing.T) {
+	p := Plan{Type: "<i>", Needs: []Need{{Permission: Permission{Name: "X", Type: `<script>alert("t")</script>`, Reason: "r"}}}}
+	var b strings.Builder
+	require.NoError(t, p.RenderHTML(&b))
+	assert.Equal(t, `<table class="m365link-permissions"><thead><tr><th>Permission</th><th>Type</th><th>Admin consent</th><th>Needed</th><th>For</th><th>Why</th></tr></thead><tbody>`+
+		`<tr class="optional"><td><code>X</code></td><td>&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;</td><td>no</td><td>optional</td><td></td><td>r</td></tr></tbody></table>`+"\n", b.String())
+}

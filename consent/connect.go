@@ -6,7 +6,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,8 +26,11 @@ type Config struct {
 	// RedirectURI is the exact, registered callback of the user-connect
 	// flow, e.g. "https://app.example.com/m365/callback".
 	RedirectURI string
-	// AdminRedirectURI is the registered callback of admin consent; empty
-	// means RedirectURI.
+	// AdminRedirectURI is the registered callback of admin consent (both
+	// the administrator's sign-in and the admin-consent page answer there).
+	// Empty means RedirectURI: one callback then receives every flow, and
+	// [Connector.Complete] (which [Connector.Handler] uses) tells them apart
+	// by their state.
 	AdminRedirectURI string
 	// Scopes are requested when a user connects, e.g. from
 	// PlanFor(Delegated, MailSync).Scopes(cloud.GraphResource, true).
@@ -32,7 +38,10 @@ type Config struct {
 	// Tokens redeems codes and stores connected accounts. It must be
 	// configured for the same app and cloud.
 	Tokens *tokens.Manager
-	// States keeps pending attempts; nil means a MemoryStates.
+	// States keeps pending attempts; nil means a MemoryStates, which only
+	// suits a single process. A host running several instances uses a
+	// store they share (consentsql) so that every callback is single-use
+	// across all of them.
 	States StateStore
 	// StateTTL bounds how long a user may take to sign in; default 10 minutes.
 	StateTTL time.Duration
@@ -40,6 +49,13 @@ type Config struct {
 	// an app-only token for the tenant (set it when the app uses application
 	// permissions): the tenant in the callback alone can be forged.
 	VerifyAppOnly bool
+	// HTTPClient fetches the identity platform's discovery metadata and
+	// signing keys, to verify an administrator's ID token; nil means a
+	// client with a 30-second timeout. Redirects are never followed.
+	HTTPClient *http.Client
+	// Logger receives the failures Handler answers with a 5xx (never a
+	// secret); nil discards.
+	Logger *slog.Logger
 }
 
 // Connector runs admin consent and user connect for one app registration.
@@ -47,6 +63,8 @@ type Config struct {
 type Connector struct {
 	cfg    Config
 	states StateStore
+	hc     *http.Client
+	log    *slog.Logger
 	now    func() time.Time
 }
 
@@ -73,10 +91,19 @@ func New(cfg Config) (*Connector, error) {
 	if cfg.StateTTL <= 0 {
 		cfg.StateTTL = 10 * time.Minute
 	}
-	c := &Connector{cfg: cfg, states: cfg.States, now: time.Now}
+	c := &Connector{cfg: cfg, states: cfg.States, log: cfg.Logger, now: time.Now}
 	if c.states == nil {
 		c.states = &MemoryStates{}
 	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	hc := http.Client{Timeout: 30 * time.Second}
+	if cfg.HTTPClient != nil {
+		hc = *cfg.HTTPClient
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.hc = &hc
 	return c, nil
 }
 
@@ -106,39 +133,44 @@ func (c *Connector) BeginConnect(ctx context.Context, session string, opts *Conn
 	if o.Tenant == "" {
 		o.Tenant = Organizations
 	}
-	a, state, err := c.issue(ctx, FlowConnect, session, o.Tenant, o.ReturnTo)
+	a, state, err := c.issue(ctx, Attempt{Flow: FlowConnect, Binding: bindingOf(session), Tenant: o.Tenant, ReturnTo: o.ReturnTo})
 	if err != nil {
 		return "", err
 	}
+	return c.authorizeURL(a, state, c.cfg.RedirectURI, c.cfg.Scopes,
+		map[string]string{"login_hint": o.LoginHint, "domain_hint": o.DomainHint, "prompt": o.Prompt}), nil
+}
+
+// authorizeURL is the authorization request of attempt a: code flow with
+// PKCE (S256) and a nonce, answered in the query.
+func (c *Connector) authorizeURL(a Attempt, state, redirectURI string, scopes []string, hints map[string]string) string {
 	sum := sha256.Sum256([]byte(a.Verifier))
 	q := url.Values{
 		"client_id":             {c.cfg.ClientID},
 		"response_type":         {"code"},
-		"redirect_uri":          {c.cfg.RedirectURI},
+		"redirect_uri":          {redirectURI},
 		"response_mode":         {"query"},
-		"scope":                 {strings.Join(c.cfg.Scopes, " ")},
+		"scope":                 {strings.Join(scopes, " ")},
 		"state":                 {state},
 		"nonce":                 {a.Nonce},
 		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
 		"code_challenge_method": {"S256"},
 	}
-	for k, v := range map[string]string{"login_hint": o.LoginHint, "domain_hint": o.DomainHint, "prompt": o.Prompt} {
+	for k, v := range hints {
 		if v != "" {
 			q.Set(k, v)
 		}
 	}
-	return c.authorityHost() + "/" + url.PathEscape(o.Tenant) + "/oauth2/v2.0/authorize?" + q.Encode(), nil
+	return c.authorityHost() + "/" + url.PathEscape(a.Tenant) + "/oauth2/v2.0/authorize?" + q.Encode()
 }
 
 func (c *Connector) authorityHost() string {
 	return strings.TrimRight(c.cfg.Cloud.AuthorityHost, "/")
 }
 
-func (c *Connector) issue(ctx context.Context, flow Flow, session, tenant, returnTo string) (Attempt, string, error) {
-	a := Attempt{
-		ID: randomString(32), Flow: flow, Binding: bindingOf(session), Tenant: tenant,
-		ReturnTo: safeReturn(returnTo), Expires: c.now().Add(c.cfg.StateTTL),
-	}
+// issue completes a (ID, expiry, secrets, a safe return path) and saves it.
+func (c *Connector) issue(ctx context.Context, a Attempt) (Attempt, string, error) {
+	a.ID, a.ReturnTo, a.Expires = randomString(32), safeReturn(a.ReturnTo), c.now().Add(c.cfg.StateTTL)
 	if d, ok := c.states.(deriver); ok {
 		a.Verifier, a.Nonce = d.derive(a.ID, "pkce"), d.derive(a.ID, "nonce")
 	} else {
@@ -185,8 +217,9 @@ func ParseCallback(rawQuery string) (map[string]string, error) {
 	return out, nil
 }
 
-// take validates the state of a callback and returns its attempt.
-func (c *Connector) take(ctx context.Context, flow Flow, session string, p map[string]string) (Attempt, error) {
+// take validates the state of a callback and returns its attempt, which
+// must be of one of flows.
+func (c *Connector) take(ctx context.Context, session string, p map[string]string, flows ...Flow) (Attempt, error) {
 	state := p["state"]
 	if state == "" {
 		return Attempt{}, invalid("the callback has no state")
@@ -198,7 +231,7 @@ func (c *Connector) take(ctx context.Context, flow Flow, session string, p map[s
 	if err != nil {
 		return Attempt{}, fmt.Errorf("consent: read state: %w", err)
 	}
-	if a.Flow != flow {
+	if !slices.Contains(flows, a.Flow) {
 		return Attempt{}, invalid("the state belongs to another flow")
 	}
 	if a.Binding != bindingOf(session) {
@@ -231,10 +264,14 @@ func (c *Connector) CompleteConnect(ctx context.Context, session, rawQuery strin
 	if err != nil {
 		return nil, err
 	}
-	a, err := c.take(ctx, FlowConnect, session, p)
+	a, err := c.take(ctx, session, p, FlowConnect)
 	if err != nil {
 		return nil, err
 	}
+	return c.completeConnect(ctx, a, p)
+}
+
+func (c *Connector) completeConnect(ctx context.Context, a Attempt, p map[string]string) (*Connection, error) {
 	if e := p["error"]; e != "" {
 		return nil, fromOAuth(e, p["error_description"])
 	}
@@ -247,11 +284,7 @@ func (c *Connector) CompleteConnect(ctx context.Context, session, rawQuery strin
 	}
 	got, err := c.cfg.Tokens.RedeemCode(ctx, a.Tenant, code, c.cfg.RedirectURI, a.Verifier, resourceScopes(c.cfg.Scopes))
 	if err != nil {
-		var ee *tokens.EndpointError
-		if errors.As(err, &ee) {
-			return nil, fromOAuth(ee.Err, ee.Description, ee.Code)
-		}
-		return nil, fmt.Errorf("consent: redeem code: %w", err)
+		return nil, redeemError(err)
 	}
 	if err := c.checkIDToken(a, got); err != nil {
 		return nil, err
@@ -261,6 +294,16 @@ func (c *Connector) CompleteConnect(ctx context.Context, session, rawQuery strin
 	}
 	return &Connection{Account: got.Account, UPN: got.UPN, Name: got.Name, GrantedScopes: got.GrantedScopes,
 		Personal: got.Account.TenantID == PersonalTenantID, ReturnTo: a.ReturnTo}, nil
+}
+
+// redeemError maps a failed code redemption: the token endpoint's answers
+// become typed errors, anything else stays ours.
+func redeemError(err error) error {
+	var ee *tokens.EndpointError
+	if errors.As(err, &ee) {
+		return fromOAuth(ee.Err, ee.Description, ee.Code)
+	}
+	return fmt.Errorf("consent: redeem code: %w", err)
 }
 
 func (c *Connector) checkIDToken(a Attempt, got tokens.Connected) error {

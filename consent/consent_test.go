@@ -71,7 +71,7 @@ func newWorld(t *testing.T, states StateStore) *world {
 	cloud := Global
 	cloud.AuthorityHost, cloud.GraphBase = w.idp.URL(), w.graph.URL()
 	w.c, err = New(Config{ClientID: appID, Cloud: cloud, RedirectURI: redirect, AdminRedirectURI: adminBack,
-		Scopes: append([]string{"openid", "profile", "offline_access"}, mailRead...), Tokens: w.tok, States: states, VerifyAppOnly: true})
+		Scopes: append([]string{"openid", "profile", "offline_access"}, mailRead...), Tokens: w.tok, States: states, VerifyAppOnly: true, HTTPClient: w.idp.Client()})
 	require.NoError(t, err)
 	return w
 }
@@ -133,47 +133,6 @@ func TestUserConnectEndToEnd(t *testing.T) {
 	assert.NotEqual(t, q.Get("state"), au2.Query().Get("state"))
 }
 
-func TestAdminConsentEndToEnd(t *testing.T) {
-	w := newWorld(t, nil)
-	w.idp.RequireAdminConsent()
-	w.idp.SignInAs(tenantA, carolID)
-
-	// Before consent, the service connection fails with a typed error.
-	checks := w.c.TestConnection(context.Background(), w.gc, tenantA, "alice@contoso.com")
-	require.Len(t, checks, 1)
-	assert.ErrorIs(t, checks[0].Err, ErrAppNotInTenant)
-	w.tok.Forget(m365link.Account{TenantID: tenantA})
-
-	u, err := w.c.AdminConsentURL(context.Background(), "admin-session", "", "/settings")
-	require.NoError(t, err)
-	au, _ := url.Parse(u)
-	assert.Equal(t, "/organizations/v2.0/adminconsent", au.Path)
-	assert.Equal(t, "https://graph.microsoft.com/.default", au.Query().Get("scope"))
-
-	ac, err := w.c.CompleteAdminConsent(context.Background(), "admin-session", w.browse(t, u))
-	require.NoError(t, err)
-	assert.Equal(t, &AdminConsent{TenantID: tenantA, Scopes: []string{"https://graph.microsoft.com/.default"}, Verified: true, ReturnTo: "/settings"}, ac)
-	assert.True(t, w.idp.Consented(tenantA, appID))
-	assert.Equal(t, 2, w.idp.Grants("client_credentials"), "one refused before consent, one proving it")
-
-	checks = w.c.TestConnection(context.Background(), w.gc, tenantA, "alice@contoso.com")
-	var names []string
-	for _, c := range checks {
-		assert.NoError(t, c.Err, c.Name)
-		names = append(names, c.Name+" ["+c.Permission+"]")
-	}
-	assert.Equal(t, []string{"acquire an app-only token [(admin consent)]", "list users [User.Read.All]",
-		"read alice@contoso.com's Inbox [Mail.Read]", "read alice@contoso.com's calendars [Calendars.Read]"}, names)
-
-	// Disconnect removes the tenant's tokens and says how to revoke at Microsoft.
-	instructions, err := w.c.Disconnect(context.Background(), m365link.Account{TenantID: tenantA}, nil)
-	require.NoError(t, err)
-	assert.Equal(t, RevokeInstructions, instructions)
-	for range w.store.Keys(context.Background(), tenantA) {
-		t.Fatal("tokens left after disconnect")
-	}
-}
-
 func TestAdminConsentByNonAdmin(t *testing.T) {
 	w := newWorld(t, nil)
 	w.idp.SignInAs(tenantA, aliceID)
@@ -185,19 +144,6 @@ func TestAdminConsentByNonAdmin(t *testing.T) {
 	assert.Equal(t, 90093, ce.Code)
 	assert.Equal(t, "access_denied", ce.OAuthError)
 	assert.Equal(t, 0, w.idp.Grants(""))
-}
-
-func TestAdminConsentRefusesCommonAndPersonal(t *testing.T) {
-	w := newWorld(t, nil)
-	_, err := w.c.AdminConsentURL(context.Background(), "s", "common", "")
-	assert.EqualError(t, err, `consent: admin consent needs a tenant or "organizations", not "common"`)
-	u, _ := w.c.AdminConsentURL(context.Background(), "s", "", "")
-	state, _ := url.Parse(u)
-	_, err = w.c.CompleteAdminConsent(context.Background(), "s",
-		"admin_consent=True&tenant="+PersonalTenantID+"&state="+url.QueryEscape(state.Query().Get("state")))
-	assert.ErrorIs(t, err, ErrPersonalAccount)
-	checks := w.c.TestConnection(context.Background(), w.gc, PersonalTenantID, "")
-	assert.ErrorIs(t, checks[0].Err, ErrPersonalAccount)
 }
 
 // Every forged, replayed, mismatched or duplicated callback is rejected
@@ -223,7 +169,14 @@ func TestForgedCallbacksNeverReachTheTokenEndpoint(t *testing.T) {
 		return p.Get("state"), p.Get("code")
 	}
 	adminState := func() string {
-		u, _ := w.c.AdminConsentURL(ctx, "s1", "", "")
+		u, err := w.c.AdminConsentURL(ctx, "s1", tenantA, "")
+		require.NoError(t, err)
+		p, _ := url.Parse(u)
+		return p.Query().Get("state")
+	}
+	signInState := func() string {
+		u, err := w.c.BeginAdminConsent(ctx, "s1", nil)
+		require.NoError(t, err)
 		p, _ := url.Parse(u)
 		return p.Query().Get("state")
 	}
@@ -242,6 +195,7 @@ func TestForgedCallbacksNeverReachTheTokenEndpoint(t *testing.T) {
 			return "code=" + c + "&state=" + url.QueryEscape(s)
 		}},
 		{"admin-consent state at the connect callback", "s1", func() string { _, c := fresh(); return "code=" + c + "&state=" + url.QueryEscape(adminState()) }},
+		{"admin sign-in state at the connect callback", "s1", func() string { _, c := fresh(); return "code=" + c + "&state=" + url.QueryEscape(signInState()) }},
 		{"duplicated state", "s1", func() string {
 			s, c := fresh()
 			return "code=" + c + "&state=" + url.QueryEscape(s) + "&state=" + url.QueryEscape(s)
@@ -417,6 +371,10 @@ func TestPersonalAccounts(t *testing.T) {
 	u, _ = w.c.BeginConnect(context.Background(), "s", nil)
 	_, err = w.c.CompleteConnect(context.Background(), "s", w.browse(t, u))
 	assert.ErrorIs(t, err, ErrTenant)
+
+	// Personal accounts have no organisation for an app-only connection.
+	checks := w.c.TestConnection(context.Background(), w.gc, PersonalTenantID, "")
+	assert.ErrorIs(t, checks[0].Err, ErrPersonalAccount)
 }
 
 func TestNationalCloudURLs(t *testing.T) {
@@ -429,8 +387,32 @@ func TestNationalCloudURLs(t *testing.T) {
 		assert.True(t, strings.HasPrefix(u, cloud.AuthorityHost+"/"+tenantA+"/oauth2/v2.0/authorize?"), u)
 		a, err := c.AdminConsentURL(context.Background(), "s", tenantA, "")
 		require.NoError(t, err)
+		assert.True(t, strings.HasPrefix(a, cloud.AuthorityHost+"/"+tenantA+"/v2.0/adminconsent?"), a)
 		assert.Contains(t, a, url.QueryEscape(cloud.GraphResource+"/.default"))
+		s, err := c.BeginAdminConsent(context.Background(), "s", nil)
+		require.NoError(t, err)
+		assert.True(t, strings.HasPrefix(s, cloud.AuthorityHost+"/organizations/oauth2/v2.0/authorize?"), s)
 	}
 	_, err := New(Config{ClientID: appID, RedirectURI: "http://app.example/cb", Tokens: w.tok})
 	assert.Error(t, err, "plain http only for localhost")
+}
+
+// AADSTS54005 means the code was redeemed already: a second state carrying
+// a spent code gets that explanation, not a generic one.
+func TestCodeRedeemedTwiceIsExplained(t *testing.T) {
+	w := newWorld(t, nil)
+	w.idp.SignInAs(tenantA, aliceID)
+	ctx := context.Background()
+	u, _ := w.c.BeginConnect(ctx, "s", nil)
+	first, err := url.ParseQuery(w.browse(t, u))
+	require.NoError(t, err)
+	_, err = w.c.CompleteConnect(ctx, "s", first.Encode())
+	require.NoError(t, err)
+
+	u, _ = w.c.BeginConnect(ctx, "s", nil)
+	second, _ := url.Parse(u)
+	_, err = w.c.CompleteConnect(ctx, "s", "code="+url.QueryEscape(first.Get("code"))+"&state="+url.QueryEscape(second.Query().Get("state")))
+	assert.Equal(t, &Error{Kind: ErrInvalidCallback, OAuthError: "invalid_grant", Code: 54005,
+		Description: "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
+		Remediation: "The authorization code was already redeemed (the callback was opened twice or replayed). Start connecting again"}, err)
 }

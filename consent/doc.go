@@ -8,9 +8,19 @@
 //     admin must grant it and why, and computes the minimal set for the
 //     features a host enables; [Plan] renders it as text, Markdown or HTML
 //     for the admin page.
-//   - [Connector.AdminConsentURL] and [Connector.CompleteAdminConsent] run the
-//     v2.0 admin-consent round trip. The callback's tenant can be forged, so
-//     with Config.VerifyAppOnly the consent is proven by an app-only token.
+//   - Admin consent binds the tenant to a signature, never to the browser.
+//     The v2.0 admin-consent callback names its tenant in a query parameter
+//     anyone can edit, so the administrator signs in first:
+//     [Connector.BeginAdminConsent] starts an OpenID Connect sign-in
+//     (authorization code, PKCE, nonce); [Connector.CompleteAdminSignIn]
+//     verifies the ID token (signature by a key from the identity platform's
+//     discovery metadata, this cloud's issuer, this app as audience,
+//     validity, nonce) and returns the admin-consent link of exactly the
+//     tenant it names; [Connector.CompleteAdminConsent] refuses a callback
+//     naming any other tenant ([ErrTenant]). With Config.VerifyAppOnly an
+//     app-only token then proves the consent. A host that already holds a
+//     customer's tenant ID can skip the sign-in with
+//     [Connector.AdminConsentURL]; its callback must name that tenant.
 //   - [Connector.BeginConnect] and [Connector.CompleteConnect] run the
 //     authorization code flow with PKCE (S256, a fresh verifier each time),
 //     a single-use, expiring state bound to the host's session, and a nonce.
@@ -18,14 +28,34 @@
 //     anything reaches the token endpoint; the ID token's nonce, issuer and
 //     tenant are checked before the account's tokens are stored through the
 //     tokens package.
+//   - [Connector.Complete] finishes a callback of any flow, for hosts that
+//     register one redirect URI for everything.
 //   - Every failure an admin or user can hit (consent missing, assignment
 //     required, Conditional Access, app not in tenant, admin approval
 //     required, declined) is a typed *[Error] with a remediation in plain words.
 //   - [Connector.TestConnection] proves what an app-only connection can do;
 //     [Connector.Disconnect] removes an account or a tenant cleanly.
 //   - [Connector.Handler] serves all of it as HTTP routes with safe
-//     defaults: a browser-binding cookie (HttpOnly, Secure, SameSite=Lax)
-//     and no open redirects.
+//     defaults: a browser-binding cookie (HttpOnly, Secure, SameSite=Lax),
+//     no open redirects, 4xx for the browser's bad input and 5xx for
+//     failures on the host's side ([HTTPStatus]).
+//
+// # The admin-consent flow
+//
+//	GET /m365/admin-consent          BeginAdminConsent → Microsoft sign-in (openid profile User.Read)
+//	GET /m365/callback?code=…        CompleteAdminSignIn: redeem, verify the ID token → tid
+//	  → https://login.microsoftonline.com/{tid}/v2.0/adminconsent?…
+//	GET /m365/callback?admin_consent=True&tenant={tid}
+//	                                 CompleteAdminConsent: tenant == tid, then an app-only token
+//
+// # Pending attempts and several instances
+//
+// Between the redirect to Microsoft and the callback an attempt waits in a
+// [StateStore], and each callback is accepted once. [MemoryStates] (the
+// default) and the single-use memory of [SignedStates] hold for one process
+// only: a host running several instances shares a database-backed store,
+// consentsql.States, so a callback consumed by one instance is refused by
+// every other.
 //
 // National clouds are a [Cloud] value (Global, USGovL4, USGovL5, China).
 // Personal Microsoft accounts connect through the delegated flow with the

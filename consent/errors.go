@@ -73,7 +73,10 @@ func (e *Error) Error() string {
 		b.WriteString(e.Description)
 	}
 	if e.Remediation != "" {
-		b.WriteString(". ")
+		if !strings.HasSuffix(e.Description, ".") {
+			b.WriteByte('.')
+		}
+		b.WriteByte(' ')
 		b.WriteString(e.Remediation)
 	}
 	return b.String()
@@ -114,7 +117,7 @@ var remedies = map[int]remedy{
 	90090:   {ErrUnavailable, "A passing problem at Microsoft. Try again in a minute"},
 	50076:   {ErrConditionalAccess, "Multi-factor authentication is required. Connect again and complete it"},
 	50079:   {ErrConditionalAccess, "The user must register for multi-factor authentication first, then connect again"},
-	54005:   {ErrInvalidCallback, "This sign-in was already used. Start connecting again"},
+	54005:   {ErrInvalidCallback, "The authorization code was already redeemed (the callback was opened twice or replayed). Start connecting again"},
 	501481:  {ErrInvalidCallback, "The sign-in did not match this browser session. Start connecting again"},
 }
 

@@ -1,11 +1,16 @@
 package consent_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 
 	"github.com/m365link/m365link/consent"
+	"github.com/m365link/m365link/internal/fakegraph/idp"
 	"github.com/m365link/m365link/tokens"
 )
 
@@ -43,9 +48,13 @@ func ExamplePlan_RenderText() {
 }
 
 // Wiring a host: one plan of features drives both the scopes users consent
-// to and the scopes the token source refreshes with. (Not run: it needs a
-// real app registration; see examples/ for programs configured by
-// environment variables.)
+// to and the scopes the token source refreshes with; Handler serves the
+// user connect and the secure admin consent (sign-in first, then the
+// consent page of the signed-in administrator's tenant). Both come back to
+// /m365/callback, which is the one redirect URI to register; set
+// AdminRedirectURI to "/m365/admin-callback" to keep them apart. (Not run:
+// it needs a real app registration; see examples/ for programs configured
+// by environment variables.)
 func Example_wiring() {
 	plan, _ := consent.PlanFor(consent.Delegated, consent.MailSync, consent.CalendarSync)
 	cloud := consent.Global
@@ -65,6 +74,7 @@ func Example_wiring() {
 		Scopes:        plan.Scopes(cloud.GraphResource, true),
 		Tokens:        manager,
 		VerifyAppOnly: true,
+		// Several instances: States: consentsql.New(db, consentsql.Postgres, nil).
 	})
 	http.Handle("/m365/", connector.Handler("/m365", consent.Hooks{
 		Session: func(r *http.Request) (string, error) { return sessionUserID(r) },
@@ -72,8 +82,86 @@ func Example_wiring() {
 			// Record c.Account for the user, then go back where they were.
 			http.Redirect(w, r, c.ReturnTo, http.StatusFound)
 		},
+		OnAdminConsent: func(w http.ResponseWriter, r *http.Request, a *consent.AdminConsent) {
+			// Link a.TenantID to the host's customer account (a.Admin signed in).
+			http.Redirect(w, r, a.ReturnTo, http.StatusFound)
+		},
 	}))
+	// The admin page links to /m365/admin-consent?return_to=/settings.
 }
 
 func loadKeyFromKMS() []byte                        { return make([]byte, 32) }
 func sessionUserID(r *http.Request) (string, error) { return r.Header.Get("X-User"), nil }
+
+// The secure admin consent end to end, here against the library's fake
+// identity platform (a host calls the same three methods, or lets Handler
+// call them). The administrator signs in first; the admin-consent page is
+// then that administrator's tenant's, and a callback naming another tenant
+// is refused.
+func ExampleConnector_BeginAdminConsent() {
+	const (
+		clientID = "a0c1e0b8-5d6e-4c42-9b53-0f5c7a1d2e3f"
+		contoso  = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+		carol    = "1f0c2b6a-9a4e-4d7b-8c3e-5b2a7d9e0f11"
+		fabrikam = "0b7c4f5e-3e1a-4b5a-9d0a-6a1c2f3e4d5b"
+		back     = "https://app.example.com/m365/callback"
+	)
+	microsoft := idp.New() // stands in for login.microsoftonline.com
+	defer microsoft.Close()
+	microsoft.AddApp(idp.App{ClientID: clientID, Secret: "s3cret", RedirectURIs: []string{back}})
+	microsoft.AddUser(idp.User{TenantID: contoso, ID: carol, UPN: "carol@contoso.com", Admin: true})
+	microsoft.SignInAs(contoso, carol)
+
+	secret, _ := tokens.ClientSecret("s3cret")
+	ring, _ := tokens.NewKeyRing(1, make([]byte, 32))
+	manager, _ := tokens.NewManager(tokens.Config{ClientID: clientID, Credential: secret, Store: tokens.NewEncrypted(&tokens.Memory{}, ring),
+		AuthorityHost: microsoft.URL(), DisableInstanceDiscovery: true, HTTPClient: microsoft.Client()})
+	cloud := consent.Global
+	cloud.AuthorityHost = microsoft.URL()
+	connector, err := consent.New(consent.Config{ClientID: clientID, Cloud: cloud, RedirectURI: back, Tokens: manager,
+		VerifyAppOnly: true, HTTPClient: microsoft.Client()})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	browser := func(u string) string { // opens u at Microsoft, returns the callback's query
+		hc := *microsoft.Client()
+		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := hc.Get(u)
+		if err != nil {
+			panic(err)
+		}
+		resp.Body.Close()
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		return loc.RawQuery
+	}
+
+	// 1. The admin page sends the browser to sign in.
+	signIn, _ := connector.BeginAdminConsent(ctx, "admin-session", &consent.AdminConsentOptions{ReturnTo: "/settings"})
+	// 2. The callback's code is redeemed, the ID token verified; its tid
+	//    decides the admin-consent page.
+	page, err := connector.CompleteAdminSignIn(ctx, "admin-session", browser(signIn))
+	if err != nil {
+		panic(err)
+	}
+	u, _ := url.Parse(page)
+	fmt.Println("consent page:", u.Path)
+	// 3. The admin accepts; the callback must name the same tenant.
+	answer := browser(page)
+	forged := strings.Replace(answer, "tenant="+contoso, "tenant="+fabrikam, 1)
+	_, err = connector.CompleteAdminConsent(ctx, "admin-session", forged)
+	fmt.Println("forged tenant:", errors.Is(err, consent.ErrTenant))
+
+	// (The forged attempt used up the state: a real admin starts again.)
+	signIn, _ = connector.BeginAdminConsent(ctx, "admin-session", &consent.AdminConsentOptions{ReturnTo: "/settings"})
+	page, _ = connector.CompleteAdminSignIn(ctx, "admin-session", browser(signIn))
+	ac, err := connector.CompleteAdminConsent(ctx, "admin-session", browser(page))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("tenant:", ac.TenantID, "admin:", ac.Admin.UserID, "verified:", ac.Verified, "then:", ac.ReturnTo)
+	// Output:
+	// consent page: /72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0/adminconsent
+	// forged tenant: true
+	// tenant: 72f988bf-86f1-41af-91ab-2d7cd011db47 admin: 1f0c2b6a-9a4e-4d7b-8c3e-5b2a7d9e0f11 verified: true then: /settings
+}

@@ -53,6 +53,7 @@ type Server struct {
 	signIn          *User           // who signs in at the authorize and adminconsent endpoints
 	authorizeFail   *Failure        // the next authorize answers this error
 	requireConsent  bool            // client credentials need admin consent in the tenant
+	idFault         IDTokenFault    // how issued ID tokens are spoiled (zero: not at all)
 	consented       map[string]bool // tenant/clientID -> admin consented
 	authorizeHits   int
 	adminConsentHit int
@@ -496,6 +497,7 @@ func grantedScopes(req []string) []string {
 
 func (s *Server) idToken(u *User, clientID, nonce string) string {
 	now := s.now()
+	f := s.idFault
 	claims := map[string]any{
 		"aud": clientID, "iss": "https://login.microsoftonline.com/" + u.TenantID + "/v2.0",
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),
@@ -505,19 +507,73 @@ func (s *Server) idToken(u *User, clientID, nonce string) string {
 	if nonce != "" {
 		claims["nonce"] = nonce
 	}
-	return s.signJWT(claims)
+	if f.Issuer != "" {
+		claims["iss"] = f.Issuer
+	}
+	if f.Audience != "" {
+		claims["aud"] = f.Audience
+	}
+	if f.TenantID != "" {
+		claims["tid"] = f.TenantID
+		claims["iss"] = "https://login.microsoftonline.com/" + f.TenantID + "/v2.0"
+	}
+	if f.Expired {
+		claims["iat"], claims["nbf"], claims["exp"] = now.Add(-2*time.Hour).Unix(), now.Add(-2*time.Hour).Unix(), now.Add(-time.Hour).Unix()
+	}
+	switch {
+	case f.Unsigned:
+		h, _ := json.Marshal(map[string]string{"alg": "none", "typ": "JWT", "kid": s.kid})
+		p, _ := json.Marshal(claims)
+		return base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(p) + "."
+	case f.ForeignKey:
+		other, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		return signJWT(other, s.kid, claims)
+	}
+	return signJWT(s.key, s.kid, claims)
 }
 
-func (s *Server) signJWT(claims map[string]any) string {
-	h, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": s.kid})
+func (s *Server) signJWT(claims map[string]any) string { return signJWT(s.key, s.kid, claims) }
+
+func signJWT(key *rsa.PrivateKey, kid string, claims map[string]any) string {
+	h, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": kid})
 	p, _ := json.Marshal(claims)
 	signing := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(p)
 	sum := sha256.Sum256([]byte(signing))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, sum[:])
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
 	if err != nil {
 		panic(err)
 	}
 	return signing + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// IDTokenFault spoils the ID tokens the token endpoint issues in one way,
+// for tests of a relying party's checks. The zero value spoils nothing.
+type IDTokenFault struct {
+	// Issuer replaces the iss claim.
+	Issuer string
+	// Audience replaces the aud claim.
+	Audience string
+	// TenantID replaces the tid claim (and the tenant in iss, so the
+	// token is consistent but names another tenant than the user's).
+	TenantID string
+	// ForeignKey signs with a key the keys endpoint does not publish,
+	// under the published key ID.
+	ForeignKey bool
+	// Unsigned issues an "alg":"none" token with an empty signature.
+	Unsigned bool
+	// Expired dates the token two hours back (expired an hour ago).
+	Expired bool
+}
+
+// SpoilIDTokens makes every ID token issued from now on carry f, until it
+// is called again (with the zero value to issue sound tokens).
+func (s *Server) SpoilIDTokens(f IDTokenFault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.idFault = f
 }
 
 // SignInAs makes the authorize and adminconsent endpoints behave as if the
@@ -661,6 +717,10 @@ func (s *Server) adminConsent(w http.ResponseWriter, r *http.Request, tenant str
 		return
 	case s.signIn == nil:
 		fail(Failure{Error: "login_required", Code: 50058, Description: "No user is signed in."})
+		return
+	case tenant != "organizations" && !strings.EqualFold(tenant, s.signIn.TenantID):
+		// A tenant-specific link admits only that tenant's accounts.
+		fail(Failure{Error: "invalid_request", Code: 50020, Description: "User account from identity provider does not exist in tenant and cannot access the application in that tenant."})
 		return
 	case !s.signIn.Admin:
 		fail(Failure{Error: "access_denied", Code: 90093, Description: "The signed in user is not authorized to grant consent for this application."})

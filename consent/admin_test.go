@@ -1,0 +1,228 @@
+package consent
+
+import (
+	"context"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/internal/fakegraph/idp"
+)
+
+const bobID = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a" // an administrator of tenant B
+
+// signInAdmin runs the administrator's sign-in of the secure flow and
+// returns the admin-consent link it leads to.
+func (w *world) signInAdmin(t *testing.T, session string, opts *AdminConsentOptions) string {
+	t.Helper()
+	u, err := w.c.BeginAdminConsent(context.Background(), session, opts)
+	require.NoError(t, err)
+	next, err := w.c.CompleteAdminSignIn(context.Background(), session, w.browse(t, u))
+	require.NoError(t, err)
+	return next
+}
+
+func TestAdminConsentEndToEnd(t *testing.T) {
+	w := newWorld(t, nil)
+	w.idp.RequireAdminConsent()
+	w.idp.SignInAs(tenantA, carolID)
+	ctx := context.Background()
+
+	// Before consent, the service connection fails with a typed error.
+	checks := w.c.TestConnection(ctx, w.gc, tenantA, "alice@contoso.com")
+	require.Len(t, checks, 1)
+	assert.ErrorIs(t, checks[0].Err, ErrAppNotInTenant)
+	w.tok.Forget(m365link.Account{TenantID: tenantA})
+
+	// The administrator signs in first: OpenID Connect, PKCE, nonce.
+	u, err := w.c.BeginAdminConsent(ctx, "admin-session", &AdminConsentOptions{ReturnTo: "/settings"})
+	require.NoError(t, err)
+	au, _ := url.Parse(u)
+	q := au.Query()
+	assert.Equal(t, w.idp.URL()+"/organizations/oauth2/v2.0/authorize", au.Scheme+"://"+au.Host+au.Path)
+	assert.Equal(t, "openid profile https://graph.microsoft.com/User.Read", q.Get("scope"))
+	assert.Equal(t, adminBack, q.Get("redirect_uri"))
+	assert.Equal(t, "S256", q.Get("code_challenge_method"))
+	assert.NotEmpty(t, q.Get("nonce"))
+
+	// The signed ID token names the tenant; the consent link is for it alone.
+	next, err := w.c.CompleteAdminSignIn(ctx, "admin-session", w.browse(t, u))
+	require.NoError(t, err)
+	nu, _ := url.Parse(next)
+	assert.Equal(t, w.idp.URL()+"/"+tenantA+"/v2.0/adminconsent", nu.Scheme+"://"+nu.Host+nu.Path)
+	assert.Equal(t, "https://graph.microsoft.com/.default", nu.Query().Get("scope"))
+	assert.Equal(t, adminBack, nu.Query().Get("redirect_uri"))
+	assert.Equal(t, 1, w.idp.Grants("client_credentials"), "the sign-in acquired no app-only token")
+
+	ac, err := w.c.CompleteAdminConsent(ctx, "admin-session", w.browse(t, next))
+	require.NoError(t, err)
+	assert.Equal(t, &AdminConsent{TenantID: tenantA, Admin: m365link.Account{TenantID: tenantA, UserID: carolID},
+		Scopes: []string{"https://graph.microsoft.com/.default"}, Verified: true, ReturnTo: "/settings"}, ac)
+	assert.True(t, w.idp.Consented(tenantA, appID))
+	assert.Equal(t, 2, w.idp.Grants("client_credentials"), "one refused before consent, one proving it")
+
+	checks = w.c.TestConnection(ctx, w.gc, tenantA, "alice@contoso.com")
+	var names []string
+	for _, c := range checks {
+		assert.NoError(t, c.Err, c.Name)
+		names = append(names, c.Name+" ["+c.Permission+"]")
+	}
+	assert.Equal(t, []string{"acquire an app-only token [(admin consent)]", "list users [User.Read.All]",
+		"read alice@contoso.com's Inbox [Mail.Read]", "read alice@contoso.com's calendars [Calendars.Read]"}, names)
+
+	// Disconnect removes the tenant's tokens and says how to revoke at Microsoft.
+	instructions, err := w.c.Disconnect(ctx, m365link.Account{TenantID: tenantA}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, RevokeInstructions, instructions)
+	for range w.store.Keys(ctx, tenantA) {
+		t.Fatal("tokens left after disconnect")
+	}
+}
+
+// The attack: tenant B, another customer of the host, consented already.
+// Someone with a genuine state of their own edits tenant= in the callback
+// to B, hoping to get B bound to their session (and, with VerifyAppOnly,
+// "Verified": B's app-only token works). The callback's tenant must be
+// the signed-in administrator's, or the one the host named.
+func TestAdminConsentForgedTenantIsRefused(t *testing.T) {
+	w := newWorld(t, nil)
+	w.idp.RequireAdminConsent()
+	w.idp.AddUser(idp.User{TenantID: tenantB, ID: bobID, UPN: "bob@fabrikam.com", Name: "Bob Admin", Admin: true})
+	ctx := context.Background()
+
+	// B's administrator consents, genuinely.
+	w.idp.SignInAs(tenantB, bobID)
+	ac, err := w.c.CompleteAdminConsent(ctx, "bob", w.browse(t, w.signInAdmin(t, "bob", nil)))
+	require.NoError(t, err)
+	require.Equal(t, &AdminConsent{TenantID: tenantB, Admin: m365link.Account{TenantID: tenantB, UserID: bobID},
+		Scopes: []string{"https://graph.microsoft.com/.default"}, Verified: true, ReturnTo: "/"}, ac)
+	w.idp.SignInAs(tenantA, carolID)
+
+	forge := func(link string) string {
+		t.Helper()
+		u, err := url.Parse(link)
+		require.NoError(t, err)
+		return "admin_consent=True&tenant=" + tenantB + "&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default&state=" + url.QueryEscape(u.Query().Get("state"))
+	}
+	tests := []struct {
+		name string
+		link func() string
+		want *Error
+	}{
+		{"organizations sign-in, then a forged tenant", func() string { return w.signInAdmin(t, "carol", nil) },
+			&Error{Kind: ErrTenant, Description: "the callback names another tenant than the one the administrator signed in to", Remediation: "Start admin consent again from the app"}},
+		{"sign-in for a tenant ID, then a forged tenant", func() string { return w.signInAdmin(t, "carol", &AdminConsentOptions{Tenant: tenantA}) },
+			&Error{Kind: ErrTenant, Description: "the callback names another tenant than the one the administrator signed in to", Remediation: "Start admin consent again from the app"}},
+		{"a link for the host's tenant ID, then a forged tenant", func() string {
+			u, err := w.c.AdminConsentURL(ctx, "carol", tenantA, "")
+			require.NoError(t, err)
+			return u
+		}, &Error{Kind: ErrTenant, Description: "the callback names another tenant than the one the link was made for", Remediation: "Start admin consent again from the app"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			grants := w.idp.Grants("client_credentials")
+			ac, err := w.c.CompleteAdminConsent(ctx, "carol", forge(tt.link()))
+			assert.Nil(t, ac)
+			assert.Equal(t, tt.want, err)
+			assert.Equal(t, grants, w.idp.Grants("client_credentials"), "refused before any app-only token")
+		})
+	}
+}
+
+// Every way the administrator's ID token can be wrong is refused, and no
+// admin-consent link (or state) comes out of it.
+func TestAdminSignInIDTokenChecks(t *testing.T) {
+	const msaUser = "00000000-0000-0000-1a2b-3c4d5e6f7a8b"
+	tests := []struct {
+		name  string
+		fault idp.IDTokenFault
+		opts  *AdminConsentOptions
+		// query, when set, builds the callback instead of the browser.
+		query func(w *world, state, nonce string) string
+		want  *Error
+	}{
+		{name: "signed with a key the identity platform does not publish", fault: idp.IDTokenFault{ForeignKey: true},
+			want: invalid("the ID token's signature does not verify with the identity platform's published keys")},
+		{name: "unsigned (alg none)", fault: idp.IDTokenFault{Unsigned: true},
+			want: invalid(`the ID token is signed with "none", not RS256 under a published key`)},
+		{name: "another issuer", fault: idp.IDTokenFault{Issuer: "https://login.evil.example/" + tenantA + "/v2.0"},
+			want: &Error{Kind: ErrTenant, Description: "the ID token's issuer https://login.evil.example/" + tenantA + "/v2.0 is not this cloud's for its tenant", Remediation: "Check the cloud the app is configured for"}},
+		{name: "another audience", fault: idp.IDTokenFault{Audience: "11111111-2222-3333-4444-555555555555"},
+			want: invalid("the ID token was issued to another app")},
+		{name: "expired", fault: idp.IDTokenFault{Expired: true},
+			want: invalid("the ID token is expired or not yet valid")},
+		{name: "another nonce (a code injected from another attempt)",
+			query: func(w *world, state, _ string) string {
+				code := w.idp.IssueCode(appID, tenantA, carolID, adminBack, "", "someone-elses-nonce", w.c.adminSignInScopes())
+				return "code=" + code + "&state=" + url.QueryEscape(state)
+			},
+			want: invalid("the ID token's nonce does not match this attempt")},
+		{name: "another tenant than the one asked for", fault: idp.IDTokenFault{TenantID: tenantB}, opts: &AdminConsentOptions{Tenant: tenantA},
+			want: &Error{Kind: ErrTenant, Description: "the administrator signed in to another organisation than the one asked for", Remediation: "Sign in with an administrator of that organisation"}},
+		{name: "a personal account",
+			query: func(w *world, state, nonce string) string {
+				code := w.idp.IssueCode(appID, PersonalTenantID, msaUser, adminBack, "", nonce, w.c.adminSignInScopes())
+				return "code=" + code + "&state=" + url.QueryEscape(state)
+			},
+			want: &Error{Kind: ErrPersonalAccount, Description: "a personal Microsoft account signed in to grant admin consent", Remediation: "Sign in with an administrator of a work or school organisation"}},
+		{name: "an admin-consent answer at the sign-in step",
+			query: func(_ *world, state, _ string) string {
+				return "admin_consent=True&tenant=" + tenantA + "&state=" + url.QueryEscape(state)
+			},
+			want: invalid("an admin-consent answer arrived before the administrator signed in")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, nil)
+			w.idp.AddUser(idp.User{TenantID: PersonalTenantID, ID: msaUser, UPN: "ann@outlook.com"})
+			w.idp.SignInAs(tenantA, carolID)
+			w.idp.SpoilIDTokens(tt.fault)
+			ctx := context.Background()
+			u, err := w.c.BeginAdminConsent(ctx, "s", tt.opts)
+			require.NoError(t, err)
+			var q string
+			if tt.query != nil {
+				au, _ := url.Parse(u)
+				q = tt.query(w, au.Query().Get("state"), au.Query().Get("nonce"))
+			} else {
+				q = w.browse(t, u)
+			}
+			next, err := w.c.CompleteAdminSignIn(ctx, "s", q)
+			assert.Equal(t, "", next)
+			assert.Equal(t, tt.want, err)
+			assert.Equal(t, 0, w.c.states.(*MemoryStates).pending.len(), "no admin-consent state was issued")
+		})
+	}
+}
+
+func TestAdminConsentLinksNeedOneTenant(t *testing.T) {
+	w := newWorld(t, nil)
+	ctx := context.Background()
+	for _, tenant := range []string{"", Organizations, Common, "contoso.com", PersonalTenantID} {
+		u, err := w.c.AdminConsentURL(ctx, "s", tenant, "")
+		assert.Equal(t, "", u)
+		assert.EqualError(t, err, `consent: AdminConsentURL needs the organisation's tenant ID, not "`+tenant+
+			`"; to let the administrator's sign-in decide the tenant, use BeginAdminConsent`)
+	}
+	for _, tenant := range []string{Common, Consumers, PersonalTenantID} {
+		_, err := w.c.BeginAdminConsent(ctx, "s", &AdminConsentOptions{Tenant: tenant})
+		assert.EqualError(t, err, `consent: admin consent needs a work or school organisation or "organizations", not "`+tenant+`"`)
+	}
+	// A tenant ID in capitals is the same tenant.
+	u, err := w.c.AdminConsentURL(ctx, "s", "72F988BF-86F1-41AF-91AB-2D7CD011DB47", "")
+	require.NoError(t, err)
+	au, _ := url.Parse(u)
+	assert.Equal(t, "/"+tenantA+"/v2.0/adminconsent", au.Path)
+
+	// An admin-consent state that is not for one tenant (as older releases
+	// issued for "organizations") is refused whatever the callback says.
+	state, err := w.c.states.Issue(ctx, Attempt{ID: "old", Flow: FlowAdminConsent, Binding: bindingOf("s"), Tenant: Organizations, Expires: w.c.now().Add(time.Minute)})
+	require.NoError(t, err)
+	_, err = w.c.CompleteAdminConsent(ctx, "s", "admin_consent=True&tenant="+tenantB+"&state="+state)
+	assert.Equal(t, invalid("the admin-consent link was not made for one tenant"), err)
+}

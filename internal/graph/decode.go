@@ -42,7 +42,7 @@ type Item[T any] interface {
 // (truncated, garbage) yields an error matching [m365link.ErrMalformedResponse].
 func DecodePage[T any, P Item[T]](data []byte) (*Page[T], error) {
 	if _, ok := any((*T)(nil)).(*Message); ok {
-		if mp, ok := decodeMessagesFast(data); ok {
+		if mp, _, ok := decodeMessagesFast(data); ok {
 			return any(mp).(*Page[T]), nil
 		}
 	}
@@ -67,27 +67,34 @@ func decodeItems[T any, P Item[T]](data []byte) (*Page[T], error) {
 	page := &Page[T]{NextLink: raw.NextLink, DeltaLink: raw.DeltaLink, Value: make([]T, 0, len(raw.Value))}
 	for i, r := range raw.Value {
 		var v T
-		err := P(&v).decodeStrict(r)
-		if err != nil {
-			var m map[string]any
-			if json.Unmarshal(r, &m) != nil || m == nil {
-				page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{Index: i, Err: errors.New("item is not a JSON object")})
-				continue
-			}
-			v = *new(T)
-			if err := P(&v).fillLenient(m); err != nil {
-				id, _ := m["id"].(string)
-				page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{ID: id, Index: i, Err: err})
-				continue
-			}
-		}
-		if P(&v).itemID() == "" {
-			page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{Index: i, Err: errNoID})
+		if err := decodeItem[T, P](r, i, &v); err != nil {
+			page.ItemErrors = append(page.ItemErrors, err)
 			continue
 		}
 		page.Value = append(page.Value, v)
 	}
 	return page, nil
+}
+
+// decodeItem decodes the item at index i of a page into v: strictly with
+// encoding/json, and when that fails leniently. It reports an item it
+// cannot understand (not an object, no ID).
+func decodeItem[T any, P Item[T]](r []byte, i int, v *T) *m365link.ItemError {
+	if P(v).decodeStrict(r) != nil {
+		var m map[string]any
+		if json.Unmarshal(r, &m) != nil || m == nil {
+			return &m365link.ItemError{Index: i, Err: errors.New("item is not a JSON object")}
+		}
+		*v = *new(T)
+		if err := P(v).fillLenient(m); err != nil {
+			id, _ := m["id"].(string)
+			return &m365link.ItemError{ID: id, Index: i, Err: err}
+		}
+	}
+	if P(v).itemID() == "" {
+		return &m365link.ItemError{Index: i, Err: errNoID}
+	}
+	return nil
 }
 
 // The lenient readers take whatever JSON type Graph sent and make the best

@@ -32,14 +32,22 @@ type Item[T any] interface {
 	fillLenient(m map[string]any) error
 }
 
-// DecodePage decodes a Graph collection page. Message pages, the hot path,
-// go through a single-pass decoder written for their shape; anything it
-// does not expect (and every event or contact page) is decoded item by item
-// with encoding/json, and an item that fails that strictly is read
-// leniently (booleans as strings, a bare address where an object belongs,
-// numbers for strings). Only an item that cannot be understood at all is
-// reported in ItemErrors. A body that is not a JSON collection page
-// (truncated, garbage) yields an error matching [m365link.ErrMalformedResponse].
+// DecodePage decodes a Graph collection page. Every item is decoded with
+// encoding/json into its wire struct, whose leaf types read Graph's drift
+// (keys in any case, booleans as strings, timestamps without offset, null
+// objects); an item that fails that is read leniently (a bare address where
+// an object belongs, numbers for strings); only an item that cannot be
+// understood at all is reported in ItemErrors. Message pages, the hot path,
+// get the same answer from a single-pass decoder written for their shape,
+// which hands only the items it does not expect to encoding/json. A body
+// that is not a JSON collection page (truncated, garbage) yields an error
+// matching [m365link.ErrMalformedResponse].
+//
+// Nothing decoded aliases data. On a message page, a message's ID is a
+// string of its own, while its other text fields (subject, preview, body,
+// links, change key, Message-ID, conversation) share one allocation, as do
+// its recipient lists: keeping one of those strings keeps that message's
+// text alive.
 func DecodePage[T any, P Item[T]](data []byte) (*Page[T], error) {
 	if _, ok := any((*T)(nil)).(*Message); ok {
 		if mp, _, ok := decodeMessagesFast(data); ok {

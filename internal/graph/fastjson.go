@@ -51,6 +51,7 @@ type fastScanner struct {
 	catsN int // -1: categories absent or null
 
 	names internTable
+	keys  keyOrder
 	slow  int // items decoded again by the slow path (for tests)
 }
 
@@ -62,10 +63,7 @@ type textRef struct {
 	esc    bool
 }
 
-type addrSpan struct {
-	from, to int
-	set      bool
-}
+type addrSpan struct{ from, to int }
 
 var scannerPool = gosync.Pool{New: func() any {
 	return &fastScanner{names: internTable{seed: maphash.MakeSeed()}}
@@ -398,9 +396,19 @@ func (s *fastScanner) message(m *Message) bool {
 	if s.consume('}') {
 		return true
 	}
-	for {
-		key, ok := s.key()
-		if !ok || !s.field(m, messageField(key)) {
+	for j := 0; ; j++ {
+		s.ws()
+		f, ok := s.predictedKey(j)
+		if !ok {
+			start := s.i
+			key, ok := s.key()
+			if !ok {
+				return false
+			}
+			f = messageField(key)
+			s.learnKey(j, s.b[start:s.i], f)
+		}
+		if !s.field(m, f) {
 			return false
 		}
 		if s.consume(',') {
@@ -408,6 +416,60 @@ func (s *fastScanner) message(m *Message) bool {
 		}
 		return s.consume('}')
 	}
+}
+
+// Graph writes the keys of every message in the same order. The scanner
+// remembers the raw bytes (quotes and colon included) and the field of the
+// j-th key of the last messages, two per position so that drifted items
+// among tidy ones are remembered too; when a message has the same bytes
+// there, its key is read with one comparison.
+type keyOrder struct {
+	buf []byte
+	pos [][2]keyAt
+}
+
+type keyAt struct {
+	off, n int
+	field  int
+	older  bool // the one to replace next
+}
+
+// maxKeyBytes bounds the remembered keys; past it they are learnt anew.
+const maxKeyBytes = 4096
+
+func (s *fastScanner) predictedKey(j int) (int, bool) {
+	o := &s.keys
+	if j >= len(o.pos) {
+		return 0, false
+	}
+	for _, k := range &o.pos[j] {
+		if k.n > 0 && len(s.b)-s.i >= k.n && string(s.b[s.i:s.i+k.n]) == string(o.buf[k.off:k.off+k.n]) {
+			s.i += k.n
+			return k.field, true
+		}
+	}
+	return 0, false
+}
+
+func (s *fastScanner) learnKey(j int, raw []byte, f int) {
+	o := &s.keys
+	if len(o.buf)+len(raw) > maxKeyBytes {
+		o.buf, o.pos = o.buf[:0], o.pos[:0]
+	}
+	if j > len(o.pos) {
+		return
+	}
+	if j == len(o.pos) {
+		o.pos = append(o.pos, [2]keyAt{{older: true}, {}})
+	}
+	p := &o.pos[j]
+	v := 0
+	if p[1].older {
+		v = 1
+	}
+	p[v] = keyAt{off: len(o.buf), n: len(raw), field: f}
+	p[1-v].older = true
+	o.buf = append(o.buf, raw...)
 }
 
 func (s *fastScanner) field(m *Message, f int) bool {
@@ -576,6 +638,20 @@ func (s *fastScanner) dropTexts(dst *string) {
 // recipient reads {"emailAddress":{"name":…,"address":…}} or null into a,
 // merging like encoding/json does when a key repeats.
 func (s *fastScanner) recipient(a *m365link.EmailAddress) bool {
+	s.ws()
+	if s.prefix(`{"emailAddress":{"name":`) {
+		// The shape Graph sends, read without looking keys up.
+		start, was := s.i, *a
+		s.i += len(`{"emailAddress":{"name":`)
+		if s.name(&a.Name) && s.prefix(`,"address":`) {
+			s.i += len(`,"address":`)
+			if s.name(&a.Address) && s.prefix(`}}`) {
+				s.i += len(`}}`)
+				return true
+			}
+		}
+		s.i, *a = start, was
+	}
 	if s.null() {
 		return true
 	}
@@ -649,7 +725,7 @@ func (s *fastScanner) recipients(l *addrSpan) bool {
 	if !s.consume('[') {
 		return false
 	}
-	*l = addrSpan{from: len(s.addrs), to: len(s.addrs), set: true}
+	*l = addrSpan{from: len(s.addrs), to: len(s.addrs)}
 	if s.consume(']') {
 		return true
 	}
@@ -764,6 +840,11 @@ func (s *fastScanner) boolean(dst *bool) bool {
 		}
 	}
 	return false
+}
+
+// prefix reports whether the input at s.i starts with p.
+func (s *fastScanner) prefix(p string) bool {
+	return len(s.b)-s.i >= len(p) && string(s.b[s.i:s.i+len(p)]) == p
 }
 
 // null consumes a null literal.

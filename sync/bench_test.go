@@ -300,16 +300,29 @@ func BenchmarkInitialSync100k(b *testing.B) {
 			}
 			return enc.hc()
 		}
-		var cpu struct{ tidy, drifted, floor time.Duration }
-		b.Run(enc.name+"/tidy", func(b *testing.B) { cpu.tidy = benchmarkSync(b, tidy, n, client()) })
-		b.Run(enc.name+"/drifted", func(b *testing.B) { cpu.drifted = benchmarkSync(b, drifted, n, client()) })
-		b.Run(enc.name+"/floor", func(b *testing.B) { cpu.floor = benchmarkFloor(b, tidy, n, client()) })
-		if cpu.tidy > 0 && cpu.drifted > 0 && cpu.floor > 0 {
-			b.Logf("%s: client CPU drifted/tidy %.2f×, tidy/floor %.2f×", enc.name,
-				cpu.drifted.Seconds()/cpu.tidy.Seconds(), cpu.tidy.Seconds()/cpu.floor.Seconds())
+		// With -count, each sub-benchmark runs count times in a row: the
+		// ratios are of the means over them.
+		var tidyCPU, driftedCPU, floorCPU meanCPU
+		b.Run(enc.name+"/tidy", func(b *testing.B) { tidyCPU.add(benchmarkSync(b, tidy, n, client())) })
+		b.Run(enc.name+"/drifted", func(b *testing.B) { driftedCPU.add(benchmarkSync(b, drifted, n, client())) })
+		b.Run(enc.name+"/floor", func(b *testing.B) { floorCPU.add(benchmarkFloor(b, tidy, n, client())) })
+		if tidyCPU.n > 0 && driftedCPU.n > 0 && floorCPU.n > 0 {
+			b.Logf("%s: mean client CPU per sync: tidy %v, drifted %v, floor %v; drifted/tidy %.2f×, tidy/floor %.2f×",
+				enc.name, tidyCPU.mean(), driftedCPU.mean(), floorCPU.mean(),
+				driftedCPU.mean().Seconds()/tidyCPU.mean().Seconds(), tidyCPU.mean().Seconds()/floorCPU.mean().Seconds())
 		}
 	}
 }
+
+// meanCPU averages the client CPU of a sub-benchmark's runs.
+type meanCPU struct {
+	sum time.Duration
+	n   int
+}
+
+func (m *meanCPU) add(d time.Duration) { m.sum += d; m.n++ }
+
+func (m *meanCPU) mean() time.Duration { return (m.sum / time.Duration(m.n)).Round(time.Millisecond) }
 
 // benchmarkSync runs the initial sync b.N times with hc (nil: the engine's
 // default client, which asks for gzip as Graph's clients do) and returns

@@ -1185,15 +1185,17 @@ func (s *fastScanner) end() bool {
 }
 
 // internTable shares strings that repeat across messages and pages:
-// addresses, names, folder IDs, importance. It is direct-mapped: a miss
-// replaces the slot, so it never grows and costs one hash per lookup.
+// addresses, names, folder IDs, importance. It is a cache of two ways per
+// set, most recent first, so two hot strings that hash alike do not evict
+// each other; a miss replaces the older way, so it never grows and costs
+// one hash per lookup.
 type internTable struct {
-	seed  maphash.Seed
-	slots [internSlots]string
+	seed maphash.Seed
+	sets [internSets][2]string
 }
 
 const (
-	internSlots = 1024
+	internSets  = 512
 	maxInterned = 256 // longer strings rarely repeat
 )
 
@@ -1204,11 +1206,16 @@ func (t *internTable) get(b []byte) string {
 	if len(b) > maxInterned {
 		return string(b)
 	}
-	e := &t.slots[maphash.Bytes(t.seed, b)&(internSlots-1)]
-	if *e != string(b) {
-		*e = string(b)
+	set := &t.sets[maphash.Bytes(t.seed, b)&(internSets-1)]
+	if string(b) == set[0] {
+		return set[0]
 	}
-	return *e
+	if string(b) == set[1] {
+		set[0], set[1] = set[1], set[0]
+		return set[0]
+	}
+	set[1], set[0] = set[0], string(b)
+	return set[0]
 }
 
 // lower returns strings.ToLower(v), shared when it differs from v.

@@ -2,8 +2,11 @@ package graph
 
 import (
 	"encoding/json"
+	"fmt"
+	"hash/maphash"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -156,6 +159,30 @@ func TestParseFixedTime(t *testing.T) {
 		assert.Equal(t, tt.ok, ok, tt.in)
 		assert.Equal(t, tt.want, got, tt.in)
 	}
+}
+
+// Two strings that fall in the same set of the intern table are both kept:
+// reading them in turn allocates nothing.
+func TestInternTableKeepsCollidingStrings(t *testing.T) {
+	tab := &internTable{seed: maphash.MakeSeed()}
+	set := func(s string) uint64 { return maphash.Bytes(tab.seed, []byte(s)) & (internSets - 1) }
+	a := "ann.vendor@acme-industrial.co.uk"
+	b := ""
+	for i := 0; b == ""; i++ {
+		if c := fmt.Sprintf("sender%d@contoso.com", i); set(c) == set(a) {
+			b = c
+		}
+	}
+	first := []string{tab.get([]byte(a)), tab.get([]byte(b))}
+	ab, bb := []byte(a), []byte(b)
+	allocs := testing.AllocsPerRun(100, func() {
+		if tab.get(ab) != a || tab.get(bb) != b {
+			t.Fatal("wrong string")
+		}
+	})
+	assert.Equal(t, 0.0, allocs)
+	assert.Equal(t, []string{a, b}, first)
+	assert.Same(t, unsafe.StringData(first[0]), unsafe.StringData(tab.get(ab)), "the first copy is shared")
 }
 
 func BenchmarkDecodeDeltaPageEncodingJSON(b *testing.B) {

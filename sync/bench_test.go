@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -80,6 +81,36 @@ func newGenerator(tb testing.TB, n int) *generator {
 		g.post = append(g.post, raw[at+10:])
 	}
 	return g
+}
+
+// drifted returns the generator with every fifth template message drifted
+// the ways Graph's payloads do (so about 20% of the items of every page):
+// booleans as strings in any case or as "0", keys in other casing,
+// timestamps with seven fractional digits and no offset, null where a list
+// or an object belongs.
+func (g *generator) drifted() *generator {
+	d := &generator{n: g.n, pre: append([][]byte(nil), g.pre...), post: append([][]byte(nil), g.post...)}
+	for t := 0; t < len(d.pre); t += 5 {
+		d.pre[t], d.post[t] = drift(d.pre[t]), drift(d.post[t])
+	}
+	return d
+}
+
+var (
+	driftWords = strings.NewReplacer(
+		`"isRead":true`, `"IsRead":"True"`, `"isRead":false`, `"IsRead":"false"`,
+		`"hasAttachments":true`, `"hasAttachments":"TRUE"`, `"hasAttachments":false`, `"hasAttachments":"False"`,
+		`"isDraft":false`, `"isDraft":"0"`, `"importance":"normal"`, `"Importance":"normal"`,
+		`"replyTo":[]`, `"replyTo":null`, `"categories":[]`, `"Categories":null`,
+		`"from":{"emailAddress"`, `"From":{"EmailAddress"`)
+	driftReceived = regexp.MustCompile(`"receivedDateTime":"([0-9:T-]{19})Z"`)
+	driftSent     = regexp.MustCompile(`"sentDateTime":"([0-9:T-]{19})Z"`)
+)
+
+func drift(b []byte) []byte {
+	b = driftReceived.ReplaceAll(b, []byte(`"ReceivedDateTime":"${1}.0000000"`))
+	b = driftSent.ReplaceAll(b, []byte(`"sentDateTime":"${1}.1234567Z"`))
+	return []byte(driftWords.Replace(string(b)))
 }
 
 // firstPage keeps the body of the first delta page a client fetched.
@@ -193,10 +224,9 @@ func TestGeneratorProcess(t *testing.T) {
 	_ = http.Serve(ln, &g)
 }
 
-// startGenerator runs the generator for n messages in a child process and
-// returns its Graph base URL.
-func startGenerator(tb testing.TB, n int) string {
-	g := newGenerator(tb, n)
+// startGenerator runs g in a child process and returns its Graph base URL.
+func startGenerator(tb testing.TB, g *generator) string {
+	n := g.n
 	dir := tb.TempDir()
 	raw, err := json.Marshal(struct {
 		N         int
@@ -240,26 +270,64 @@ func cpuTime() time.Duration {
 
 // BenchmarkInitialSync100k syncs an Inbox of 100,000 messages into a
 // no-op sink, 1,000 a page, through the engine and the real HTTP stack
-// (the limiter, checkpoints in a MemoryState), with gzip as Graph sends
-// it and without (gunzip costs about a third of the client's CPU), and
-// reports messages
-// per second of wall time and per second of this process's CPU (the
-// generator runs in another), allocations and bytes per message, and the
-// requests sent against the minimum (pages + 1 for the folder lookup).
+// (the limiter, checkpoints in a MemoryState): with tidy pages, with pages
+// where every fifth item drifts (see generator.drifted), and, as the floor,
+// fetching the same requests' bytes and discarding them. Each is run with
+// gzip as Graph sends it and without (gunzip costs about a third of the
+// client's CPU). It reports messages per second of wall time and per
+// second of this process's CPU (the generator runs in another),
+// allocations and bytes per message, and the requests sent against the
+// minimum (pages + 1 for the folder lookup); then it logs the ratios of
+// client CPU of this run: drifted/tidy and tidy/floor.
 //
 //	go test -run '^$' -bench InitialSync100k -benchmem -count 5 ./sync/
 func BenchmarkInitialSync100k(b *testing.B) {
 	const n = 100_000
-	base := startGenerator(b, n)
-	b.Run("gzip", func(b *testing.B) { benchmarkSync(b, base, n, nil) })
-	b.Run("identity", func(b *testing.B) {
-		benchmarkSync(b, base, n, &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 8}})
-	})
+	g := newGenerator(b, n)
+	tidy, drifted := startGenerator(b, g), startGenerator(b, g.drifted())
+	for _, enc := range []struct {
+		name string
+		hc   func() *http.Client // nil: the engine's default client
+	}{
+		{"gzip", nil},
+		{"identity", func() *http.Client {
+			return &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 8}}
+		}},
+	} {
+		client := func() *http.Client {
+			if enc.hc == nil {
+				return nil
+			}
+			return enc.hc()
+		}
+		// With -count, each sub-benchmark runs count times in a row: the
+		// ratios are of the means over them.
+		var tidyCPU, driftedCPU, floorCPU meanCPU
+		b.Run(enc.name+"/tidy", func(b *testing.B) { tidyCPU.add(benchmarkSync(b, tidy, n, client())) })
+		b.Run(enc.name+"/drifted", func(b *testing.B) { driftedCPU.add(benchmarkSync(b, drifted, n, client())) })
+		b.Run(enc.name+"/floor", func(b *testing.B) { floorCPU.add(benchmarkFloor(b, tidy, n, client())) })
+		if tidyCPU.n > 0 && driftedCPU.n > 0 && floorCPU.n > 0 {
+			b.Logf("%s: mean client CPU per sync: tidy %v, drifted %v, floor %v; drifted/tidy %.2f×, tidy/floor %.2f×",
+				enc.name, tidyCPU.mean(), driftedCPU.mean(), floorCPU.mean(),
+				driftedCPU.mean().Seconds()/tidyCPU.mean().Seconds(), tidyCPU.mean().Seconds()/floorCPU.mean().Seconds())
+		}
+	}
 }
 
+// meanCPU averages the client CPU of a sub-benchmark's runs.
+type meanCPU struct {
+	sum time.Duration
+	n   int
+}
+
+func (m *meanCPU) add(d time.Duration) { m.sum += d; m.n++ }
+
+func (m *meanCPU) mean() time.Duration { return (m.sum / time.Duration(m.n)).Round(time.Millisecond) }
+
 // benchmarkSync runs the initial sync b.N times with hc (nil: the engine's
-// default client, which asks for gzip as Graph's clients do).
-func benchmarkSync(b *testing.B, base string, n int, hc *http.Client) {
+// default client, which asks for gzip as Graph's clients do) and returns
+// the client CPU per sync.
+func benchmarkSync(b *testing.B, base string, n int, hc *http.Client) time.Duration {
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	cpu0 := cpuTime()
@@ -286,6 +354,55 @@ func benchmarkSync(b *testing.B, base string, n int, hc *http.Client) {
 	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/msgs, "B/msg")
 	b.ReportMetric(float64(c.Requests), "requests")
 	b.ReportMetric(float64(c.Pages+1), "min-requests")
+	return cpu / time.Duration(b.N)
+}
+
+// benchmarkFloor sends the requests an initial sync of the generator's
+// folder sends (the folder lookup, then every page, asking for 1,000 a
+// page) with hc (nil: a client like the engine's default) and reads and
+// discards the bodies: what the bytes alone cost. It returns the client
+// CPU per pass.
+func benchmarkFloor(b *testing.B, base string, n int, hc *http.Client) time.Duration {
+	if hc == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 256
+		hc = &http.Client{Transport: t}
+	}
+	get := func(url string) int64 {
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		require.NoError(b, err)
+		req.Header.Set("Authorization", "Bearer x")
+		req.Header.Set("Prefer", "odata.maxpagesize=1000")
+		resp, err := hc.Do(req)
+		require.NoError(b, err)
+		defer resp.Body.Close()
+		require.Equal(b, http.StatusOK, resp.StatusCode)
+		got, err := io.Copy(io.Discard, resp.Body)
+		require.NoError(b, err)
+		return got
+	}
+	folder := base + "/users/" + genUser + "/mailFolders/inbox"
+	delta := base + "/users('" + genUser + "')/mailFolders('inbox-id')/messages/delta()?$skiptoken="
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	cpu0 := cpuTime()
+	var read int64
+	for b.Loop() {
+		read = get(folder)
+		for from := 0; from < n; from += 1000 {
+			read += get(delta + strconv.Itoa(from))
+		}
+	}
+	cpu := cpuTime() - cpu0
+	runtime.ReadMemStats(&ms1)
+	msgs := float64(n) * float64(b.N)
+	b.ReportMetric(msgs/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(msgs/cpu.Seconds(), "msgs/cpu-s")
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "client-cpu-ms/op")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/msgs, "allocs/msg")
+	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/msgs, "B/msg")
+	b.ReportMetric(float64(read)/float64(n), "body-B/msg")
+	return cpu / time.Duration(b.N)
 }
 
 // leanMessage is what encoding/json decodes in the parse-only benchmark:
@@ -363,7 +480,7 @@ func TestHeapDoesNotGrowWithMailboxSize(t *testing.T) {
 		n, err = strconv.Atoi(v)
 		require.NoError(t, err)
 	}
-	base := startGenerator(t, n)
+	base := startGenerator(t, newGenerator(t, n))
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

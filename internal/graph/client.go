@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	gosync "sync"
 
 	"golang.org/x/oauth2"
 
@@ -238,20 +237,32 @@ func (c *Client) JSON(ctx context.Context, req *Request, out any) error {
 	})
 }
 
-// bufPool recycles response buffers: delta pages are ~1 MB each and
-// arrive continuously during a sync.
-var bufPool = gosync.Pool{New: func() any { return new(bytes.Buffer) }}
+// bufs recycles response buffers: delta pages are ~1 MB each and arrive
+// continuously during a sync. A bounded free list, not a sync.Pool: a pool
+// keeps a buffer per P and is emptied by garbage collection, so a page
+// read on another P, or after two collections, grew a new buffer from
+// nothing (about a tenth of an initial sync's CPU). At most cap(bufs)
+// buffers of up to 8 MB stay idle.
+var bufs = make(chan *bytes.Buffer, 4)
 
 // readJSON reads the whole body (at most limit bytes, which the body
-// enforces) into a pooled buffer and hands it to decode. decode must not
+// enforces) into a recycled buffer and hands it to decode. decode must not
 // retain the bytes. A body cut short or stalled is a transport error
 // (retried), not a decode error; a body over the cap is refused as is.
 func readJSON(resp *http.Response, limit int64, decode func([]byte) error) error {
-	buf := bufPool.Get().(*bytes.Buffer)
+	var buf *bytes.Buffer
+	select {
+	case buf = <-bufs:
+	default:
+		buf = new(bytes.Buffer)
+	}
 	buf.Reset()
 	defer func() {
 		if buf.Cap() <= 8<<20 {
-			bufPool.Put(buf)
+			select {
+			case bufs <- buf:
+			default:
+			}
 		}
 	}()
 	if resp.ContentLength > 0 && resp.ContentLength <= limit {

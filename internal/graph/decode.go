@@ -32,17 +32,25 @@ type Item[T any] interface {
 	fillLenient(m map[string]any) error
 }
 
-// DecodePage decodes a Graph collection page. Message pages, the hot path,
-// go through a single-pass decoder written for their shape; anything it
-// does not expect (and every event or contact page) is decoded item by item
-// with encoding/json, and an item that fails that strictly is read
-// leniently (booleans as strings, a bare address where an object belongs,
-// numbers for strings). Only an item that cannot be understood at all is
-// reported in ItemErrors. A body that is not a JSON collection page
-// (truncated, garbage) yields an error matching [m365link.ErrMalformedResponse].
+// DecodePage decodes a Graph collection page. Every item is decoded with
+// encoding/json into its wire struct, whose leaf types read Graph's drift
+// (keys in any case, booleans as strings, timestamps without offset, null
+// objects); an item that fails that is read leniently (a bare address where
+// an object belongs, numbers for strings); only an item that cannot be
+// understood at all is reported in ItemErrors. Message pages, the hot path,
+// get the same answer from a single-pass decoder written for their shape,
+// which hands only the items it does not expect to encoding/json. A body
+// that is not a JSON collection page (truncated, garbage) yields an error
+// matching [m365link.ErrMalformedResponse].
+//
+// Nothing decoded aliases data. On a message page, a message's ID is a
+// string of its own, while its other text fields (subject, preview, body,
+// links, change key, Message-ID, conversation) share one allocation, as do
+// its recipient lists: keeping one of those strings keeps that message's
+// text alive.
 func DecodePage[T any, P Item[T]](data []byte) (*Page[T], error) {
 	if _, ok := any((*T)(nil)).(*Message); ok {
-		if mp, ok := decodeMessagesFast(data); ok {
+		if mp, _, ok := decodeMessagesFast(data); ok {
 			return any(mp).(*Page[T]), nil
 		}
 	}
@@ -67,27 +75,34 @@ func decodeItems[T any, P Item[T]](data []byte) (*Page[T], error) {
 	page := &Page[T]{NextLink: raw.NextLink, DeltaLink: raw.DeltaLink, Value: make([]T, 0, len(raw.Value))}
 	for i, r := range raw.Value {
 		var v T
-		err := P(&v).decodeStrict(r)
-		if err != nil {
-			var m map[string]any
-			if json.Unmarshal(r, &m) != nil || m == nil {
-				page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{Index: i, Err: errors.New("item is not a JSON object")})
-				continue
-			}
-			v = *new(T)
-			if err := P(&v).fillLenient(m); err != nil {
-				id, _ := m["id"].(string)
-				page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{ID: id, Index: i, Err: err})
-				continue
-			}
-		}
-		if P(&v).itemID() == "" {
-			page.ItemErrors = append(page.ItemErrors, &m365link.ItemError{Index: i, Err: errNoID})
+		if err := decodeItem[T, P](r, i, &v); err != nil {
+			page.ItemErrors = append(page.ItemErrors, err)
 			continue
 		}
 		page.Value = append(page.Value, v)
 	}
 	return page, nil
+}
+
+// decodeItem decodes the item at index i of a page into v: strictly with
+// encoding/json, and when that fails leniently. It reports an item it
+// cannot understand (not an object, no ID).
+func decodeItem[T any, P Item[T]](r []byte, i int, v *T) *m365link.ItemError {
+	if P(v).decodeStrict(r) != nil {
+		var m map[string]any
+		if json.Unmarshal(r, &m) != nil || m == nil {
+			return &m365link.ItemError{Index: i, Err: errors.New("item is not a JSON object")}
+		}
+		*v = *new(T)
+		if err := P(v).fillLenient(m); err != nil {
+			id, _ := m["id"].(string)
+			return &m365link.ItemError{ID: id, Index: i, Err: err}
+		}
+	}
+	if P(v).itemID() == "" {
+		return &m365link.ItemError{Index: i, Err: errNoID}
+	}
+	return nil
 }
 
 // The lenient readers take whatever JSON type Graph sent and make the best

@@ -30,7 +30,7 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
 		return errors.New("graph: timestamp is not a string")
 	}
-	tt, ok := parseTime(string(b[1 : len(b)-1]))
+	tt, ok := parseTimeBytes(b[1 : len(b)-1])
 	if !ok {
 		return errors.New("graph: unreadable timestamp")
 	}
@@ -48,6 +48,14 @@ func parseTime(s string) (time.Time, bool) {
 	if s == "" {
 		return time.Time{}, true
 	}
+	if t, ok := parseFixedTime(s); ok {
+		return t, true
+	}
+	return parseTimeLayouts(s)
+}
+
+// parseTimeLayouts is parseTime by time.Parse alone.
+func parseTimeLayouts(s string) (time.Time, bool) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), true
 	}
@@ -60,6 +68,86 @@ func parseTime(s string) (time.Time, bool) {
 		return t, true
 	}
 	return time.Time{}, false
+}
+
+// parseTimeBytes is parseTime for bytes that are not retained.
+func parseTimeBytes(b []byte) (time.Time, bool) {
+	if len(b) == 0 {
+		return time.Time{}, true
+	}
+	if t, ok := parseFixedTime(b); ok {
+		return t, true
+	}
+	return parseTime(string(b))
+}
+
+// parseFixedTime reads the shapes Graph sends, 2024-05-01T10:22:33 with
+// 1 to 9 fractional digits or none, then "Z" or nothing (UTC either way),
+// without time.Parse. For those it gives exactly what parseTime's layouts
+// give; anything else, out-of-range fields included, it leaves to them
+// (ok == false).
+func parseFixedTime[S string | []byte](s S) (time.Time, bool) {
+	const n = len("2006-01-02T15:04:05")
+	if len(s) < n || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	year, ok1 := digits(s, 0, 4)
+	month, ok2 := digits(s, 5, 2)
+	day, ok3 := digits(s, 8, 2)
+	hour, ok4 := digits(s, 11, 2)
+	minute, ok5 := digits(s, 14, 2)
+	sec, ok6 := digits(s, 17, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	i, nsec := n, 0
+	if i < len(s) && s[i] == '.' {
+		d := 0
+		for i++; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			if d++; d > 9 {
+				return time.Time{}, false
+			}
+			nsec = nsec*10 + int(s[i]-'0')
+		}
+		if d == 0 {
+			return time.Time{}, false
+		}
+		for ; d < 9; d++ {
+			nsec *= 10
+		}
+	}
+	if i < len(s) && s[i] == 'Z' {
+		i++
+	}
+	if i != len(s) {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+}
+
+func digits[S string | []byte](s S, at, n int) (int, bool) {
+	v := 0
+	for _, c := range []byte(s[at : at+n]) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // Bool is a tolerant boolean: true/false, "true"/"False", 1/0, or null (false).

@@ -18,7 +18,12 @@
 // changed, MFA or Conditional Access required — Token returns a
 // *m365link.ReconnectError with the reason and AADSTS code and keeps
 // failing fast until the account connects again. Transient failures of the
-// token endpoint are retried and never reported as reconnect-required.
+// token endpoint are retried and never reported as reconnect-required;
+// when they outlast the retries they match m365link.ErrUnavailable, and a
+// network failure keeps its cause (without the request's URL). A redirect
+// from the identity platform is never followed, since it would resend the
+// client secret and the refresh token or code: the request fails with
+// [ErrRedirectRefused], also on an *http.Client the host passed in.
 //
 // Hosts that obtained tokens with their own OAuth stack use [External]
 // instead: it refreshes with golang.org/x/oauth2 and persists every rotation.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -17,6 +18,8 @@ import (
 // ExternalOptions configures an [External] source. The zero value is usable.
 type ExternalOptions struct {
 	// HTTPClient reaches the token endpoint; nil means http.DefaultClient.
+	// The source uses a copy whose CheckRedirect refuses every redirect
+	// ([ErrRedirectRefused]); the client itself is not changed.
 	HTTPClient *http.Client
 	// RefreshBefore is how long before expiry a token is replaced; default 5 minutes.
 	RefreshBefore time.Duration
@@ -55,11 +58,8 @@ func NewExternal(store Store, account m365link.Account, cfg *oauth2.Config, opts
 	if o.Attempts <= 0 {
 		o.Attempts = 4
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = http.DefaultClient
-	}
 	x := &External{store: store, account: account, key: Key{Account: account, Purpose: PurposeOAuth2},
-		cfg: cfg, hc: o.HTTPClient, tries: o.Attempts, owner: randomID()}
+		cfg: cfg, hc: noRedirects(o.HTTPClient), tries: o.Attempts, owner: randomID()}
 	x.hot.refreshBefore = o.RefreshBefore
 	return x
 }
@@ -160,15 +160,24 @@ func (x *External) refresh(ctx context.Context, refreshToken string) (*oauth2.To
 			}
 			return tok, nil
 		}
+		var rerr *redirectError
+		if errors.As(err, &rerr) {
+			return nil, rerr
+		}
 		var re *oauth2.RetrieveError
-		transient := !errors.As(err, &re) || re.Response == nil || re.Response.StatusCode >= 500 || re.Response.StatusCode == 429
+		answered := errors.As(err, &re) && re.Response != nil
+		transient := !answered || re.Response.StatusCode >= 500 || re.Response.StatusCode == 429
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		if !transient || attempt >= x.tries {
-			if re != nil && re.Response != nil {
-				ee := parseEndpointError(re.Response.StatusCode, re.Body)
-				return nil, classify(x.account, ee, err)
+			var ue *url.Error
+			switch {
+			case answered:
+				return nil, classifyAnswer(x.account, parseEndpointError(re.Response.StatusCode, re.Body))
+			case errors.As(err, &ue):
+				// http.Client's error: the request did not get an answer.
+				return nil, &unreachableError{account: x.account, cause: withoutURL(err)}
 			}
 			return nil, fmt.Errorf("tokens: refresh %s: %w: %w", x.account, m365link.ErrUnavailable, redact(err))
 		}

@@ -65,8 +65,14 @@ func (m *Manager) RedeemCode(ctx context.Context, tenant, code, redirectURI, ver
 	cctx, capt := withCapture(ctx)
 	res, err := client.AcquireTokenByAuthCode(cctx, code, redirectURI, scopes, opts...)
 	if err != nil {
-		if capt.err != nil {
-			return Connected{}, capt.err
+		// Error answers are returned as they are: the caller (the consent
+		// flow) maps them for the user.
+		ee, ferr := capt.failure(m365link.Account{})
+		switch {
+		case ferr != nil:
+			return Connected{}, ferr
+		case ee != nil:
+			return Connected{}, ee
 		}
 		return Connected{}, fmt.Errorf("tokens: redeem code: %w", redact(err))
 	}

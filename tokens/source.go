@@ -81,7 +81,10 @@ type Config struct {
 	// AppScope is requested for app-only accounts; default
 	// "https://graph.microsoft.com/.default".
 	AppScope string
-	// HTTPClient reaches the identity platform; nil means http.DefaultClient's transport.
+	// HTTPClient reaches the identity platform; nil means
+	// http.DefaultClient. The manager uses a copy whose CheckRedirect
+	// refuses every redirect ([ErrRedirectRefused]); the client itself is
+	// not changed.
 	HTTPClient *http.Client
 	// RefreshBefore is how long before expiry a token is replaced; default
 	// 5 minutes (MSAL's own margin).
@@ -126,19 +129,20 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = 4
 	}
-	base := http.DefaultTransport
-	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
-		base = cfg.HTTPClient.Transport
+	// A copy of the host's client (its timeout, jar and transport), with
+	// redirects refused: token requests carry the client secret.
+	hc := noRedirects(cfg.HTTPClient)
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
 	}
+	hc.Transport = &endpointTransport{base: base, attempts: cfg.Attempts, baseWait: 200 * time.Millisecond}
 	m := &Manager{
 		cfg:     cfg,
-		hc:      &http.Client{Transport: &endpointTransport{base: base, attempts: cfg.Attempts, baseWait: 200 * time.Millisecond}},
+		hc:      hc,
 		log:     cfg.Logger,
 		owner:   randomID(),
 		sources: map[string]*Source{},
-	}
-	if cfg.HTTPClient != nil {
-		m.hc.Timeout = cfg.HTTPClient.Timeout
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
@@ -312,7 +316,7 @@ func (s *Source) wrap(err error, capt *captured) error {
 	if errors.As(err, &se) {
 		return se.err
 	}
-	return classify(s.account, capt.err, err)
+	return classify(s.account, capt, err)
 }
 
 // msalCache persists MSAL's cache for one account through the Store: MSAL

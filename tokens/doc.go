@@ -13,7 +13,9 @@
 // the refresh token it rotates, is saved before the new access token is
 // returned. Source.Token serves a valid token from memory in tens of
 // nanoseconds; when it is due, exactly one refresh runs per account, in the
-// process (single flight) and across processes (a claim in the Store).
+// process (single flight) and across processes (a claim in the Store that
+// its holder renews while the refresh runs, however slow the identity
+// platform, and only its holder releases).
 // When the grant is gone — revoked, expired after inactivity, password
 // changed, MFA or Conditional Access required — Token returns a
 // *m365link.ReconnectError with the reason and AADSTS code and keeps

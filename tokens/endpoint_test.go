@@ -29,11 +29,13 @@ import (
 // front is the identity platform as the library reaches it: a TLS server
 // that passes everything through to the fake (rewriting the fake's origin
 // in the OpenID metadata to its own) until told to answer token requests
-// with a redirect or to drop their connections.
+// with a redirect, to drop their connections or to take their time.
 type front struct {
 	srv      *httptest.Server
 	redirect atomic.Pointer[redirectTo]
 	drop     atomic.Bool
+	delay    atomic.Int64 // nanoseconds each token request waits before it is passed on
+	posts    atomic.Int32 // token requests received
 }
 
 type redirectTo struct {
@@ -62,6 +64,10 @@ func newFront(t *testing.T, e *env) *front {
 	}
 	f.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		isToken := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token")
+		if isToken {
+			f.posts.Add(1)
+			time.Sleep(time.Duration(f.delay.Load()))
+		}
 		if to := f.redirect.Load(); to != nil && isToken {
 			w.Header().Set("Location", to.location)
 			w.WriteHeader(to.status)

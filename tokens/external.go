@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -36,14 +37,15 @@ type ExternalOptions struct {
 // a dead grant as *[m365link.ReconnectError]. Do not use it for an account
 // MSAL connected: MSAL keeps its refresh token to itself.
 type External struct {
-	store   Store
-	account m365link.Account
-	key     Key
-	cfg     *oauth2.Config
-	hc      *http.Client
-	tries   int
-	owner   string
-	hot     hotPath
+	store    Store
+	account  m365link.Account
+	key      Key
+	cfg      *oauth2.Config
+	hc       *http.Client
+	tries    int
+	owner    string
+	claimTTL time.Duration
+	hot      hotPath
 }
 
 // NewExternal returns a source for account that refreshes through cfg.
@@ -59,7 +61,7 @@ func NewExternal(store Store, account m365link.Account, cfg *oauth2.Config, opts
 		o.Attempts = 4
 	}
 	x := &External{store: store, account: account, key: Key{Account: account, Purpose: PurposeOAuth2},
-		cfg: cfg, hc: noRedirects(o.HTTPClient), tries: o.Attempts, owner: randomID()}
+		cfg: cfg, hc: noRedirects(o.HTTPClient), tries: o.Attempts, owner: randomID(), claimTTL: claimTTL}
 	x.hot.refreshBefore = o.RefreshBefore
 	return x
 }
@@ -105,7 +107,8 @@ func (x *External) Token(ctx context.Context) (*oauth2.Token, error) {
 func (x *External) acquire(ctx context.Context) (*oauth2.Token, int64, error) {
 	var tok *oauth2.Token
 	var version int64
-	err := withClaim(ctx, x.store, x.account, x.owner, func() error {
+	c := claimer{store: x.store, account: x.account, owner: x.owner, ttl: x.claimTTL, log: slog.New(slog.DiscardHandler)}
+	err := c.withClaim(ctx, func() error {
 		e, err := x.store.Get(ctx, x.key)
 		if errors.Is(err, ErrNotFound) {
 			return &m365link.ReconnectError{Account: x.account, Reason: m365link.ReasonNotConnected,

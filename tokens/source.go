@@ -99,10 +99,11 @@ type Config struct {
 // Manager hands out one [Source] per account and keeps their shared
 // configuration. It is safe for concurrent use; create one per process.
 type Manager struct {
-	cfg   Config
-	hc    *http.Client
-	log   *slog.Logger
-	owner string
+	cfg      Config
+	hc       *http.Client
+	log      *slog.Logger
+	owner    string
+	claimTTL time.Duration
 
 	mu      gosync.Mutex
 	sources map[string]*Source
@@ -138,11 +139,12 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	hc.Transport = &endpointTransport{base: base, attempts: cfg.Attempts, baseWait: 200 * time.Millisecond}
 	m := &Manager{
-		cfg:     cfg,
-		hc:      hc,
-		log:     cfg.Logger,
-		owner:   randomID(),
-		sources: map[string]*Source{},
+		cfg:      cfg,
+		hc:       hc,
+		log:      cfg.Logger,
+		owner:    randomID(),
+		claimTTL: claimTTL,
+		sources:  map[string]*Source{},
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
@@ -167,7 +169,10 @@ func (m *Manager) Source(account m365link.Account) *Source {
 
 // Forget drops the in-memory state of account (its cached token and any
 // reconnect-required state), for example after it reconnected or was
-// disconnected. The stored tokens are not touched.
+// disconnected. The stored tokens are not touched. A refresh already
+// running goes on; the account's next Source waits for its claim in the
+// store, as another process would, and then reads its result rather than
+// refreshing again.
 func (m *Manager) Forget(account m365link.Account) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -254,7 +259,8 @@ func (s *Source) acquire(ctx context.Context) (*oauth2.Token, int64, error) {
 		if s.account.AppOnly() {
 			res, err = s.acquireApp(ctx, client)
 		} else {
-			err = withClaim(ctx, s.m.cfg.Store, s.account, s.m.owner, func() error {
+			c := claimer{store: s.m.cfg.Store, account: s.account, owner: s.m.owner, ttl: s.m.claimTTL, log: s.m.log}
+			err = c.withClaim(ctx, func() error {
 				var e error
 				res, e = s.acquireUser(ctx, client)
 				return e

@@ -3,8 +3,12 @@
 // The host implements [Store] (or uses [Memory] or the database/sql store
 // in tokens/sqlstore): opaque blobs per account with compare-and-swap.
 // [NewEncrypted] seals every blob with AES-256-GCM under a [KeyRing],
-// bound to its tenant, user and purpose, so a blob copied to another
-// account's row does not decrypt; [Rewrap] moves blobs to a new primary key.
+// bound to its tenant, user, purpose and version in the store, so a blob
+// copied to another account's row, or an older blob of the same entry
+// written back, does not decrypt; [Rewrap] moves blobs to a new primary
+// key (and to the current format). A delegated account whose stored grant
+// does not decrypt needs reconnecting, with
+// [m365link.ReasonStoredGrantUnreadable].
 //
 // A [Manager] hands out one [Source] per account. Tokens come from MSAL's
 // confidential client (authorization code with PKCE via

@@ -110,11 +110,14 @@ func (x *External) acquire(ctx context.Context) (*oauth2.Token, int64, error) {
 	c := claimer{store: x.store, account: x.account, owner: x.owner, ttl: x.claimTTL, log: slog.New(slog.DiscardHandler)}
 	err := c.withClaim(ctx, func() error {
 		e, err := x.store.Get(ctx, x.key)
-		if errors.Is(err, ErrNotFound) {
+		switch {
+		case errors.Is(err, ErrNotFound):
 			return &m365link.ReconnectError{Account: x.account, Reason: m365link.ReasonNotConnected,
 				Description: "no stored token for this account: the host must connect it"}
-		}
-		if err != nil {
+		case errors.Is(err, ErrDecrypt):
+			version = e.Version
+			return unreadable(x.account, err)
+		case err != nil:
 			return err
 		}
 		version = e.Version

@@ -346,11 +346,22 @@ func (c *msalCache) loadedVersion() int64 {
 }
 
 // Replace loads the stored partition (an empty cache when there is none).
+// A delegated account's partition that does not decrypt holds a grant no
+// one can use: the account must reconnect. An app-only partition holds
+// only access tokens, which client credentials replace: it is read as
+// empty and overwritten.
 func (c *msalCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
 	e, err := c.store.Get(ctx, c.key)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		e = Entry{Data: []byte("{}")}
+	case errors.Is(err, ErrDecrypt) && c.key.Account.AppOnly():
+		e = Entry{Data: []byte("{}"), Version: e.Version}
+	case errors.Is(err, ErrDecrypt):
+		c.mu.Lock()
+		c.version = e.Version
+		c.mu.Unlock()
+		return &storeError{err: unreadable(c.key.Account, err)}
 	case err != nil:
 		return &storeError{err: fmt.Errorf("tokens: load %s: %w", c.key, err)}
 	}

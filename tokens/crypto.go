@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"slices"
 	"strconv"
 
@@ -112,6 +113,16 @@ func (r *KeyRing) String() string {
 
 // GoString is String, so %#v shows no key material either.
 func (r *KeyRing) GoString() string { return r.String() }
+
+// LogValue is what slog shows: the key IDs, never key material.
+func (r *KeyRing) LogValue() slog.Value {
+	ids := make([]uint32, 0, len(r.aeads))
+	for id := range r.aeads {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return slog.GroupValue(slog.Any("primary", r.primary), slog.Any("keys", ids))
+}
 
 // aadV1 is format 1's associated data: the blob's account and purpose.
 func aadV1(k Key) []byte {
@@ -226,6 +237,33 @@ var _ Store = (*Encrypted)(nil)
 
 // NewEncrypted returns s wrapped with encryption under ring.
 func NewEncrypted(s Store, ring *KeyRing) *Encrypted { return &Encrypted{store: s, ring: ring} }
+
+// String names the ring's key IDs and the wrapped store; never key
+// material or what is stored.
+func (e *Encrypted) String() string {
+	return fmt.Sprintf("tokens.Encrypted{%s over %s}", e.ring, storeName(e.store))
+}
+
+// GoString is String, so %#v shows no secret either.
+func (e *Encrypted) GoString() string { return e.String() }
+
+// LogValue is what slog shows: the ring's key IDs and the wrapped store.
+func (e *Encrypted) LogValue() slog.Value {
+	return slog.GroupValue(slog.Any("ring", e.ring), slog.String("store", storeName(e.store)))
+}
+
+// storeName names a wrapped store by its String when it has one (the
+// package's own stores say nothing secret), else by its type: a host's
+// store may print what it holds.
+func storeName(s Store) string {
+	switch s := s.(type) {
+	case *Memory:
+		return s.String()
+	case *Encrypted:
+		return s.String()
+	}
+	return fmt.Sprintf("%T", s)
+}
 
 // Get implements [Store]: it returns the decrypted entry. When the stored
 // blob does not decrypt, the error matches [ErrDecrypt] and the entry

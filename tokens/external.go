@@ -69,6 +69,14 @@ func NewExternal(store Store, account m365link.Account, cfg *oauth2.Config, opts
 // String names the account; never a token.
 func (x *External) String() string { return "tokens.External{" + x.account.Key() + "}" }
 
+// GoString is String, so %#v shows no token either.
+func (x *External) GoString() string { return x.String() }
+
+// LogValue is what slog shows: the account.
+func (x *External) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("account", x.account.Key()))
+}
+
 // Save stores tok (access and refresh token) for the account, replacing
 // what was stored, and clears any reconnect-required state: call it when
 // the host's own OAuth flow (re)connects the account.

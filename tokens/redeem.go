@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	gosync "sync"
 
@@ -36,9 +37,19 @@ type Connected struct {
 // RawIDToken returns the ID token as issued, for signature verification.
 func (c Connected) RawIDToken() string { return c.rawIDToken }
 
-// String names the account and UPN; it never prints the ID token.
+// String names the account and UPN; it never prints the ID token or the
+// tokens of the grant.
 func (c Connected) String() string {
 	return "tokens.Connected{" + c.Account.Key() + " " + c.UPN + "}"
+}
+
+// GoString is String, so %#v shows no token either.
+func (c Connected) GoString() string { return c.String() }
+
+// LogValue is what slog shows: the account, UPN, name and granted scopes.
+func (c Connected) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("account", c.Account.Key()), slog.String("upn", c.UPN),
+		slog.String("name", c.Name), slog.Any("granted_scopes", c.GrantedScopes))
 }
 
 // RedeemCode exchanges an authorization code (from the user-connect

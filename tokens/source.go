@@ -59,6 +59,9 @@ func (c Credential) String() string { return "tokens.Credential{" + c.kind + "}"
 // GoString is String, so %#v shows no secret either.
 func (c Credential) GoString() string { return c.String() }
 
+// LogValue names the credential kind, so slog shows no secret either.
+func (c Credential) LogValue() slog.Value { return slog.GroupValue(slog.String("kind", c.kind)) }
+
 // Config configures a [Manager].
 type Config struct {
 	// ClientID is the app registration's application (client) ID.
@@ -152,6 +155,20 @@ func NewManager(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
+// String names the client ID and the kind of credential; never the
+// secret or any token.
+func (m *Manager) String() string {
+	return "tokens.Manager{client " + m.cfg.ClientID + ", " + m.cfg.Credential.kind + "}"
+}
+
+// GoString is String, so %#v shows no secret either.
+func (m *Manager) GoString() string { return m.String() }
+
+// LogValue is what slog shows: the client ID and the kind of credential.
+func (m *Manager) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("client_id", m.cfg.ClientID), slog.String("credential", m.cfg.Credential.kind))
+}
+
 // Source returns the token source for account (app-only when
 // account.UserID is empty). Sources are created once and reused.
 func (m *Manager) Source(account m365link.Account) *Source {
@@ -194,8 +211,16 @@ type Source struct {
 	cache  *msalCache
 }
 
-// String names the account; a Source holds no secret worth printing.
+// String names the account; never a token.
 func (s *Source) String() string { return "tokens.Source{" + s.account.Key() + "}" }
+
+// GoString is String, so %#v shows no token either.
+func (s *Source) GoString() string { return s.String() }
+
+// LogValue is what slog shows: the account.
+func (s *Source) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("account", s.account.Key()))
+}
 
 // Account returns the account the source serves.
 func (s *Source) Account() m365link.Account { return s.account }

@@ -187,6 +187,7 @@ func TestFormattedValues(t *testing.T) {
 	}{
 		{m, "tokens.Manager{client " + clientID + ", client secret}", `{"client_id":"` + clientID + `","credential":"client secret"}`},
 		{m.Source(alice), "tokens.Source{" + tenantID + "/" + userID + "}", `{"account":"` + tenantID + "/" + userID + `"}`},
+		{m.Source(alice).OAuth2(time.Second), "tokens.Source{" + tenantID + "/" + userID + "}.OAuth2", `"tokens.Source{` + tenantID + "/" + userID + `}.OAuth2"`},
 		{x, "tokens.External{" + tenantID + "/" + userID + "}", `{"account":"` + tenantID + "/" + userID + `"}`},
 		{c, "tokens.Connected{" + tenantID + "/" + userID + " alice@contoso.com}",
 			`{"account":"` + tenantID + "/" + userID + `","upn":"alice@contoso.com","name":"Alice Buyer","granted_scopes":["https://graph.microsoft.com/Mail.Read"]}`},

@@ -249,6 +249,15 @@ type oauth2TokenSource struct {
 	timeout time.Duration
 }
 
+// String names the source it adapts; fmt would otherwise walk into it.
+func (o oauth2TokenSource) String() string { return o.s.String() + ".OAuth2" }
+
+// GoString is String.
+func (o oauth2TokenSource) GoString() string { return o.String() }
+
+// LogValue is String.
+func (o oauth2TokenSource) LogValue() slog.Value { return slog.StringValue(o.String()) }
+
 func (o oauth2TokenSource) Token() (*oauth2.Token, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()

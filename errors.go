@@ -206,6 +206,12 @@ const (
 	// ReasonNotConnected: the account has no stored grant: it never connected,
 	// or it was disconnected.
 	ReasonNotConnected ReconnectReason = "not_connected"
+	// ReasonStoredGrantUnreadable: the account's stored grant cannot be
+	// decrypted: sealed under a key the key ring no longer holds, tampered
+	// with, or an older copy written back over the current one. When many
+	// accounts report it at once, check the host's key ring before asking
+	// users to connect again.
+	ReasonStoredGrantUnreadable ReconnectReason = "stored_grant_unreadable"
 	// ReasonUnknown: an invalid_grant without a recognised cause.
 	ReasonUnknown ReconnectReason = "unknown"
 )

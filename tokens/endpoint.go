@@ -9,8 +9,10 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"github.com/m365link/m365link"
@@ -27,8 +29,11 @@ type EndpointError struct {
 }
 
 // Error formats the status, the OAuth error and the AADSTS code.
-func (e *EndpointError) Error() string {
-	s := "tokens: token endpoint: " + strconv.Itoa(e.Status) + " " + e.Err
+func (e *EndpointError) Error() string { return "tokens: " + e.detail() }
+
+// detail is Error without the package prefix, for errors that wrap e.
+func (e *EndpointError) detail() string {
+	s := "token endpoint: " + strconv.Itoa(e.Status) + " " + e.Err
 	if e.Code != 0 {
 		s += " (AADSTS" + strconv.Itoa(e.Code) + ")"
 	}
@@ -45,19 +50,144 @@ func (e *EndpointError) Is(target error) bool {
 
 // ErrClientCredentials: the app's own credential was refused (wrong or
 // expired client secret, unknown certificate). No user can fix this; the
-// host's configuration must change.
+// host's configuration must change. The error also holds the
+// *[EndpointError].
 var ErrClientCredentials = errors.New("tokens: the app's client credential was refused")
+
+// credentialError is a refused client credential: [ErrClientCredentials]
+// and the answer that said so, in one message with one prefix.
+type credentialError struct{ ee *EndpointError }
+
+func (e *credentialError) Error() string   { return ErrClientCredentials.Error() + ": " + e.ee.detail() }
+func (e *credentialError) Unwrap() []error { return []error{ErrClientCredentials, e.ee} }
+
+// ErrRedirectRefused: the identity platform answered a request with a
+// redirect (301, 302, 303, 307, 308), and the library did not follow it.
+// A token request carries the client secret and a refresh token or code,
+// and following a 307 or 308 would post them again to wherever the
+// redirect points; the library never does, not even on an http.Client the
+// host passed in (it uses a copy whose CheckRedirect refuses). Nothing was
+// sent to the redirect's target. It is neither transient nor a reason to
+// reconnect: check the configured authority (AuthorityHost, the token URL)
+// and any proxy on the way.
+var ErrRedirectRefused = errors.New("tokens: identity platform redirect refused")
+
+// redirectError is the [ErrRedirectRefused] of one answer. Its text has
+// the status only: a Location may carry anything.
+type redirectError struct{ status int }
+
+func (e *redirectError) Error() string {
+	return "tokens: the identity platform answered " + strconv.Itoa(e.status) +
+		" with a redirect, which is never followed: it would resend the credentials"
+}
+
+func (e *redirectError) Is(target error) bool { return target == ErrRedirectRefused }
+
+// refuseRedirect is the CheckRedirect of every client the package sends
+// credentials with. It is called before the redirected request is sent,
+// so the target receives nothing.
+func refuseRedirect(req *http.Request, _ []*http.Request) error {
+	status := 0
+	if req.Response != nil {
+		status = req.Response.StatusCode
+	}
+	e := &redirectError{status: status}
+	if c, ok := req.Context().Value(captureKey{}).(*captured); ok {
+		c.set(nil, e, nil)
+	}
+	return e
+}
+
+// noRedirects returns a copy of hc (nil: http.DefaultClient) that refuses
+// redirects; the host's client is not changed.
+func noRedirects(hc *http.Client) *http.Client {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	c := *hc
+	c.CheckRedirect = refuseRedirect
+	return &c
+}
+
+// unreachableError: the identity platform could not be reached (DNS,
+// connect, TLS, a dropped connection, a timeout). It matches
+// [m365link.ErrUnavailable], unless the caller cancelled, and unwraps to
+// the network error, from which any URL is removed.
+type unreachableError struct {
+	account m365link.Account // zero when no account is involved (code redemption)
+	cause   error
+}
+
+func (e *unreachableError) Error() string {
+	s := "tokens: identity platform unreachable"
+	if e.account != (m365link.Account{}) {
+		s += " for " + e.account.Key()
+	}
+	return s + ": " + e.cause.Error()
+}
+
+func (e *unreachableError) Unwrap() error { return e.cause }
+
+func (e *unreachableError) Is(target error) bool {
+	return target == m365link.ErrUnavailable && !errors.Is(e.cause, context.Canceled)
+}
+
+// withoutURL drops the *url.Error layers http.Client adds: their text
+// repeats the request URL.
+func withoutURL(err error) error {
+	for {
+		ue, ok := err.(*url.Error)
+		if !ok {
+			return err
+		}
+		err = ue.Err
+	}
+}
 
 type captureKey struct{}
 
-// captured receives the token endpoint's last error answer for one
-// acquisition; MSAL's own errors carry the whole exchange, requests with
-// secrets included, so the library reads the answer here instead.
-type captured struct{ err *EndpointError }
+// captured receives the outcome of the identity platform's last failed
+// request in one acquisition: an error answer, a refused redirect or a
+// network error (at most one is set). MSAL's own errors carry the whole
+// exchange, requests with secrets included, so the library reads what
+// happened here instead.
+type captured struct {
+	mu       gosync.Mutex
+	err      *EndpointError
+	redirect *redirectError
+	net      error
+}
 
 func withCapture(ctx context.Context) (context.Context, *captured) {
 	c := &captured{}
 	return context.WithValue(ctx, captureKey{}, c), c
+}
+
+// set records the latest failure, replacing any earlier one.
+func (c *captured) set(answer *EndpointError, redirect *redirectError, netErr error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.err, c.redirect, c.net = answer, redirect, netErr
+}
+
+func captureOf(r *http.Request) *captured {
+	c, _ := r.Context().Value(captureKey{}).(*captured)
+	return c
+}
+
+// failure returns the captured outcome: the error answer, for the caller
+// to classify, or else the library's error for a refused redirect or an
+// unreachable platform; both nil when nothing was captured.
+func (c *captured) failure(account m365link.Account) (*EndpointError, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.redirect != nil:
+		return nil, c.redirect
+	case c.net != nil:
+		return nil, &unreachableError{account: account, cause: c.net}
+	}
+	return c.err, nil
 }
 
 // endpointTransport sits under MSAL. For token requests it retries
@@ -72,9 +202,32 @@ type endpointTransport struct {
 }
 
 func (t *endpointTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/token") {
-		return t.base.RoundTrip(r)
+	var resp *http.Response
+	var err error
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/token") {
+		resp, err = t.tokenRequest(r)
+	} else {
+		resp, err = t.base.RoundTrip(r)
 	}
+	c := captureOf(r)
+	if err != nil {
+		if c != nil {
+			c.set(nil, nil, withoutURL(err))
+		}
+		return nil, err
+	}
+	if resp.StatusCode >= 300 && c != nil {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		// A redirect's refusal is recorded by refuseRedirect, which runs after this.
+		c.set(parseEndpointError(resp.StatusCode, b), nil, nil)
+	}
+	return resp, nil
+}
+
+// tokenRequest sends a token request, retrying transient failures.
+func (t *endpointTransport) tokenRequest(r *http.Request) (*http.Response, error) {
 	var body []byte
 	if r.Body != nil {
 		b, err := io.ReadAll(r.Body)
@@ -84,16 +237,14 @@ func (t *endpointTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		body = b
 	}
-	var resp *http.Response
-	var err error
 	for attempt := 1; ; attempt++ {
 		rr := r.Clone(r.Context())
 		rr.Body = io.NopCloser(bytes.NewReader(body))
 		rr.ContentLength = int64(len(body))
-		resp, err = t.base.RoundTrip(rr)
+		resp, err := t.base.RoundTrip(rr)
 		transient := err != nil || resp.StatusCode >= 500 || resp.StatusCode == 429
 		if !transient || attempt >= t.attempts || r.Context().Err() != nil {
-			break
+			return resp, err
 		}
 		if resp != nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -106,21 +257,6 @@ func (t *endpointTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			return nil, r.Context().Err()
 		}
 	}
-	if err != nil {
-		if c, ok := r.Context().Value(captureKey{}).(*captured); ok {
-			c.err = &EndpointError{Status: 0, Err: "network", Description: "the token endpoint could not be reached"}
-		}
-		return nil, err
-	}
-	if resp.StatusCode >= 300 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
-		resp.Body = io.NopCloser(bytes.NewReader(b))
-		if c, ok := r.Context().Value(captureKey{}).(*captured); ok {
-			c.err = parseEndpointError(resp.StatusCode, b)
-		}
-	}
-	return resp, nil
 }
 
 func parseEndpointError(status int, body []byte) *EndpointError {
@@ -154,20 +290,31 @@ func parseEndpointError(status int, body []byte) *EndpointError {
 	return e
 }
 
-// classify turns a failed acquisition into the library's error: a
-// [m365link.ReconnectError] when only the user (or an admin) can fix it,
-// [ErrClientCredentials] for a refused app credential, otherwise a
-// transient error.
-func classify(account m365link.Account, ee *EndpointError, cause error) error {
-	if ee == nil {
-		return fmt.Errorf("tokens: acquire token for %s: %w", account, redact(cause))
+// classify turns a failed acquisition into the library's error: what the
+// capture saw (a refused redirect, an unreachable platform, an error
+// answer), else a generic failure without MSAL's text.
+func classify(account m365link.Account, capt *captured, cause error) error {
+	ee, err := capt.failure(account)
+	switch {
+	case err != nil:
+		return err
+	case ee != nil:
+		return classifyAnswer(account, ee)
 	}
+	return fmt.Errorf("tokens: acquire token for %s: %w", account, redact(cause))
+}
+
+// classifyAnswer turns an error answer into a [m365link.ReconnectError]
+// when only the user (or an admin) can fix it, [ErrClientCredentials] for
+// a refused app credential, otherwise the answer itself (transient ones
+// match [m365link.ErrUnavailable]).
+func classifyAnswer(account m365link.Account, ee *EndpointError) error {
 	reason, reconnect := reasonFor(account, ee)
 	if reconnect {
 		return &m365link.ReconnectError{Account: account, Reason: reason, Code: aadsts(ee.Code), Description: ee.Description}
 	}
 	if ee.Err == "invalid_client" || ee.Code == 7000215 || ee.Code == 7000222 || ee.Code == 700027 {
-		return fmt.Errorf("%w: %w", ErrClientCredentials, ee)
+		return &credentialError{ee: ee}
 	}
 	return ee
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -17,6 +19,8 @@ import (
 // ExternalOptions configures an [External] source. The zero value is usable.
 type ExternalOptions struct {
 	// HTTPClient reaches the token endpoint; nil means http.DefaultClient.
+	// The source uses a copy whose CheckRedirect refuses every redirect
+	// ([ErrRedirectRefused]); the client itself is not changed.
 	HTTPClient *http.Client
 	// RefreshBefore is how long before expiry a token is replaced; default 5 minutes.
 	RefreshBefore time.Duration
@@ -33,14 +37,15 @@ type ExternalOptions struct {
 // a dead grant as *[m365link.ReconnectError]. Do not use it for an account
 // MSAL connected: MSAL keeps its refresh token to itself.
 type External struct {
-	store   Store
-	account m365link.Account
-	key     Key
-	cfg     *oauth2.Config
-	hc      *http.Client
-	tries   int
-	owner   string
-	hot     hotPath
+	store    Store
+	account  m365link.Account
+	key      Key
+	cfg      *oauth2.Config
+	hc       *http.Client
+	tries    int
+	owner    string
+	claimTTL time.Duration
+	hot      hotPath
 }
 
 // NewExternal returns a source for account that refreshes through cfg.
@@ -55,17 +60,22 @@ func NewExternal(store Store, account m365link.Account, cfg *oauth2.Config, opts
 	if o.Attempts <= 0 {
 		o.Attempts = 4
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = http.DefaultClient
-	}
 	x := &External{store: store, account: account, key: Key{Account: account, Purpose: PurposeOAuth2},
-		cfg: cfg, hc: o.HTTPClient, tries: o.Attempts, owner: randomID()}
+		cfg: cfg, hc: noRedirects(o.HTTPClient), tries: o.Attempts, owner: randomID(), claimTTL: claimTTL}
 	x.hot.refreshBefore = o.RefreshBefore
 	return x
 }
 
 // String names the account; never a token.
 func (x *External) String() string { return "tokens.External{" + x.account.Key() + "}" }
+
+// GoString is String, so %#v shows no token either.
+func (x *External) GoString() string { return x.String() }
+
+// LogValue is what slog shows: the account.
+func (x *External) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("account", x.account.Key()))
+}
 
 // Save stores tok (access and refresh token) for the account, replacing
 // what was stored, and clears any reconnect-required state: call it when
@@ -105,13 +115,17 @@ func (x *External) Token(ctx context.Context) (*oauth2.Token, error) {
 func (x *External) acquire(ctx context.Context) (*oauth2.Token, int64, error) {
 	var tok *oauth2.Token
 	var version int64
-	err := withClaim(ctx, x.store, x.account, x.owner, func() error {
+	c := claimer{store: x.store, account: x.account, owner: x.owner, ttl: x.claimTTL, log: slog.New(slog.DiscardHandler)}
+	err := c.withClaim(ctx, func() error {
 		e, err := x.store.Get(ctx, x.key)
-		if errors.Is(err, ErrNotFound) {
+		switch {
+		case errors.Is(err, ErrNotFound):
 			return &m365link.ReconnectError{Account: x.account, Reason: m365link.ReasonNotConnected,
 				Description: "no stored token for this account: the host must connect it"}
-		}
-		if err != nil {
+		case errors.Is(err, ErrDecrypt):
+			version = e.Version
+			return unreadable(x.account, err)
+		case err != nil:
 			return err
 		}
 		version = e.Version
@@ -160,15 +174,24 @@ func (x *External) refresh(ctx context.Context, refreshToken string) (*oauth2.To
 			}
 			return tok, nil
 		}
+		var rerr *redirectError
+		if errors.As(err, &rerr) {
+			return nil, rerr
+		}
 		var re *oauth2.RetrieveError
-		transient := !errors.As(err, &re) || re.Response == nil || re.Response.StatusCode >= 500 || re.Response.StatusCode == 429
+		answered := errors.As(err, &re) && re.Response != nil
+		transient := !answered || re.Response.StatusCode >= 500 || re.Response.StatusCode == 429
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		if !transient || attempt >= x.tries {
-			if re != nil && re.Response != nil {
-				ee := parseEndpointError(re.Response.StatusCode, re.Body)
-				return nil, classify(x.account, ee, err)
+			var ue *url.Error
+			switch {
+			case answered:
+				return nil, classifyAnswer(x.account, parseEndpointError(re.Response.StatusCode, re.Body))
+			case errors.As(err, &ue):
+				// http.Client's error: the request did not get an answer.
+				return nil, &unreachableError{account: x.account, cause: withoutURL(err)}
 			}
 			return nil, fmt.Errorf("tokens: refresh %s: %w: %w", x.account, m365link.ErrUnavailable, redact(err))
 		}

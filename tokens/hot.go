@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -104,32 +105,51 @@ func (h *hotPath) reconnected(ctx context.Context, store Store, key Key, f *fail
 // purposeClaim is the store entry processes use to agree who refreshes.
 const purposeClaim = "refresh-claim"
 
-// claimTTL bounds how long a crashed refresher can hold others back.
+// claimTTL is how long a claim lasts unless its holder renews it (every
+// third of it, while the refresh runs). It bounds how long a crashed
+// refresher holds others back; a slow identity platform cannot outlast it.
 const claimTTL = 30 * time.Second
 
+// claim is the stored refresh claim of one account.
 type claim struct {
-	Owner string `json:"owner"`
+	Owner string `json:"owner"` // the process (Manager or External), for diagnostics
+	// Hold names one holding. Only its holder renews or releases it, and a
+	// second refresh in the same process (a Source created after
+	// Manager.Forget) waits for it like any other process.
+	Hold  string `json:"hold,omitempty"`
 	Until int64  `json:"until"` // Unix milliseconds; 0 = released
 }
 
-// withClaim runs fn while holding account's refresh claim in the store, so
-// that across processes one refreshes and the others, once it is done, find
-// its token in the store.
-func withClaim(ctx context.Context, st Store, account m365link.Account, owner string, fn func() error) error {
-	key := Key{Account: account, Purpose: purposeClaim}
-	var held int64
+// claimer takes refresh claims for one account.
+type claimer struct {
+	store   Store
+	account m365link.Account
+	owner   string
+	ttl     time.Duration
+	log     *slog.Logger
+}
+
+// withClaim runs fn while holding the account's refresh claim in the
+// store, renewing it until fn returns, so that across processes one
+// refreshes and the others, once it is done, find its token in the store.
+func (c claimer) withClaim(ctx context.Context, fn func() error) error {
+	key := Key{Account: c.account, Purpose: purposeClaim}
+	hold := randomID()
 	for wait := 20 * time.Millisecond; ; {
-		e, err := st.Get(ctx, key)
+		e, err := c.store.Get(ctx, key)
 		var cur claim
 		switch {
 		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, ErrDecrypt):
+			// Unreadable (sealed under a retired key, or garbled): no one
+			// can renew it, so it is free; e.Version still says what to replace.
 		case err != nil:
 			return err
 		default:
 			_ = json.Unmarshal(e.Data, &cur)
 		}
 		now := time.Now()
-		if cur.Owner != "" && cur.Owner != owner && cur.Until > now.UnixMilli() {
+		if cur.Until > now.UnixMilli() {
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
@@ -140,22 +160,79 @@ func withClaim(ctx context.Context, st Store, account m365link.Account, owner st
 			wait = min(wait*2, 500*time.Millisecond)
 			continue
 		}
-		b, _ := json.Marshal(claim{Owner: owner, Until: now.Add(claimTTL).UnixMilli()})
-		v, err := st.Put(ctx, key, b, e.Version)
+		b, _ := json.Marshal(claim{Owner: c.owner, Hold: hold, Until: now.Add(c.ttl).UnixMilli()})
+		_, err = c.store.Put(ctx, key, b, e.Version)
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		held = v
 		break
 	}
+
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		c.renew(ctx, key, hold, stop)
+	}()
 	err := fn()
-	b, _ := json.Marshal(claim{Owner: owner})
+	close(stop)
+	<-stopped
+
 	// Release even when ctx has ended: a held claim would stall other processes.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	_, _ = st.Put(rctx, key, b, held)
+	_, _ = c.rewrite(rctx, key, hold, 0)
 	return err
+}
+
+// renew extends the claim every third of its TTL until stop is closed.
+func (c claimer) renew(ctx context.Context, key Key, hold string, stop <-chan struct{}) {
+	t := time.NewTicker(c.ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ttl/3)
+		ours, err := c.rewrite(rctx, key, hold, time.Now().Add(c.ttl).UnixMilli())
+		cancel()
+		switch {
+		case err != nil:
+			// Try again at the next tick; the claim is good until then.
+			c.log.LogAttrs(ctx, slog.LevelWarn, "tokens: renewing the refresh claim failed",
+				slog.String("account", c.account.Key()), slog.String("error", err.Error()))
+		case !ours:
+			c.log.LogAttrs(ctx, slog.LevelWarn, "tokens: the refresh claim was lost while refreshing; another process may refresh too",
+				slog.String("account", c.account.Key()))
+			return
+		}
+	}
+}
+
+// rewrite sets the claim's expiry (0 releases it) if the stored claim is
+// still hold's, with compare-and-swap on the version it read; it reports
+// whether the claim was still hold's.
+func (c claimer) rewrite(ctx context.Context, key Key, hold string, until int64) (bool, error) {
+	e, err := c.store.Get(ctx, key)
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrDecrypt) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var cur claim
+	if json.Unmarshal(e.Data, &cur) != nil || cur.Hold != hold {
+		return false, nil
+	}
+	b, _ := json.Marshal(claim{Owner: c.owner, Hold: hold, Until: until})
+	if _, err := c.store.Put(ctx, key, b, e.Version); errors.Is(err, ErrConflict) {
+		return false, nil // someone wrote it since: it expired and was taken, or was deleted
+	} else if err != nil {
+		return false, err
+	}
+	return true, nil
 }

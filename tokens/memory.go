@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	gosync "sync"
 )
@@ -22,6 +24,24 @@ var (
 	_ Store  = (*Memory)(nil)
 	_ Lister = (*Memory)(nil)
 )
+
+// String counts the entries; it never prints what they hold, which, in an
+// unencrypted Memory, are tokens in the clear.
+func (m *Memory) String() string {
+	return "tokens.Memory{entries: " + strconv.Itoa(m.len()) + "}"
+}
+
+// GoString is String, so %#v shows no token either.
+func (m *Memory) GoString() string { return m.String() }
+
+// LogValue is what slog shows: the number of entries.
+func (m *Memory) LogValue() slog.Value { return slog.GroupValue(slog.Int("entries", m.len())) }
+
+func (m *Memory) len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.entries)
+}
 
 // Get implements [Store].
 func (m *Memory) Get(ctx context.Context, key Key) (Entry, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	gosync "sync"
 
@@ -36,9 +37,19 @@ type Connected struct {
 // RawIDToken returns the ID token as issued, for signature verification.
 func (c Connected) RawIDToken() string { return c.rawIDToken }
 
-// String names the account and UPN; it never prints the ID token.
+// String names the account and UPN; it never prints the ID token or the
+// tokens of the grant.
 func (c Connected) String() string {
 	return "tokens.Connected{" + c.Account.Key() + " " + c.UPN + "}"
+}
+
+// GoString is String, so %#v shows no token either.
+func (c Connected) GoString() string { return c.String() }
+
+// LogValue is what slog shows: the account, UPN, name and granted scopes.
+func (c Connected) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("account", c.Account.Key()), slog.String("upn", c.UPN),
+		slog.String("name", c.Name), slog.Any("granted_scopes", c.GrantedScopes))
 }
 
 // RedeemCode exchanges an authorization code (from the user-connect
@@ -65,8 +76,14 @@ func (m *Manager) RedeemCode(ctx context.Context, tenant, code, redirectURI, ver
 	cctx, capt := withCapture(ctx)
 	res, err := client.AcquireTokenByAuthCode(cctx, code, redirectURI, scopes, opts...)
 	if err != nil {
-		if capt.err != nil {
-			return Connected{}, capt.err
+		// Error answers are returned as they are: the caller (the consent
+		// flow) maps them for the user.
+		ee, ferr := capt.failure(m365link.Account{})
+		switch {
+		case ferr != nil:
+			return Connected{}, ferr
+		case ee != nil:
+			return Connected{}, ee
 		}
 		return Connected{}, fmt.Errorf("tokens: redeem code: %w", redact(err))
 	}

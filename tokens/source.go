@@ -59,6 +59,9 @@ func (c Credential) String() string { return "tokens.Credential{" + c.kind + "}"
 // GoString is String, so %#v shows no secret either.
 func (c Credential) GoString() string { return c.String() }
 
+// LogValue names the credential kind, so slog shows no secret either.
+func (c Credential) LogValue() slog.Value { return slog.GroupValue(slog.String("kind", c.kind)) }
+
 // Config configures a [Manager].
 type Config struct {
 	// ClientID is the app registration's application (client) ID.
@@ -81,7 +84,10 @@ type Config struct {
 	// AppScope is requested for app-only accounts; default
 	// "https://graph.microsoft.com/.default".
 	AppScope string
-	// HTTPClient reaches the identity platform; nil means http.DefaultClient's transport.
+	// HTTPClient reaches the identity platform; nil means
+	// http.DefaultClient. The manager uses a copy whose CheckRedirect
+	// refuses every redirect ([ErrRedirectRefused]); the client itself is
+	// not changed.
 	HTTPClient *http.Client
 	// RefreshBefore is how long before expiry a token is replaced; default
 	// 5 minutes (MSAL's own margin).
@@ -96,10 +102,11 @@ type Config struct {
 // Manager hands out one [Source] per account and keeps their shared
 // configuration. It is safe for concurrent use; create one per process.
 type Manager struct {
-	cfg   Config
-	hc    *http.Client
-	log   *slog.Logger
-	owner string
+	cfg      Config
+	hc       *http.Client
+	log      *slog.Logger
+	owner    string
+	claimTTL time.Duration
 
 	mu      gosync.Mutex
 	sources map[string]*Source
@@ -126,24 +133,40 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = 4
 	}
-	base := http.DefaultTransport
-	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
-		base = cfg.HTTPClient.Transport
+	// A copy of the host's client (its timeout, jar and transport), with
+	// redirects refused: token requests carry the client secret.
+	hc := noRedirects(cfg.HTTPClient)
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
 	}
+	hc.Transport = &endpointTransport{base: base, attempts: cfg.Attempts, baseWait: 200 * time.Millisecond}
 	m := &Manager{
-		cfg:     cfg,
-		hc:      &http.Client{Transport: &endpointTransport{base: base, attempts: cfg.Attempts, baseWait: 200 * time.Millisecond}},
-		log:     cfg.Logger,
-		owner:   randomID(),
-		sources: map[string]*Source{},
-	}
-	if cfg.HTTPClient != nil {
-		m.hc.Timeout = cfg.HTTPClient.Timeout
+		cfg:      cfg,
+		hc:       hc,
+		log:      cfg.Logger,
+		owner:    randomID(),
+		claimTTL: claimTTL,
+		sources:  map[string]*Source{},
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	return m, nil
+}
+
+// String names the client ID and the kind of credential; never the
+// secret or any token.
+func (m *Manager) String() string {
+	return "tokens.Manager{client " + m.cfg.ClientID + ", " + m.cfg.Credential.kind + "}"
+}
+
+// GoString is String, so %#v shows no secret either.
+func (m *Manager) GoString() string { return m.String() }
+
+// LogValue is what slog shows: the client ID and the kind of credential.
+func (m *Manager) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("client_id", m.cfg.ClientID), slog.String("credential", m.cfg.Credential.kind))
 }
 
 // Source returns the token source for account (app-only when
@@ -163,7 +186,10 @@ func (m *Manager) Source(account m365link.Account) *Source {
 
 // Forget drops the in-memory state of account (its cached token and any
 // reconnect-required state), for example after it reconnected or was
-// disconnected. The stored tokens are not touched.
+// disconnected. The stored tokens are not touched. A refresh already
+// running goes on; the account's next Source waits for its claim in the
+// store, as another process would, and then reads its result rather than
+// refreshing again.
 func (m *Manager) Forget(account m365link.Account) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -185,8 +211,16 @@ type Source struct {
 	cache  *msalCache
 }
 
-// String names the account; a Source holds no secret worth printing.
+// String names the account; never a token.
 func (s *Source) String() string { return "tokens.Source{" + s.account.Key() + "}" }
+
+// GoString is String, so %#v shows no token either.
+func (s *Source) GoString() string { return s.String() }
+
+// LogValue is what slog shows: the account.
+func (s *Source) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("account", s.account.Key()))
+}
 
 // Account returns the account the source serves.
 func (s *Source) Account() m365link.Account { return s.account }
@@ -214,6 +248,15 @@ type oauth2TokenSource struct {
 	s       *Source
 	timeout time.Duration
 }
+
+// String names the source it adapts; fmt would otherwise walk into it.
+func (o oauth2TokenSource) String() string { return o.s.String() + ".OAuth2" }
+
+// GoString is String.
+func (o oauth2TokenSource) GoString() string { return o.String() }
+
+// LogValue is String.
+func (o oauth2TokenSource) LogValue() slog.Value { return slog.StringValue(o.String()) }
 
 func (o oauth2TokenSource) Token() (*oauth2.Token, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
@@ -250,7 +293,8 @@ func (s *Source) acquire(ctx context.Context) (*oauth2.Token, int64, error) {
 		if s.account.AppOnly() {
 			res, err = s.acquireApp(ctx, client)
 		} else {
-			err = withClaim(ctx, s.m.cfg.Store, s.account, s.m.owner, func() error {
+			c := claimer{store: s.m.cfg.Store, account: s.account, owner: s.m.owner, ttl: s.m.claimTTL, log: s.m.log}
+			err = c.withClaim(ctx, func() error {
 				var e error
 				res, e = s.acquireUser(ctx, client)
 				return e
@@ -312,7 +356,7 @@ func (s *Source) wrap(err error, capt *captured) error {
 	if errors.As(err, &se) {
 		return se.err
 	}
-	return classify(s.account, capt.err, err)
+	return classify(s.account, capt, err)
 }
 
 // msalCache persists MSAL's cache for one account through the Store: MSAL
@@ -336,11 +380,22 @@ func (c *msalCache) loadedVersion() int64 {
 }
 
 // Replace loads the stored partition (an empty cache when there is none).
+// A delegated account's partition that does not decrypt holds a grant no
+// one can use: the account must reconnect. An app-only partition holds
+// only access tokens, which client credentials replace: it is read as
+// empty and overwritten.
 func (c *msalCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
 	e, err := c.store.Get(ctx, c.key)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		e = Entry{Data: []byte("{}")}
+	case errors.Is(err, ErrDecrypt) && c.key.Account.AppOnly():
+		e = Entry{Data: []byte("{}"), Version: e.Version}
+	case errors.Is(err, ErrDecrypt):
+		c.mu.Lock()
+		c.version = e.Version
+		c.mu.Unlock()
+		return &storeError{err: unreadable(c.key.Account, err)}
 	case err != nil:
 		return &storeError{err: fmt.Errorf("tokens: load %s: %w", c.key, err)}
 	}

@@ -305,7 +305,11 @@ func TestWrongClientSecret(t *testing.T) {
 	_, err = m.Source(m365link.Account{TenantID: tenantID}).Token(context.Background())
 	require.ErrorIs(t, err, tokens.ErrClientCredentials)
 	assert.NotErrorIs(t, err, m365link.ErrReconnectRequired)
-	assert.NotContains(t, err.Error(), "wrong")
+	assert.EqualError(t, err, "tokens: the app's client credential was refused: token endpoint: 401 invalid_client (AADSTS7000215): Invalid client secret provided.",
+		"one package prefix, no secret")
+	var ee *tokens.EndpointError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, tokens.EndpointError{Status: 401, Err: "invalid_client", Code: 7000215, Description: "Invalid client secret provided."}, *ee)
 }
 
 func TestNeverConnected(t *testing.T) {

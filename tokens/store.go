@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"iter"
+	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/m365link/m365link"
@@ -48,10 +50,26 @@ func (k Key) normal() Key {
 }
 
 // Entry is a stored blob and its version. Versions start at 1 and grow by
-// one with every successful Put; 0 means "no entry".
+// one with every successful Put; 0 means "no entry". Data read through
+// [Encrypted] holds tokens in the clear, so an Entry formats (fmt) and
+// logs (slog) as its version and size only. encoding/json still marshals
+// Data, for stores that serialise entries.
 type Entry struct {
 	Data    []byte
 	Version int64
+}
+
+// String shows the version and the size of Data, never Data.
+func (e Entry) String() string {
+	return "tokens.Entry{version " + strconv.FormatInt(e.Version, 10) + ", " + strconv.Itoa(len(e.Data)) + " bytes}"
+}
+
+// GoString is String, so %#v shows no token either.
+func (e Entry) GoString() string { return e.String() }
+
+// LogValue is what slog shows: the version and the size of Data.
+func (e Entry) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int64("version", e.Version), slog.Int("bytes", len(e.Data)))
 }
 
 // Store keeps token blobs in the host's database. The library only ever

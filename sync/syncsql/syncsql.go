@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/m365link/m365link/internal/sqlmigrate"
 	m365sync "github.com/m365link/m365link/sync"
 )
 
@@ -71,7 +72,10 @@ func New(db *sql.DB, d Dialect, prefix string) (*Store, error) {
 
 func (s *Store) p(n int) string { return s.d.Placeholder(n) }
 
-// Migrate creates the tables if they do not exist.
+// Migrate creates the tables if they do not exist. It is safe to call from
+// several processes at once: the statements run in one transaction under a
+// lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), so
+// migrations wait for each other instead of racing.
 func (s *Store) Migrate(ctx context.Context) error {
 	if s.migrated.Load() {
 		return nil
@@ -81,20 +85,20 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if s.migrated.Load() {
 		return nil
 	}
-	for _, q := range []string{
-		`CREATE TABLE IF NOT EXISTS ` + s.state + ` (
+	// The lock statements belong in Dialect; until it carries them they
+	// are looked up by the dialect's name, in one place.
+	err := sqlmigrate.Run(ctx, s.db, sqlmigrate.ForName(s.d.Name),
+		`CREATE TABLE IF NOT EXISTS `+s.state+` (
 	mailbox VARCHAR(200) NOT NULL,
 	folder VARCHAR(300) NOT NULL,
 	data TEXT NOT NULL,
 	PRIMARY KEY (mailbox, folder))`,
-		`CREATE TABLE IF NOT EXISTS ` + s.leases + ` (
+		`CREATE TABLE IF NOT EXISTS `+s.leases+` (
 	lease_key VARCHAR(200) NOT NULL PRIMARY KEY,
 	owner VARCHAR(200) NOT NULL,
-	expires BIGINT NOT NULL)`,
-	} {
-		if _, err := s.db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("syncsql: create tables (%s): %w", s.d.Name, err)
-		}
+	expires BIGINT NOT NULL)`)
+	if err != nil {
+		return fmt.Errorf("syncsql: create tables (%s): %w", s.d.Name, err)
 	}
 	s.migrated.Store(true)
 	return nil

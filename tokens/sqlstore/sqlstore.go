@@ -1,6 +1,7 @@
 // Package sqlstore is a [tokens.Store] on database/sql: one table, created
 // on first use, with SQL that SQLite and PostgreSQL both accept. The few
-// differences (bind parameters, the binary column type) live in a [Dialect].
+// differences (bind parameters, the binary column type, how migrations
+// lock) live in a [Dialect].
 package sqlstore
 
 import (
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/internal/sqlmigrate"
 	"github.com/m365link/m365link/tokens"
 )
 
@@ -27,12 +29,21 @@ type Dialect struct {
 	Placeholder func(n int) string
 	// BinaryType is the column type for opaque bytes.
 	BinaryType string
+	// BeginMigration are the statements, run in order on one connection,
+	// that open [Store.Migrate]'s transaction and take a lock that makes
+	// concurrent migrations, in any process, wait for each other until it
+	// commits. Empty means a plain "BEGIN": a transaction without a lock.
+	BeginMigration []string
 }
 
-// Dialects this package is tested on.
+// Dialects this package is tested on. SQLite's migration takes the write
+// lock at BEGIN IMMEDIATE (give the DSN a busy_timeout so a second process
+// waits for it); PostgreSQL's takes a transaction-scoped advisory lock.
 var (
-	SQLite   = Dialect{Name: "sqlite", Placeholder: func(int) string { return "?" }, BinaryType: "BLOB"}
-	Postgres = Dialect{Name: "postgres", Placeholder: func(n int) string { return "$" + strconv.Itoa(n) }, BinaryType: "BYTEA"}
+	SQLite = Dialect{Name: "sqlite", Placeholder: func(int) string { return "?" }, BinaryType: "BLOB",
+		BeginMigration: sqlmigrate.SQLite}
+	Postgres = Dialect{Name: "postgres", Placeholder: func(n int) string { return "$" + strconv.Itoa(n) }, BinaryType: "BYTEA",
+		BeginMigration: sqlmigrate.Postgres}
 )
 
 // Options configures a [Store]. The zero value is usable.
@@ -90,14 +101,15 @@ func New(db *sql.DB, d Dialect, opts *Options) (*Store, error) {
 }
 
 // Migrate creates the table if it does not exist. It is safe to call from
-// several processes at once.
+// several processes at once: migrations run in a transaction under the
+// Dialect's lock (BeginMigration), one at a time.
 func (s *Store) Migrate(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.migrated {
 		return nil
 	}
-	_, err := s.db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+	err := sqlmigrate.Run(ctx, s.db, s.d.BeginMigration, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
 	tenant_id VARCHAR(64) NOT NULL,
 	user_id VARCHAR(64) NOT NULL,
 	purpose VARCHAR(32) NOT NULL,

@@ -15,8 +15,11 @@
 //     immutable IDs, a [Reset] at the start and end of a full resync, and
 //     a notice when a mailbox leaves the policy. [MemorySink] is the
 //     reference implementation; synctest.RunSink checks a host's own.
-//   - [StateStore] keeps each folder's [Cursor] and each mailbox's
-//     [Status]: [MemoryState], or sync/syncsql on SQLite or PostgreSQL.
+//   - [StateStore] keeps the engine's records — each folder's cursor and
+//     each mailbox's status — as opaque, versioned bytes the engine owns
+//     (it reads its older formats): [MemoryState], or sync/syncsql on
+//     SQLite or PostgreSQL. [Engine.LoadStatus] reads a mailbox's status
+//     as any worker sharing the store last saved it.
 //   - [LeaseStore] lets several worker processes share the mailboxes:
 //     [MemoryLeases] within one process, sync/syncsql across processes.
 //

@@ -181,7 +181,7 @@ type Engine struct {
 
 	items, removals, pages, requests, throttled, resyncs, itemErrors, untrusted atomic.Int64
 
-	folderConfig string // identifies cfg.Folders and cfg.ChildFolders (see FolderSet)
+	folderConfig string // identifies cfg.Folders and cfg.ChildFolders (see folderSet)
 
 	locksMu gosync.Mutex
 	locks   map[string]chan struct{} // one pass per mailbox at a time
@@ -408,20 +408,16 @@ func (e *Engine) SyncOnce(ctx context.Context, mb m365link.Mailbox) error {
 	defer release()
 	// The saved status, not this engine's copy: another worker may have
 	// synced the mailbox since (Folders must be the latest).
-	st, err := e.cfg.State.LoadStatus(ctx, mb.Key())
+	rec, err := e.loadRecord(ctx, mb.Key())
 	if err != nil {
-		return fmt.Errorf("sync: %s: %w", mb, hostErr("load status", err))
+		return fmt.Errorf("sync: %s: %w", mb, err)
 	}
+	st := rec.Status
 	st.Mailbox, st.Pages, st.Items, st.Estimate, st.Reason, st.ThrottledUntil = mb, 0, 0, 0, "", time.Time{}
-	st.Folders = slices.Clone(st.Folders)
-	if st.Resolved != nil {
-		rs := *st.Resolved
-		st.Resolved = &rs
-	}
-	p := &pass{e: e, mb: mb, key: mb.Key(), tok: e.cfg.Tokens(mb), st: st}
+	p := &pass{e: e, mb: mb, key: mb.Key(), tok: e.cfg.Tokens(mb), st: st, resolved: rec.Resolved}
 	err = p.run(ctx)
 	if p.relist {
-		p.st.Resolved = nil
+		p.resolved = nil
 	}
 	e.finish(ctx, p, err)
 	if err == nil || errors.Is(err, ErrLeaseLost) || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
@@ -522,7 +518,7 @@ func (e *Engine) finish(ctx context.Context, p *pass, err error) {
 	e.publish(st)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := e.cfg.State.SaveStatus(sctx, st); err != nil {
+	if err := e.saveRecord(sctx, mailboxRecord{Status: st, Resolved: p.resolved}); err != nil {
 		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: save status", slog.String("mailbox", st.Mailbox.Key()), slog.String("error", err.Error()))
 	}
 }
@@ -562,28 +558,28 @@ func (e *Engine) resetFolders(ctx context.Context, mb m365link.Mailbox, op strin
 	}
 	defer release()
 	key := mb.Key()
-	st, err := e.cfg.State.LoadStatus(ctx, key)
+	rec, err := e.loadRecord(ctx, key)
 	if err != nil {
-		return fmt.Errorf("sync: %s: %w", mb, hostErr("load status", err))
+		return fmt.Errorf("sync: %s: %w", mb, err)
 	}
-	for _, id := range which(st) {
-		c, err := e.cfg.State.LoadCursor(ctx, key, id)
+	for _, id := range which(rec.Status) {
+		c, err := e.loadCursor(ctx, key, id)
 		if err != nil {
-			return fmt.Errorf("sync: %s: %w", mb, hostErr("load cursor", err))
+			return fmt.Errorf("sync: %s: %w", mb, err)
 		}
 		if c.Generation == 0 {
 			continue // never synced: its first round is a full one anyway
 		}
 		c.Link, c.DegradedUntil, c.Resets, c.Failures, c.Skip, c.LastError = "", time.Time{}, nil, 0, 0, ""
-		if err := e.cfg.State.SaveCursor(ctx, key, id, c); err != nil {
-			return fmt.Errorf("sync: %s: %w", mb, hostErr("save cursor", err))
+		if err := e.saveCursor(ctx, key, id, c); err != nil {
+			return fmt.Errorf("sync: %s: %w", mb, err)
 		}
 		e.log.LogAttrs(ctx, slog.LevelInfo, "sync: folder reset by the host", slog.String("mailbox", key), slog.String("folder", id))
 	}
-	if op == "ResetMailbox" && st.Resolved != nil {
-		st.Resolved = nil
-		if err := e.cfg.State.SaveStatus(ctx, st); err != nil {
-			return fmt.Errorf("sync: %s: %w", mb, hostErr("save status", err))
+	if op == "ResetMailbox" && rec.Resolved != nil {
+		rec.Resolved = nil
+		if err := e.saveRecord(ctx, rec); err != nil {
+			return fmt.Errorf("sync: %s: %w", mb, err)
 		}
 	}
 	return nil

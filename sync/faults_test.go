@@ -110,7 +110,7 @@ func TestResetLoopDegrades(t *testing.T) {
 	assert.Equal(t, int64(4*8), e.Counters().Resyncs)
 	st, _ := e.Status(mb.Key())
 	assert.Equal(t, m365sync.StateDegraded, st.State)
-	cur, err := h.state.LoadCursor(ctx, mb.Key(), h.folderID(t, 0, "inbox"))
+	cur, err := m365sync.LoadCursorForTest(ctx, h.state, mb.Key(), h.folderID(t, 0, "inbox"))
 	require.NoError(t, err)
 	until := cur.DegradedUntil
 	assert.WithinDuration(t, time.Now().Add(cfg.ResyncWindow), until, time.Second)
@@ -120,7 +120,7 @@ func TestResetLoopDegrades(t *testing.T) {
 		require.ErrorIs(t, e.SyncOnce(ctx, mb), m365sync.ErrDegraded)
 	}
 	assert.Equal(t, 4*9, h.fg.Stats(mb.UserID).Routes[route])
-	cur, _ = h.state.LoadCursor(ctx, mb.Key(), h.folderID(t, 0, "inbox"))
+	cur, _ = m365sync.LoadCursorForTest(ctx, h.state, mb.Key(), h.folderID(t, 0, "inbox"))
 	assert.Equal(t, until, cur.DegradedUntil)
 
 	stop()
@@ -129,7 +129,7 @@ func TestResetLoopDegrades(t *testing.T) {
 	h.assertMirror(t, 0, h.folderID(t, 0, "inbox"))
 	st, _ = e.Status(mb.Key())
 	assert.Equal(t, m365sync.StateIdle, st.State)
-	cur, _ = h.state.LoadCursor(ctx, mb.Key(), h.folderID(t, 0, "inbox"))
+	cur, _ = m365sync.LoadCursorForTest(ctx, h.state, mb.Key(), h.folderID(t, 0, "inbox"))
 	assert.Zero(t, cur.Failures)
 	assert.True(t, cur.DegradedUntil.IsZero())
 }

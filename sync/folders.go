@@ -29,13 +29,13 @@ func (p *pass) request(path string, q url.Values) *graph.Request {
 // before a pass looks them up again (new child folders, renames).
 const relistInterval = time.Hour
 
-// folders returns the folders to sync: the mailbox's cached [FolderSet]
+// folders returns the folders to sync: the mailbox's cached [folderSet]
 // when it is fresh and was resolved for this configuration, otherwise
 // what the configured specs resolve to now (which becomes the cache).
 func (p *pass) folders(ctx context.Context) ([]Folder, error) {
 	now := time.Now()
 	p.mu.Lock()
-	rs := p.st.Resolved
+	rs := p.resolved
 	p.mu.Unlock()
 	if rs != nil && rs.Config == p.e.folderConfig && !rs.At.After(now) && now.Sub(rs.At) < relistInterval && len(rs.Folders) > 0 {
 		p.mu.Lock()
@@ -48,13 +48,13 @@ func (p *pass) folders(ctx context.Context) ([]Folder, error) {
 		return nil, err
 	}
 	p.mu.Lock()
-	p.st.Resolved = &FolderSet{Config: p.e.folderConfig, At: now, Folders: slices.Clone(out), Missing: slices.Clone(p.missing)}
+	p.resolved = &folderSet{Config: p.e.folderConfig, At: now, Folders: slices.Clone(out), Missing: slices.Clone(p.missing)}
 	p.mu.Unlock()
 	return out, nil
 }
 
 // folderConfig identifies a folder configuration (a hash of it), to tell
-// whether a mailbox's cached FolderSet still applies.
+// whether a mailbox's cached folderSet still applies.
 func folderConfig(specs []FolderSpec, children bool) string {
 	b, _ := json.Marshal(struct {
 		Specs    []FolderSpec

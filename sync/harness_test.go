@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+	"strings"
 	gosync "sync"
 	"testing"
 	"time"
@@ -295,8 +296,8 @@ func (s *crashSink) Apply(ctx context.Context, p *m365sync.Page) error {
 	return nil
 }
 
-// crashState fails the n-th SaveCursor after it saved: the cursor is
-// durable but the engine stops there, as if it crashed right after.
+// crashState fails the n-th save of a cursor after it saved: the cursor
+// is durable but the engine stops there, as if it crashed right after.
 type crashState struct {
 	m365sync.StateStore
 	mu     gosync.Mutex
@@ -304,9 +305,12 @@ type crashState struct {
 	failAt int
 }
 
-func (s *crashState) SaveCursor(ctx context.Context, mb, f string, c m365sync.Cursor) error {
-	if err := s.StateStore.SaveCursor(ctx, mb, f, c); err != nil {
+func (s *crashState) Save(ctx context.Context, mb, key string, v []byte) error {
+	if err := s.StateStore.Save(ctx, mb, key, v); err != nil {
 		return err
+	}
+	if !strings.HasPrefix(key, "f:") {
+		return nil // the mailbox's record, not a cursor
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sort"
 	gosync "sync"
@@ -120,11 +121,11 @@ func (s *MemorySink) Mailboxes() []string {
 	return out
 }
 
-// MemoryState is a [StateStore] in memory.
+// MemoryState is a [StateStore] in memory, for one process. The zero
+// value is ready to use.
 type MemoryState struct {
-	mu       gosync.Mutex
-	cursors  map[[2]string]Cursor
-	statuses map[string]Status
+	mu      gosync.Mutex
+	records map[string]map[string][]byte // mailbox -> key -> value
 }
 
 var (
@@ -136,41 +137,27 @@ var (
 func (m *MemoryState) ListMailboxes(context.Context) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	seen := map[string]bool{}
-	for k := range m.cursors {
-		seen[k[0]] = true
-	}
-	for k := range m.statuses {
-		seen[k] = true
-	}
-	out := make([]string, 0, len(seen))
-	for k := range seen {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out, nil
+	return slices.Sorted(maps.Keys(m.records)), nil
 }
 
-// LoadCursor implements [StateStore].
-func (m *MemoryState) LoadCursor(_ context.Context, mailbox, folder string) (Cursor, error) {
+// Load implements [StateStore].
+func (m *MemoryState) Load(_ context.Context, mailbox, key string) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := m.cursors[[2]string{mailbox, folder}]
-	c.Resets = slices.Clone(c.Resets)
-	c.Pending = slices.Clone(c.Pending)
-	return c, nil
+	return slices.Clone(m.records[mailbox][key]), nil
 }
 
-// SaveCursor implements [StateStore].
-func (m *MemoryState) SaveCursor(_ context.Context, mailbox, folder string, c Cursor) error {
+// Save implements [StateStore].
+func (m *MemoryState) Save(_ context.Context, mailbox, key string, value []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.cursors == nil {
-		m.cursors = map[[2]string]Cursor{}
+	if m.records == nil {
+		m.records = map[string]map[string][]byte{}
 	}
-	c.Resets = slices.Clone(c.Resets)
-	c.Pending = slices.Clone(c.Pending)
-	m.cursors[[2]string{mailbox, folder}] = c
+	if m.records[mailbox] == nil {
+		m.records[mailbox] = map[string][]byte{}
+	}
+	m.records[mailbox][key] = slices.Clone(value)
 	return nil
 }
 
@@ -178,31 +165,8 @@ func (m *MemoryState) SaveCursor(_ context.Context, mailbox, folder string, c Cu
 func (m *MemoryState) DeleteMailbox(_ context.Context, mailbox string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for k := range m.cursors {
-		if k[0] == mailbox {
-			delete(m.cursors, k)
-		}
-	}
-	delete(m.statuses, mailbox)
+	delete(m.records, mailbox)
 	return nil
-}
-
-// SaveStatus implements [StateStore].
-func (m *MemoryState) SaveStatus(_ context.Context, s Status) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.statuses == nil {
-		m.statuses = map[string]Status{}
-	}
-	m.statuses[s.Mailbox.Key()] = s
-	return nil
-}
-
-// LoadStatus implements [StateStore].
-func (m *MemoryState) LoadStatus(_ context.Context, mailbox string) (Status, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.statuses[mailbox], nil
 }
 
 // MemoryLeases is a [LeaseStore] in memory, for one process (or several

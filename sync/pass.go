@@ -20,11 +20,12 @@ type pass struct {
 
 	sinkMu gosync.Mutex // the sink never sees two calls for one mailbox at once
 
-	mu      gosync.Mutex // guards st, missing and relist
-	st      Status
-	missing []string       // configured folders the mailbox does not have
-	relist  bool           // a folder answered 404: look the folders up again next pass
-	expects map[string]int // folder ID -> messages its full round should deliver
+	mu       gosync.Mutex // guards the fields below
+	st       Status
+	resolved *folderSet     // what the configured folders resolved to (kept in the mailbox record)
+	missing  []string       // configured folders the mailbox does not have
+	relist   bool           // a folder answered 404: look the folders up again next pass
+	expects  map[string]int // folder ID -> messages its full round should deliver
 }
 
 func (p *pass) run(ctx context.Context) error {
@@ -51,7 +52,7 @@ func (p *pass) run(ctx context.Context) error {
 	// account, its lease, throttling, the host's stores) stops them all.
 	fctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	cursors := make([]Cursor, len(folders))
+	cursors := make([]cursor, len(folders))
 	errs := make([]error, len(folders))
 	var wg gosync.WaitGroup
 	slots := make(chan struct{}, p.e.cfg.FolderConcurrency)
@@ -118,7 +119,7 @@ func (p *pass) run(ctx context.Context) error {
 
 // settle hands the sink a finished folder's pending removals and, after a
 // full round, the sweep of older generations.
-func (p *pass) settle(ctx context.Context, f Folder, c Cursor) error {
+func (p *pass) settle(ctx context.Context, f Folder, c cursor) error {
 	sweep := c.Resyncing && !c.Initial
 	if len(c.Pending) == 0 && !sweep {
 		return nil
@@ -156,9 +157,9 @@ func (p *pass) failed(ctx context.Context, f Folder, err error) error {
 	if errors.Is(err, m365link.ErrNotFound) {
 		p.relist = true // the folder may be gone: look the folders up again
 	}
-	c, lerr := p.e.cfg.State.LoadCursor(ctx, p.key, f.ID)
+	c, lerr := p.e.loadCursor(ctx, p.key, f.ID)
 	if lerr != nil {
-		return hostErr("load cursor", lerr)
+		return lerr
 	}
 	c.Failures++
 	c.Skip = min(1<<min(c.Failures-1, 5)-1, maxSkip)
@@ -212,8 +213,11 @@ func (p *pass) recordFolders(ctx context.Context, folders []Folder) error {
 	if !added {
 		return nil
 	}
-	if err := p.e.cfg.State.SaveStatus(ctx, st); err != nil {
-		return hostErr("save status", err)
+	p.mu.Lock()
+	rec := mailboxRecord{Status: st, Resolved: p.resolved}
+	p.mu.Unlock()
+	if err := p.e.saveRecord(ctx, rec); err != nil {
+		return err
 	}
 	return nil
 }
@@ -239,11 +243,11 @@ func (p *pass) dropFolders(ctx context.Context, folders []Folder) error {
 		// The cursor first, its generation kept: should the folder come
 		// back (even after a crash right here), it starts a full round
 		// under a newer generation, which ends with a sweep.
-		c, err := p.e.cfg.State.LoadCursor(ctx, p.key, id)
+		c, err := p.e.loadCursor(ctx, p.key, id)
 		if err != nil {
-			return hostErr("load cursor", err)
+			return err
 		}
-		if err := p.save(ctx, Folder{ID: id}, Cursor{Generation: c.Generation}); err != nil {
+		if err := p.save(ctx, Folder{ID: id}, cursor{Generation: c.Generation}); err != nil {
 			return err
 		}
 		p.e.log.LogAttrs(ctx, slog.LevelInfo, "sync: folder no longer synced; emptied", slog.String("mailbox", p.key), slog.String("folder", id))
@@ -275,11 +279,8 @@ func (p *pass) reset(ctx context.Context, r Reset) error {
 	return nil
 }
 
-func (p *pass) save(ctx context.Context, f Folder, c Cursor) error {
-	if err := p.e.cfg.State.SaveCursor(ctx, p.key, f.ID, c); err != nil {
-		return hostErr("save cursor", err)
-	}
-	return nil
+func (p *pass) save(ctx context.Context, f Folder, c cursor) error {
+	return p.e.saveCursor(ctx, p.key, f.ID, c)
 }
 
 // fence renews the lease before the sink is written to: a worker that
@@ -332,9 +333,9 @@ func (p *pass) progress(items int) {
 // goes backwards.
 func (p *pass) plan(ctx context.Context, folders []Folder) error {
 	for _, f := range folders {
-		c, err := p.e.cfg.State.LoadCursor(ctx, p.key, f.ID)
+		c, err := p.e.loadCursor(ctx, p.key, f.ID)
 		if err != nil {
-			return hostErr("load cursor", err)
+			return err
 		}
 		switch {
 		case c.Skip > 0 || time.Now().Before(c.DegradedUntil):

@@ -3,6 +3,7 @@ package sync_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -116,7 +117,7 @@ func TestKilledFullRoundsLeaveNoGhosts(t *testing.T) {
 					_, _, ok := h.sink.Message(mb, id)
 					assert.False(t, ok, "ghost %s", id)
 				}
-				c, err := h.state.LoadCursor(context.Background(), mb.Key(), inbox)
+				c, err := m365sync.LoadCursorForTest(context.Background(), h.state, mb.Key(), inbox)
 				require.NoError(t, err)
 				if n := len(h.sink.resets); n > 0 {
 					// The last sweep came with the newest generation.
@@ -260,7 +261,7 @@ func TestOneFolderFailingDoesNotStopTheOthers(t *testing.T) {
 		}
 	}
 	h.assertMirror(t, 0)
-	c, err := h.state.LoadCursor(ctx, mb.Key(), inbox)
+	c, err := m365sync.LoadCursorForTest(ctx, h.state, mb.Key(), inbox)
 	require.NoError(t, err)
 	assert.Zero(t, c.Failures)
 	assert.Empty(t, c.LastError)
@@ -276,10 +277,10 @@ func TestUnusableSavedCursorRecovers(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, h.engine(t, cfg).SyncOnce(ctx, mb))
 	inbox := h.folderID(t, 0, "inbox")
-	c, err := h.state.LoadCursor(ctx, mb.Key(), inbox)
+	c, err := m365sync.LoadCursorForTest(ctx, h.state, mb.Key(), inbox)
 	require.NoError(t, err)
 	c.Link = "https://evil.example/v1.0/users/x/mailFolders/y/messages/delta?$deltatoken=abc"
-	require.NoError(t, h.state.SaveCursor(ctx, mb.Key(), inbox, c))
+	require.NoError(t, m365sync.SaveCursorForTest(ctx, h.state, mb.Key(), inbox, c))
 	gone := deleteHeld(t, h, inbox, 2)
 
 	e := h.engine(t, cfg)
@@ -321,7 +322,7 @@ func TestForeignLinkOnPage3ThenRestored(t *testing.T) {
 		}
 	}
 	assert.Equal(t, h.live(t, 0, sent), sorted(inSent...), "Sent Items finished")
-	c, err := h.state.LoadCursor(ctx, mb.Key(), inbox)
+	c, err := m365sync.LoadCursorForTest(ctx, h.state, mb.Key(), inbox)
 	require.NoError(t, err)
 	assert.True(t, c.Initial)
 	assert.True(t, strings.HasPrefix(c.Link, h.fg.Origin()+"/"), "the last good nextLink, on the configured origin")
@@ -470,4 +471,34 @@ func TestRequestsPerPass(t *testing.T) {
 		require.NoError(t, e.SyncOnce(ctx, mb))
 		assert.Equal(t, m365sync.Counters{Pages: 2, Requests: 2}, e.Counters(), "one request per folder")
 	}
+}
+
+// State saved by earlier versions — cursors and statuses as JSON without a
+// format version, as sync/syncsql kept them — loads as it is: the next
+// pass is incremental, one request per folder, nothing resynced.
+func TestStateOfEarlierVersionsLoads(t *testing.T) {
+	h := newHarness(t, crashSpec)
+	mb := h.mailbox(0)
+	ctx := context.Background()
+	require.NoError(t, h.engine(t, h.config(nil, nil)).SyncOnce(ctx, mb))
+	inbox, sent := h.folderID(t, 0, "inbox"), h.folderID(t, 0, "sentitems")
+	for _, key := range []string{"f:" + inbox, "f:" + sent, ""} {
+		b, err := h.state.Load(ctx, mb.Key(), key)
+		require.NoError(t, err)
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(b, &m))
+		require.Equal(t, float64(2), m["v"])
+		delete(m, "v")
+		delete(m, "resolved") // earlier versions kept no folder set
+		old, err := json.Marshal(m)
+		require.NoError(t, err)
+		require.NoError(t, h.state.Save(ctx, mb.Key(), key, old))
+	}
+	h.add(0, "inbox", fakegraph.Message{Subject: "after the upgrade"})
+	e := h.engine(t, h.config(nil, nil))
+	require.NoError(t, e.SyncOnce(ctx, mb))
+	h.assertMirror(t, 0)
+	c := e.Counters()
+	assert.Equal(t, m365sync.Counters{Items: 1, Pages: 2, Requests: 3}, c, "the folders looked up once ($batch), then one incremental page each")
+	assert.Empty(t, h.sink.resets)
 }

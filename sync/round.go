@@ -31,7 +31,7 @@ const maxRestarts = 8
 
 // deltaRequest is the request for the next page of folder f: the saved
 // link, or the base query of a full round.
-func (p *pass) deltaRequest(f Folder, c Cursor, pageSize int) *graph.Request {
+func (p *pass) deltaRequest(f Folder, c cursor, pageSize int) *graph.Request {
 	h := http.Header{"Prefer": {"odata.maxpagesize=" + strconv.Itoa(pageSize)}}
 	if p.e.cfg.IncludeBody {
 		h.Add("Prefer", `outlook.body-content-type="text"`)
@@ -54,11 +54,11 @@ func (p *pass) deltaRequest(f Folder, c Cursor, pageSize int) *graph.Request {
 // folder syncs one folder to the end of its current delta round and
 // returns the cursor it saved last. A folder left alone by this pass
 // (degraded, or backing off after failures) returns an error saying so.
-func (p *pass) folder(ctx context.Context, f Folder) (Cursor, error) {
+func (p *pass) folder(ctx context.Context, f Folder) (cursor, error) {
 	e := p.e
-	c, err := e.cfg.State.LoadCursor(ctx, p.key, f.ID)
+	c, err := e.loadCursor(ctx, p.key, f.ID)
 	if err != nil {
-		return c, hostErr("load cursor", err)
+		return c, err
 	}
 	if !c.DegradedUntil.IsZero() {
 		if time.Now().Before(c.DegradedUntil) {
@@ -194,7 +194,7 @@ func (p *pass) folder(ctx context.Context, f Folder) (Cursor, error) {
 // reaches the sink, so a crash anywhere in the round makes the next pass
 // start yet another one; the sweep at the round's end removes what every
 // earlier round delivered and Graph no longer has.
-func (p *pass) startRound(ctx context.Context, f Folder, c Cursor) (Cursor, error) {
+func (p *pass) startRound(ctx context.Context, f Folder, c cursor) (cursor, error) {
 	if c.Generation == 0 {
 		c.Since = p.e.cfg.Window.start(time.Now())
 	}
@@ -222,7 +222,7 @@ func (p *pass) startRound(ctx context.Context, f Folder, c Cursor) (Cursor, erro
 // expect returns how many messages a full round of f will deliver: the
 // folder's total, or with a history window the count of messages received
 // inside it (one small request; 0, unknown, if it fails).
-func (p *pass) expect(ctx context.Context, f Folder, c Cursor) int {
+func (p *pass) expect(ctx context.Context, f Folder, c cursor) int {
 	if c.Since.IsZero() {
 		return f.Total
 	}
@@ -245,7 +245,7 @@ func (p *pass) expect(ctx context.Context, f Folder, c Cursor) int {
 // included) loses nothing finished: the round restarts, up to maxRestarts
 // times a pass without counting, so a short storm of resets slows a folder
 // down but does not park it; a pass that gives up counts one reset.
-func (p *pass) onReset(ctx context.Context, f Folder, c Cursor, cause error, restarts *int) (Cursor, error) {
+func (p *pass) onReset(ctx context.Context, f Folder, c cursor, cause error, restarts *int) (cursor, error) {
 	e := p.e
 	if c.Link == "" || c.Initial {
 		// Nothing finished was lost: restart the round (under a new
@@ -294,7 +294,7 @@ func (p *pass) onReset(ctx context.Context, f Folder, c Cursor, cause error, res
 // short by Graph's cap. A full round that delivered every message the
 // window held when it started (Expect, counted then) was not; an unknown
 // count is taken as capped.
-func (p *pass) capped(c Cursor) bool {
+func (p *pass) capped(c cursor) bool {
 	if c.Since.IsZero() || c.Unfiltered || c.Delivered < p.e.cfg.FilteredDeltaCap {
 		return false
 	}

@@ -150,8 +150,8 @@ func (e *Engine) applyPolicy(ctx context.Context, mbs []m365link.Mailbox, first 
 				continue
 			}
 			mb := m365link.Mailbox{TenantID: e.cfg.TenantID, UserID: k[len(prefix):]}
-			if st, err := e.cfg.State.LoadStatus(ctx, k); err == nil && st.Mailbox.Key() == k {
-				mb = st.Mailbox // with its UPN, for the sink
+			if rec, err := e.loadRecord(ctx, k); err == nil && rec.Mailbox.Key() == k {
+				mb = rec.Mailbox // with its UPN, for the sink
 			}
 			stale = append(stale, mb)
 		}

@@ -207,7 +207,7 @@ func TestRunRemovesMailboxesDroppedWhileDown(t *testing.T) {
 	}
 	// Another tenant's mailbox in the same store is not this engine's business.
 	other := m365link.Mailbox{TenantID: "other-tenant", UserID: "someone"}
-	require.NoError(t, h.state.SaveStatus(context.Background(), m365sync.Status{Mailbox: other, State: m365sync.StateIdle}))
+	require.NoError(t, h.state.Save(context.Background(), other.Key(), "", []byte(`{"v":2,"mailbox":{"tenantId":"other-tenant","userId":"someone"},"state":"idle"}`)))
 
 	cfg := h.config(nil, nil)
 	cfg.Policy = m365sync.Policy{Users: []string{h.mailbox(0).UserID, h.mailbox(2).UserID}}

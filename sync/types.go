@@ -28,11 +28,11 @@ type Folder struct {
 	Total int `json:"total,omitempty"`
 }
 
-// FolderSet is what the configured folders resolved to in one mailbox. The
-// engine keeps it in the mailbox's [Status] so that a pass does not look
+// folderSet is what the configured folders resolved to in one mailbox. The
+// engine keeps it with the mailbox's status so that a pass does not look
 // the folders up again: it does so when the configuration changed, when
 // the set is older than an hour, or after a folder answered 404.
-type FolderSet struct {
+type folderSet struct {
 	// Config identifies the folder configuration the set was resolved for.
 	Config string `json:"config"`
 	// At is when the folders were looked up.
@@ -131,72 +131,25 @@ type Sink interface {
 	MailboxRemoved(ctx context.Context, mb m365link.Mailbox) error
 }
 
-// Cursor is where one folder's sync stands. The engine stores it opaquely.
-type Cursor struct {
-	// Link is the nextLink to resume an interrupted round, or the
-	// deltaLink of the last finished round; empty before the first page.
-	Link string `json:"link,omitempty"`
-	// Initial is true until the first full round finished.
-	Initial bool `json:"initial,omitempty"`
-	// Generation numbers the folder's full rounds: every round that starts
-	// from the base query (the first, a resync, a redo past the filter
-	// cap, and any of them restarted after a crash) takes a new one, saved
-	// before the round's first page is handed to the sink.
-	Generation int64 `json:"gen,omitempty"`
-	// Resyncing is true from the start of a full round until the sink
-	// received its [ResetEnd] (the sweep of older generations).
-	Resyncing bool `json:"resyncing,omitempty"`
-	// Since is the start of the history window, fixed when the folder's
-	// first round began; zero syncs everything.
-	Since time.Time `json:"since,omitzero"`
-	// Unfiltered is set once a windowed folder fell back to an unfiltered
-	// delta with a client-side cut (Graph caps filtered delta at 5,000).
-	Unfiltered bool `json:"unfiltered,omitempty"`
-	// Delivered counts the entries Graph sent in the current round, to
-	// notice the cap on filtered delta.
-	Delivered int `json:"delivered,omitempty"`
-	// Upserted counts the messages the current full round handed to the
-	// sink, so that progress survives a restart.
-	Upserted int `json:"upserted,omitempty"`
-	// Expect is how many messages the current full round should deliver,
-	// counted when it started: the folder's total, or with a history
-	// window the messages received inside it.
-	Expect int `json:"expect,omitempty"`
-	// Resets are the times of recent resets, to bound resync loops.
-	Resets []time.Time `json:"resets,omitempty"`
-	// Pending holds removals deferred to the end of the mailbox's pass, so
-	// that a move into another synced folder is seen first. An upsert of
-	// the same ID in the same folder cancels a pending removal.
-	Pending []Removal `json:"pending,omitempty"`
-	// DegradedUntil is set when Graph reset the folder more than
-	// MaxResyncs times in ResyncWindow: passes leave the folder alone until
-	// then, and the first pass after it tries again.
-	DegradedUntil time.Time `json:"degradedUntil,omitzero"`
-	// Failures counts the passes in a row that failed on this folder; Skip
-	// is how many coming passes leave it alone (backoff), and LastError
-	// says why it failed last.
-	Failures  int    `json:"failures,omitempty"`
-	Skip      int    `json:"skip,omitempty"`
-	LastError string `json:"lastError,omitempty"`
-}
-
-// StateStore keeps cursors and statuses. Mailboxes are named by
-// [m365link.Mailbox.Key], folders by immutable ID. Implementations must be
-// safe for concurrent use and durable when SaveCursor returns: the engine
-// resumes from what it saved.
+// StateStore keeps the engine's state: per mailbox, a few small records
+// — the mailbox's status and one cursor per synced folder — that are
+// opaque, versioned bytes only the engine reads and writes (it reads its
+// older formats too). Mailboxes are named by [m365link.Mailbox.Key]; keys
+// within a mailbox are the engine's ("" for the mailbox's own record,
+// others derived from folder IDs, which are case-sensitive).
+// Implementations must be safe for concurrent use and durable when Save
+// returns: the engine resumes from what it saved. [MemoryState] keeps them
+// in memory, sync/syncsql in SQLite or PostgreSQL, and synctest.RunStateStore
+// checks a host's own.
 type StateStore interface {
-	// LoadCursor returns a folder's cursor; a missing one is the zero
-	// Cursor with a nil error.
-	LoadCursor(ctx context.Context, mailbox, folder string) (Cursor, error)
-	// SaveCursor replaces a folder's cursor.
-	SaveCursor(ctx context.Context, mailbox, folder string, c Cursor) error
-	// DeleteMailbox forgets every cursor and the status of a mailbox.
+	// Load returns the record saved under mailbox and key; a missing one
+	// is nil with a nil error.
+	Load(ctx context.Context, mailbox, key string) ([]byte, error)
+	// Save replaces the record under mailbox and key. The engine does not
+	// keep value after Save returns.
+	Save(ctx context.Context, mailbox, key string, value []byte) error
+	// DeleteMailbox forgets every record of a mailbox.
 	DeleteMailbox(ctx context.Context, mailbox string) error
-	// SaveStatus replaces the status of s.Mailbox.
-	SaveStatus(ctx context.Context, s Status) error
-	// LoadStatus returns a mailbox's status; a missing one is the zero
-	// Status with a nil error.
-	LoadStatus(ctx context.Context, mailbox string) (Status, error)
 }
 
 // MailboxLister is a [StateStore] that can list the mailboxes it holds
@@ -285,8 +238,6 @@ type Status struct {
 	// folder that drops out (deleted, moved away, no longer configured)
 	// is emptied in the sink by the next pass.
 	Folders []string `json:"folders,omitempty"`
-	// Resolved caches what the configured folders resolved to.
-	Resolved *FolderSet `json:"resolved,omitempty"`
 }
 
 // Errors the engine returns from SyncOnce.

@@ -25,14 +25,16 @@ func Example() {
 	store, _ := syncsql.New(db, syncsql.SQLite, "")
 
 	ctx := context.Background()
-	_ = store.SaveCursor(ctx, "tenant/user", "inbox-id", m365sync.Cursor{Link: "https://graph.microsoft.com/v1.0/…?$deltatoken=…", Generation: 1})
-	c, _ := store.LoadCursor(ctx, "tenant/user", "inbox-id")
-	fmt.Println(c.Generation)
+	// The engine keeps its records here (opaque to the host).
+	var _ m365sync.StateStore = store
+	_ = store.Save(ctx, "tenant/user", "f:inbox-id", []byte(`{"v":2,"gen":1}`))
+	b, _ := store.Load(ctx, "tenant/user", "f:inbox-id")
+	fmt.Println(string(b))
 
 	mine, _ := store.Acquire(ctx, "tenant/user", "worker-a", time.Minute)
 	theirs, _ := store.Acquire(ctx, "tenant/user", "worker-b", time.Minute)
 	fmt.Println(mine, theirs)
 	// Output:
-	// 1
+	// {"v":2,"gen":1}
 	// true false
 }

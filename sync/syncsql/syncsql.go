@@ -3,7 +3,6 @@ package syncsql
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -104,65 +103,36 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// statusFolder is the folder key a mailbox's status is kept under.
-const statusFolder = ""
-
-func (s *Store) load(ctx context.Context, mailbox, folder string, v any) (bool, error) {
+// Load implements [m365sync.StateStore]. Keys are kept in the folder
+// column as the engine gives them ("" for a mailbox's record, "f:" and a
+// folder ID for its cursors), so state written by earlier versions, which
+// kept JSON there under the same keys, loads as it is.
+func (s *Store) Load(ctx context.Context, mailbox, key string) ([]byte, error) {
 	if err := s.Migrate(ctx); err != nil {
-		return false, err
+		return nil, err
 	}
 	var data string
-	err := s.db.QueryRowContext(ctx, "SELECT data FROM "+s.state+" WHERE mailbox = "+s.p(1)+" AND folder = "+s.p(2), mailbox, folder).Scan(&data)
+	err := s.db.QueryRowContext(ctx, "SELECT data FROM "+s.state+" WHERE mailbox = "+s.p(1)+" AND folder = "+s.p(2), mailbox, key).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("syncsql: load %s %s: %w", mailbox, folder, err)
+		return nil, fmt.Errorf("syncsql: load %s %s: %w", mailbox, key, err)
 	}
-	if err := json.Unmarshal([]byte(data), v); err != nil {
-		return false, fmt.Errorf("syncsql: load %s %s: %w", mailbox, folder, err)
-	}
-	return true, nil
+	return []byte(data), nil
 }
 
-func (s *Store) save(ctx context.Context, mailbox, folder string, v any) error {
+// Save implements [m365sync.StateStore].
+func (s *Store) Save(ctx context.Context, mailbox, key string, value []byte) error {
 	if err := s.Migrate(ctx); err != nil {
 		return err
 	}
-	b, err := json.Marshal(v)
+	_, err := s.db.ExecContext(ctx, "INSERT INTO "+s.state+" (mailbox, folder, data) VALUES ("+s.p(1)+", "+s.p(2)+", "+s.p(3)+
+		") ON CONFLICT (mailbox, folder) DO UPDATE SET data = excluded.data", mailbox, key, string(value))
 	if err != nil {
-		return fmt.Errorf("syncsql: encode %s %s: %w", mailbox, folder, err)
-	}
-	_, err = s.db.ExecContext(ctx, "INSERT INTO "+s.state+" (mailbox, folder, data) VALUES ("+s.p(1)+", "+s.p(2)+", "+s.p(3)+
-		") ON CONFLICT (mailbox, folder) DO UPDATE SET data = excluded.data", mailbox, folder, string(b))
-	if err != nil {
-		return fmt.Errorf("syncsql: save %s %s: %w", mailbox, folder, err)
+		return fmt.Errorf("syncsql: save %s %s: %w", mailbox, key, err)
 	}
 	return nil
-}
-
-// LoadCursor implements [m365sync.StateStore].
-func (s *Store) LoadCursor(ctx context.Context, mailbox, folder string) (m365sync.Cursor, error) {
-	var c m365sync.Cursor
-	_, err := s.load(ctx, mailbox, "f:"+folder, &c)
-	return c, err
-}
-
-// SaveCursor implements [m365sync.StateStore].
-func (s *Store) SaveCursor(ctx context.Context, mailbox, folder string, c m365sync.Cursor) error {
-	return s.save(ctx, mailbox, "f:"+folder, c)
-}
-
-// LoadStatus implements [m365sync.StateStore].
-func (s *Store) LoadStatus(ctx context.Context, mailbox string) (m365sync.Status, error) {
-	var st m365sync.Status
-	_, err := s.load(ctx, mailbox, statusFolder, &st)
-	return st, err
-}
-
-// SaveStatus implements [m365sync.StateStore].
-func (s *Store) SaveStatus(ctx context.Context, st m365sync.Status) error {
-	return s.save(ctx, st.Mailbox.Key(), statusFolder, st)
 }
 
 // DeleteMailbox implements [m365sync.StateStore].

@@ -1,0 +1,26 @@
+package sync
+
+import (
+	"context"
+	"log/slog"
+)
+
+// Test hooks: the engine's records are opaque to hosts, but the package's
+// own tests look inside them.
+
+// TestCursor is a folder's cursor as the engine keeps it.
+type TestCursor = cursor
+
+func stateEngine(st StateStore) *Engine {
+	return &Engine{cfg: Config{State: st}, log: slog.New(slog.DiscardHandler)}
+}
+
+// LoadCursorForTest reads a folder's cursor from st.
+func LoadCursorForTest(ctx context.Context, st StateStore, mailbox, folder string) (TestCursor, error) {
+	return stateEngine(st).loadCursor(ctx, mailbox, folder)
+}
+
+// SaveCursorForTest writes a folder's cursor to st.
+func SaveCursorForTest(ctx context.Context, st StateStore, mailbox, folder string, c TestCursor) error {
+	return stateEngine(st).saveCursor(ctx, mailbox, folder, c)
+}

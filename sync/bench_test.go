@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/fakegraph"
 	m365sync "github.com/m365link/m365link/sync"
 )
@@ -58,11 +59,12 @@ func newGenerator(tb testing.TB, n int) *generator {
 	fg := fakegraph.New()
 	defer fg.Close()
 	seed := fakegraph.Seed(fg, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 2100, Vendors: 20, Seed: 11})
-	cfg := m365sync.Config{GraphBaseURL: fg.URL(), HTTPClient: fg.Client(), TenantID: seed.Tenants[0].Tenant.ID,
+	rec := &firstPage{base: fg.Client().Transport}
+	gc, err := graphclient.New(graphclient.Config{Cloud: fakeCloud(fg), HTTPClient: &http.Client{Transport: rec}})
+	require.NoError(tb, err)
+	cfg := m365sync.Config{Client: gc, TenantID: seed.Tenants[0].Tenant.ID,
 		Tokens: func(m365link.Mailbox) m365sync.TokenSource { return staticToken{} }, Sink: noopSink{}, State: &m365sync.MemoryState{},
 		Folders: []m365sync.FolderSpec{{WellKnown: "inbox"}}}
-	rec := &firstPage{base: fg.Client().Transport}
-	cfg.HTTPClient = &http.Client{Transport: rec}
 	e, err := m365sync.New(cfg)
 	require.NoError(tb, err)
 	u := seed.Mailboxes[0].User
@@ -255,7 +257,11 @@ func startGenerator(tb testing.TB, g *generator) string {
 }
 
 func genConfig(base string, sink m365sync.Sink) m365sync.Config {
-	return m365sync.Config{TenantID: "bench", GraphBaseURL: base,
+	gc, err := graphclient.New(graphclient.Config{Cloud: m365link.Cloud{Name: "generator", GraphBase: base}})
+	if err != nil {
+		panic(err)
+	}
+	return m365sync.Config{TenantID: "bench", Client: gc,
 		Tokens: func(m365link.Mailbox) m365sync.TokenSource { return staticToken{} },
 		Sink:   sink, State: &m365sync.MemoryState{}, Folders: []m365sync.FolderSpec{{WellKnown: "inbox"}}}
 }
@@ -334,7 +340,11 @@ func benchmarkSync(b *testing.B, base string, n int, hc *http.Client) time.Durat
 	var c m365sync.Counters
 	for b.Loop() {
 		cfg := genConfig(base, noopSink{})
-		cfg.HTTPClient = hc
+		if hc != nil {
+			gc, err := graphclient.New(graphclient.Config{Cloud: cfg.Client.Cloud(), HTTPClient: hc})
+			require.NoError(b, err)
+			cfg.Client = gc
+		}
 		e, err := m365sync.New(cfg)
 		require.NoError(b, err)
 		if err := e.SyncOnce(context.Background(), genMailbox); err != nil {

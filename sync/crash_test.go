@@ -54,7 +54,7 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 			pSink := &crashSink{Sink: probe.sink}
 			pState := &crashState{StateStore: probe.state}
 			pCfg := probe.config(pSink, pState)
-			pCfg.FolderConcurrency = conc
+			pCfg.Schedule.FolderConcurrency = conc
 			progress := 0
 			pCfg.OnProgress = func(m365sync.Status) { progress++ }
 			require.NoError(t, probe.engine(t, pCfg).SyncOnce(context.Background(), probe.mailbox(0)))
@@ -74,7 +74,7 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 						sink := &crashSink{Sink: h.sink}
 						state := &crashState{StateStore: h.state}
 						cfg := h.config(sink, state)
-						cfg.FolderConcurrency = conc
+						cfg.Schedule.FolderConcurrency = conc
 						ctx, cancel := context.WithCancel(context.Background())
 						defer cancel()
 						switch boundary {

@@ -18,137 +18,9 @@ import (
 	"time"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/graph"
 )
-
-// FolderSpec names a folder to sync: a well-known name ("inbox",
-// "sentitems", "archive"), a display-name path from the mailbox root
-// ("Inbox/Vendors", matched case-insensitively), or an immutable ID. Set
-// one field.
-type FolderSpec struct {
-	// WellKnown is a well-known folder name, e.g. "inbox".
-	WellKnown string
-	// Path is a display-name path from the mailbox root, e.g. "Inbox/Vendors".
-	Path string
-	// ID is a folder's immutable ID.
-	ID string
-}
-
-// DefaultFolders are Inbox and Sent Items.
-var DefaultFolders = []FolderSpec{{WellKnown: "inbox"}, {WellKnown: "sentitems"}}
-
-// Window bounds how far back a folder's first sync goes. The zero value
-// syncs everything. The start is fixed when a folder starts syncing (and
-// kept across resyncs); changing the window later applies to folders that
-// start afterwards.
-type Window struct {
-	// Days back from the first sync (30, 90, 180); ignored when Start is set.
-	Days int
-	// Start is a custom start.
-	Start time.Time
-}
-
-func (w Window) start(now time.Time) time.Time {
-	if !w.Start.IsZero() {
-		return w.Start.UTC()
-	}
-	if w.Days > 0 {
-		return now.UTC().AddDate(0, 0, -w.Days).Truncate(24 * time.Hour)
-	}
-	return time.Time{}
-}
-
-// Config configures an [Engine].
-type Config struct {
-	// TenantID is the tenant whose mailboxes sync.
-	TenantID string
-	// GraphBaseURL is Graph's root; default https://graph.microsoft.com/v1.0.
-	GraphBaseURL string
-	// HTTPClient carries the requests; nil means a tuned default.
-	HTTPClient *http.Client
-	// Retry tunes the HTTP layer's retries; zero fields take the defaults.
-	Retry Retry
-	// Tokens returns the token source for a mailbox (the same app-only
-	// source for every mailbox, or each user's delegated one). Required.
-	Tokens func(m365link.Mailbox) TokenSource
-	// DirectoryToken reads users and groups for the Policy; nil uses
-	// Tokens of a mailbox with only the tenant set.
-	DirectoryToken TokenSource
-	// Policy selects the mailboxes Run syncs.
-	Policy Policy
-	// Folders to sync; default DefaultFolders. ChildFolders adds their
-	// descendants. A folder that does not exist in a mailbox is skipped
-	// (and named in its status) unless none exists.
-	Folders      []FolderSpec
-	ChildFolders bool
-	// FolderConcurrency is how many folders of one mailbox sync at once;
-	// default 2. Graph allows 4 requests in flight per mailbox, shared with
-	// every other package's calls for it, and the limiter enforces that
-	// whatever this says.
-	FolderConcurrency int
-	// Window bounds the history of the first sync.
-	Window Window
-	// IncludeBody adds message bodies (as text) to the lean selection.
-	IncludeBody bool
-	// PageSize is asked for with Prefer: odata.maxpagesize; default 1000.
-	// It is halved (down to 50) for a folder while Graph answers 504.
-	PageSize int
-	// FilteredDeltaCap is where Graph silently stops a receivedDateTime-
-	// filtered delta; default 5000. Reaching it makes the folder fall back
-	// to an unfiltered delta with the window applied here.
-	FilteredDeltaCap int
-
-	// Sink receives the messages; State keeps cursors; both required.
-	Sink  Sink
-	State StateStore
-	// Leases, when set, lets several processes share mailboxes.
-	Leases LeaseStore
-	// Owner names this worker in leases; default host name, process ID
-	// and a random suffix.
-	Owner string
-	// LeaseTTL bounds how long a crashed worker holds a mailbox; default
-	// 5 minutes. It must outlast the longest wait for one page (Retry's
-	// MaxElapsed).
-	LeaseTTL time.Duration
-
-	// Workers bounds how many mailboxes Run syncs at once; default 8.
-	Workers int
-	// Interval between incremental passes of a mailbox; default 1 minute.
-	Interval time.Duration
-	// PolicyInterval between re-reads of the policy; default 10 minutes.
-	PolicyInterval time.Duration
-	// MaxResyncs in ResyncWindow before a mailbox is degraded; default 3 in 1 hour.
-	MaxResyncs   int
-	ResyncWindow time.Duration
-
-	// OnProgress, if set, is called when a pass starts, after every page
-	// and at the end of every pass with the mailbox's status. Calls for one
-	// mailbox come one at a time and in order; calls for different
-	// mailboxes come concurrently. It must not block for long.
-	OnProgress func(Status)
-	// OnItemError, if set, is called for every message Graph sent that
-	// could not be understood; the rest of its page is delivered anyway.
-	OnItemError func(m365link.Mailbox, *m365link.ItemError)
-	// Logger receives sync events (never tokens or delta links); nil discards.
-	Logger *slog.Logger
-}
-
-// Retry bounds the retries of one Graph request (429, 500, 502, 503, 504,
-// dropped or stalled connections, garbled bodies). Zero fields take the
-// defaults: 10 attempts, 250 ms first backoff step, 8 s largest step, 2
-// minutes in all, and a Retry-After floor of 1 s (and cap of 10 minutes).
-type Retry struct {
-	// MaxAttempts counts the first try.
-	MaxAttempts int
-	// BaseDelay and MaxDelay bound the exponential backoff (with jitter)
-	// used when Graph gives no Retry-After.
-	BaseDelay, MaxDelay time.Duration
-	// MaxElapsed caps the time spent on one request, waits included; a
-	// longer Retry-After ends the pass with the mailbox throttled.
-	MaxElapsed time.Duration
-	// MinRetryAfter is the floor applied to Retry-After.
-	MinRetryAfter time.Duration
-}
 
 // Counters are totals since the engine started, for a host's metrics.
 type Counters struct {
@@ -200,53 +72,13 @@ type Engine struct {
 	inRun    atomic.Bool
 }
 
-// New checks cfg and returns an engine.
+// New checks cfg (see [Config.Validate]) and returns an engine.
 func New(cfg Config) (*Engine, error) {
-	if cfg.Tokens == nil || cfg.Sink == nil || cfg.State == nil {
-		return nil, errors.New("sync: Config needs Tokens, Sink and State")
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	if len(cfg.Folders) == 0 {
-		cfg.Folders = DefaultFolders
-	}
-	for _, f := range cfg.Folders {
-		n := 0
-		for _, v := range []string{f.WellKnown, f.Path, f.ID} {
-			if v != "" {
-				n++
-			}
-		}
-		if n != 1 {
-			return nil, fmt.Errorf("sync: a FolderSpec sets exactly one of WellKnown, Path and ID: %+v", f)
-		}
-	}
-	if cfg.FolderConcurrency <= 0 {
-		cfg.FolderConcurrency = 2
-	}
-	if cfg.PageSize <= 0 {
-		cfg.PageSize = 1000
-	}
-	if cfg.FilteredDeltaCap <= 0 {
-		cfg.FilteredDeltaCap = 5000
-	}
-	if cfg.LeaseTTL <= 0 {
-		cfg.LeaseTTL = 5 * time.Minute
-	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = 8
-	}
-	if cfg.Interval <= 0 {
-		cfg.Interval = time.Minute
-	}
-	if cfg.PolicyInterval <= 0 {
-		cfg.PolicyInterval = 10 * time.Minute
-	}
-	if cfg.MaxResyncs <= 0 {
-		cfg.MaxResyncs = 3
-	}
-	if cfg.ResyncWindow <= 0 {
-		cfg.ResyncWindow = time.Hour
-	}
-	e := &Engine{cfg: cfg, log: cfg.Logger, owner: cfg.Owner, policy: cfg.Policy,
+	cfg = cfg.withDefaults()
+	e := &Engine{cfg: cfg, log: cfg.Logger, owner: cfg.Schedule.Owner, policy: cfg.Policy,
 		locks: map[string]chan struct{}{}, statuses: map[string]Status{},
 		known: map[string]m365link.Mailbox{}, dropped: map[string]m365link.Mailbox{},
 		running: map[string]context.CancelFunc{}, due: map[string]time.Time{}, again: map[string]bool{},
@@ -257,20 +89,24 @@ func New(cfg Config) (*Engine, error) {
 	if e.owner == "" {
 		e.owner = defaultOwner()
 	}
-	gc, err := graph.New(graph.Config{BaseURL: cfg.GraphBaseURL, HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
-		Retry: graph.RetryPolicy{MaxAttempts: cfg.Retry.MaxAttempts, BaseDelay: cfg.Retry.BaseDelay, MaxDelay: cfg.Retry.MaxDelay,
-			MaxElapsed: cfg.Retry.MaxElapsed, MinRetryAfter: cfg.Retry.MinRetryAfter},
-		OnResponse: func(_ string, status int) {
-			e.requests.Add(1)
-			if status == http.StatusTooManyRequests {
-				e.throttled.Add(1)
-			}
-		}})
-	if err != nil {
-		return nil, fmt.Errorf("sync: %w", err)
+	if cfg.Client == nil {
+		gc, err := graphclient.New(graphclient.Config{Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("sync: %w", err)
+		}
+		cfg.Client = gc
+		e.cfg.Client = gc
 	}
-	e.gc = gc
+	e.gc = graph.FromHandle(cfg.Client)
 	return e, nil
+}
+
+// observe counts one attempt of one of the engine's requests.
+func (e *Engine) observe(status int) {
+	e.requests.Add(1)
+	if status == http.StatusTooManyRequests {
+		e.throttled.Add(1)
+	}
 }
 
 func defaultOwner() string {
@@ -367,7 +203,7 @@ func (e *Engine) lease(ctx context.Context, mb m365link.Mailbox) (release func()
 	if e.cfg.Leases == nil {
 		return func() {}, nil
 	}
-	ok, err := e.cfg.Leases.Acquire(ctx, mb.Key(), e.owner, e.cfg.LeaseTTL)
+	ok, err := e.cfg.Leases.Acquire(ctx, mb.Key(), e.owner, e.cfg.Schedule.LeaseTTL)
 	if err != nil {
 		return nil, fmt.Errorf("sync: lease %s: %w", mb, err)
 	}
@@ -395,6 +231,9 @@ func (e *Engine) SyncOnce(ctx context.Context, mb m365link.Mailbox) error {
 	}
 	if mb.UserID == "" {
 		return errors.New("sync: SyncOnce needs the mailbox's UserID")
+	}
+	if !strings.EqualFold(mb.TenantID, e.cfg.TenantID) {
+		return fmt.Errorf("sync: mailbox %s is in tenant %s, not the engine's %s", mb, mb.TenantID, e.cfg.TenantID)
 	}
 	unlock, err := e.lockMailbox(ctx, mb.Key())
 	if err != nil {

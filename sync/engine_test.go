@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/fakegraph"
 	m365sync "github.com/m365link/m365link/sync"
 )
@@ -73,7 +74,7 @@ func TestMovesBetweenSyncedFoldersAreUpdates(t *testing.T) {
 		t.Run(fmt.Sprintf("folders=%d", conc), func(t *testing.T) {
 			h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 40, Vendors: 3, Seed: 21})
 			cfg := h.config(nil, nil)
-			cfg.FolderConcurrency = conc
+			cfg.Schedule.FolderConcurrency = conc
 			e := h.engine(t, cfg)
 			mb := h.mailbox(0)
 			ctx := context.Background()
@@ -151,7 +152,10 @@ func TestItemErrorsAreReportedAndDoNotStall(t *testing.T) {
 	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 30, Vendors: 2, Seed: 23})
 	mb := h.mailbox(0)
 	cfg := h.config(nil, nil)
-	cfg.HTTPClient = &http.Client{Transport: &garble{base: h.fg.Client().Transport}}
+	gc, err := graphclient.New(graphclient.Config{Cloud: fakeCloud(h.fg), HTTPClient: &http.Client{Transport: &garble{base: h.fg.Client().Transport}},
+		Retry: retryAttempts(8)})
+	require.NoError(t, err)
+	cfg.Client = gc
 	var reported []*m365link.ItemError
 	cfg.OnItemError = func(got m365link.Mailbox, ie *m365link.ItemError) {
 		assert.Equal(t, mb, got)
@@ -190,7 +194,7 @@ func TestRequestsPerInitialSync(t *testing.T) {
 	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 4400, Vendors: 3, Seed: 25})
 	mb := h.mailbox(0)
 	cfg := h.config(nil, nil)
-	cfg.PageSize = 1000
+	cfg = m365sync.WithTestPaging(cfg, 1000, 0)
 	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
 	e := h.engine(t, cfg)
 	require.NoError(t, e.SyncOnce(context.Background(), mb))
@@ -216,7 +220,7 @@ func TestProgressReportsTheInitialSync(t *testing.T) {
 	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 50, Vendors: 2, Seed: 26})
 	mb := h.mailbox(0)
 	cfg := h.config(nil, nil)
-	cfg.FolderConcurrency = 1
+	cfg.Schedule.FolderConcurrency = 1
 	var seen []m365sync.Status
 	cfg.OnProgress = func(s m365sync.Status) { seen = append(seen, s) }
 	e := h.engine(t, cfg)
@@ -306,8 +310,8 @@ func TestLeaseIsCheckedBeforeEveryPage(t *testing.T) {
 	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 40, Vendors: 2, Seed: 28})
 	mb := h.mailbox(0)
 	cfg := h.config(nil, nil)
-	cfg.FolderConcurrency = 1
-	cfg.Leases, cfg.Owner = &stealingLeases{}, "me"
+	cfg.Schedule.FolderConcurrency = 1
+	cfg.Leases, cfg.Schedule.Owner = &stealingLeases{}, "me"
 	e := h.engine(t, cfg)
 	// Acquire #1 takes the lease, #2 renews it for page 1, #3 finds it stolen.
 	require.ErrorIs(t, e.SyncOnce(context.Background(), mb), m365sync.ErrLeaseLost)
@@ -316,19 +320,42 @@ func TestLeaseIsCheckedBeforeEveryPage(t *testing.T) {
 	assert.Equal(t, "me", e.Owner())
 }
 
+// New refuses a mistaken Config with one error that names every problem.
 func TestNewChecksTheConfig(t *testing.T) {
-	_, err := m365sync.New(m365sync.Config{})
-	assert.EqualError(t, err, "sync: Config needs Tokens, Sink and State")
 	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, Vendors: 1, Seed: 1})
-	cfg := h.config(nil, nil)
-	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox", Path: "Inbox"}}
-	_, err = m365sync.New(cfg)
-	assert.EqualError(t, err, "sync: a FolderSpec sets exactly one of WellKnown, Path and ID: {WellKnown:inbox Path:Inbox ID:}")
-	cfg = h.config(nil, nil)
-	cfg.GraphBaseURL = "ftp://graph.example.com/v1.0"
-	_, err = m365sync.New(cfg)
-	require.Error(t, err)
-	assert.True(t, strings.HasPrefix(err.Error(), "sync: "), err.Error())
+	for _, tc := range []struct {
+		name   string
+		change func(*m365sync.Config)
+		want   string
+	}{
+		{"empty", func(c *m365sync.Config) { *c = m365sync.Config{} },
+			"sync: invalid Config: TenantID is required (the tenant whose mailboxes sync); Tokens is required (a token source per mailbox); " +
+				"Sink is required; State is required (MemoryState, sync/syncsql or the host's own StateStore)"},
+		{"folder spec", func(c *m365sync.Config) {
+			c.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}, {WellKnown: "inbox", Path: "Inbox"}, {}}
+		},
+			"sync: invalid Config: Folders[1] sets 2 of WellKnown, Path and ID; exactly one is allowed; Folders[2] sets 0 of WellKnown, Path and ID; exactly one is allowed"},
+		{"window", func(c *m365sync.Config) { c.Window = m365sync.Window{Days: -30} },
+			"sync: invalid Config: Window.Days is -30; it must be 0 (everything) or positive"},
+		{"future window", func(c *m365sync.Config) { c.Window = m365sync.Window{Start: time.Now().Add(time.Hour)} },
+			"sync: invalid Config: Window.Start is in the future"},
+		{"schedule", func(c *m365sync.Config) {
+			c.Schedule = m365sync.Schedule{Workers: -1, Interval: -time.Second}
+			c.Leases, c.Schedule.LeaseTTL = &m365sync.MemoryLeases{}, time.Second
+		}, "sync: invalid Config: Schedule.Workers is negative; 0 takes the default; Schedule.Interval is negative; 0 takes the default; " +
+			"Schedule.LeaseTTL is 1s; with Leases it must be at least 30s (a page can take that long)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := h.config(nil, nil)
+			tc.change(&cfg)
+			_, err := m365sync.New(cfg)
+			assert.EqualError(t, err, tc.want)
+		})
+	}
+	// A mailbox of another tenant is refused at once.
+	e := h.engine(t, h.config(nil, nil))
+	err := e.SyncOnce(context.Background(), m365link.Mailbox{TenantID: "other", UserID: "u"})
+	assert.EqualError(t, err, "sync: mailbox other/u is in tenant other, not the engine's "+h.seed.Tenants[0].Tenant.ID)
 }
 
 // A folder that is no longer synced — here dropped from the configuration
@@ -375,7 +402,7 @@ func TestIncludeBodyAsksForTextBodies(t *testing.T) {
 	cfg.IncludeBody = true
 	h2 := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 0, Vendors: 1, Seed: 30})
 	id = h2.add(0, "inbox", fakegraph.Message{Subject: "Quote", Body: "<p>Price: <b>42</b></p>", BodyContentType: "html"})
-	cfg.GraphBaseURL, cfg.HTTPClient, cfg.Sink, cfg.State = h2.fg.URL(), h2.fg.Client(), h2.sink, h2.state
+	cfg.Client, cfg.Sink, cfg.State, cfg.TenantID = h2.client(retryAttempts(8)), h2.sink, h2.state, h2.seed.Tenants[0].Tenant.ID
 	require.NoError(t, h2.engine(t, cfg).SyncOnce(context.Background(), h2.mailbox(0)))
 	m, _, _ = h2.sink.Message(h2.mailbox(0), id)
 	assert.Equal(t, "text", m.BodyContentType)

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/fakegraph"
 	m365sync "github.com/m365link/m365link/sync"
 )
@@ -30,14 +31,20 @@ func ExampleEngine_SyncOnce() {
 	user := seed.Mailboxes[0].User
 	mb := m365link.Mailbox{TenantID: user.TenantID, UserID: user.ID, UPN: user.UPN}
 
+	// One Graph client per process, shared by every package; this one
+	// points at the fake (a real host passes m365link.Global or leaves
+	// Cloud empty).
+	gc, err := graphclient.New(graphclient.Config{Cloud: m365link.Cloud{Name: "fake", GraphBase: fg.URL()}, HTTPClient: fg.Client()})
+	if err != nil {
+		panic(err)
+	}
 	sink := &m365sync.MemorySink{}
 	engine, err := m365sync.New(m365sync.Config{
-		TenantID:     user.TenantID,
-		GraphBaseURL: fg.URL(),
-		HTTPClient:   fg.Client(),
-		Tokens:       func(m365link.Mailbox) m365sync.TokenSource { return staticToken{} },
-		Sink:         sink,
-		State:        &m365sync.MemoryState{},
+		Client:   gc,
+		TenantID: user.TenantID,
+		Tokens:   func(m365link.Mailbox) m365sync.TokenSource { return staticToken{} },
+		Sink:     sink,
+		State:    &m365sync.MemoryState{},
 	})
 	if err != nil {
 		panic(err)
@@ -65,15 +72,18 @@ func ExampleEngine_Run() {
 	seed := fakegraph.Seed(fg, fakegraph.SeedSpec{Mailboxes: 3, NotMailEnabled: 1, MessagesPerMailbox: 20, Vendors: 2, Seed: 1})
 	tenant := seed.Tenants[0].Tenant.ID
 
+	gc, err := graphclient.New(graphclient.Config{Cloud: m365link.Cloud{Name: "fake", GraphBase: fg.URL()}, HTTPClient: fg.Client()})
+	if err != nil {
+		panic(err)
+	}
 	engine, err := m365sync.New(m365sync.Config{
-		TenantID:     tenant,
-		GraphBaseURL: fg.URL(),
-		HTTPClient:   fg.Client(),
-		Tokens:       func(m365link.Mailbox) m365sync.TokenSource { return staticToken{} }, // one app-only source
-		Policy:       m365sync.Policy{AllMailboxes: true, DenyUsers: []string{seed.Mailboxes[2].User.UPN}},
-		Sink:         &m365sync.MemorySink{},
-		State:        &m365sync.MemoryState{},
-		Interval:     time.Minute,
+		Client:   gc,
+		TenantID: tenant,
+		Tokens:   func(m365link.Mailbox) m365sync.TokenSource { return staticToken{} }, // one app-only source
+		Policy:   m365sync.Policy{AllMailboxes: true, DenyUsers: []string{seed.Mailboxes[2].User.UPN}},
+		Sink:     &m365sync.MemorySink{},
+		State:    &m365sync.MemoryState{},
+		Schedule: m365sync.Schedule{Interval: time.Minute},
 	})
 	if err != nil {
 		panic(err)

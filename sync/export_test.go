@@ -24,3 +24,15 @@ func LoadCursorForTest(ctx context.Context, st StateStore, mailbox, folder strin
 func SaveCursorForTest(ctx context.Context, st StateStore, mailbox, folder string, c TestCursor) error {
 	return stateEngine(st).saveCursor(ctx, mailbox, folder, c)
 }
+
+// WithTestPaging sets the page size asked of Graph and where the fake
+// stops a filtered delta (0 leaves a value as it is).
+func WithTestPaging(cfg Config, pageSize, filteredDeltaCap int) Config {
+	if pageSize != 0 {
+		cfg.pageSize = pageSize
+	}
+	if filteredDeltaCap != 0 {
+		cfg.filteredDeltaCap = filteredDeltaCap
+	}
+	return cfg
+}

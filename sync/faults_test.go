@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/fakegraph"
 	m365sync "github.com/m365link/m365link/sync"
 )
@@ -31,7 +32,7 @@ func TestResetOnPage3(t *testing.T) {
 	gone := h.seed.Mailboxes[0].Inbox[:3]
 	var armed atomic.Bool
 	cfg := h.config(nil, nil)
-	cfg.FolderConcurrency = 1 // Inbox, then Sent Items: "page 3" is the Inbox's third
+	cfg.Schedule.FolderConcurrency = 1 // Inbox, then Sent Items: "page 3" is the Inbox's third
 	cfg.OnProgress = func(m365sync.Status) {
 		if armed.CompareAndSwap(true, false) {
 			// After the round's first page: too late for this round, and
@@ -89,7 +90,7 @@ func TestResetLoopDegrades(t *testing.T) {
 	stop := h.fg.Inject(fakegraph.Fault{Kind: fakegraph.ResyncRequired, Route: "messages/delta", Mailbox: mb.UserID})
 	cfg := h.config(nil, nil)
 	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
-	cfg.ResyncWindow = 2 * time.Second
+	cfg.Schedule.ResyncWindow = 2 * time.Second
 	e := h.engine(t, cfg)
 	ctx := context.Background()
 	const route = "GET /users/{id}/mailFolders/{id}/messages/delta"
@@ -113,7 +114,7 @@ func TestResetLoopDegrades(t *testing.T) {
 	cur, err := m365sync.LoadCursorForTest(ctx, h.state, mb.Key(), h.folderID(t, 0, "inbox"))
 	require.NoError(t, err)
 	until := cur.DegradedUntil
-	assert.WithinDuration(t, time.Now().Add(cfg.ResyncWindow), until, time.Second)
+	assert.WithinDuration(t, time.Now().Add(cfg.Schedule.ResyncWindow), until, time.Second)
 
 	// Polled while degraded: nothing sent, the window not extended.
 	for range 3 {
@@ -192,8 +193,8 @@ func TestFaultMatrixOver50Mailboxes(t *testing.T) {
 		}
 	}
 	cfg := h.config(nil, nil)
-	cfg.ChildFolders, cfg.FolderConcurrency = true, 5
-	cfg.Retry.MaxAttempts = 20 // faults pile up on one request: outlast them
+	cfg.ChildFolders, cfg.Schedule.FolderConcurrency = true, 5
+	cfg.Client = h.client(retryAttempts(20)) // faults pile up on one request: outlast them
 	e := h.engine(t, cfg)
 	pass := func() {
 		var wg gosync.WaitGroup
@@ -293,7 +294,7 @@ func TestWindowBeyondTheFilteredCap(t *testing.T) {
 	cfg := h.config(nil, nil)
 	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
 	cfg.Window = m365sync.Window{Start: start}
-	cfg.FilteredDeltaCap = 50 // the fake's cap, standing in for Graph's 5,000
+	cfg = m365sync.WithTestPaging(cfg, 0, 50) // the fake's cap, standing in for Graph's 5,000
 	e := h.engine(t, cfg)
 	require.NoError(t, e.SyncOnce(context.Background(), mb))
 	assert.Equal(t, sorted(inWindow...), h.sink.IDs(mb), "all 120 in the window, none older, although Graph stopped the filtered delta at 50")
@@ -312,7 +313,7 @@ func TestWindowWithinTheCapNeedsNoFallback(t *testing.T) {
 	cfg := h.config(nil, nil)
 	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
 	cfg.Window = m365sync.Window{Start: start}
-	cfg.FilteredDeltaCap = 120 // exactly reached, but the window holds just as many ($count): no fallback...
+	cfg = m365sync.WithTestPaging(cfg, 0, 120) // exactly reached, but the window holds just as many ($count): no fallback...
 	e := h.engine(t, cfg)
 	require.NoError(t, e.SyncOnce(context.Background(), mb))
 	assert.Equal(t, sorted(inWindow...), h.sink.IDs(mb))
@@ -322,7 +323,7 @@ func TestWindowWithinTheCapNeedsNoFallback(t *testing.T) {
 	cfg = h2.config(nil, nil)
 	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
 	cfg.Window = m365sync.Window{Start: start}
-	cfg.FilteredDeltaCap = 121 // ...one short of the cap, it is not
+	cfg = m365sync.WithTestPaging(cfg, 0, 121) // ...one short of the cap, it is not
 	require.NoError(t, h2.engine(t, cfg).SyncOnce(context.Background(), h2.mailbox(0)))
 	assert.Equal(t, sorted(inWindow...), h2.sink.IDs(h2.mailbox(0)))
 	assert.Equal(t, []string{"receivedDateTime ge 2026-10-01T00:00:00Z"}, deltaQueries(h2))
@@ -336,7 +337,7 @@ func TestFilteredIncrementalRoundAtTheCapResyncs(t *testing.T) {
 	cfg := h.config(nil, nil)
 	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
 	cfg.Window = m365sync.Window{Start: start}
-	cfg.FilteredDeltaCap = 130
+	cfg = m365sync.WithTestPaging(cfg, 0, 130)
 	e := h.engine(t, cfg)
 	require.NoError(t, e.SyncOnce(context.Background(), mb))
 	require.Equal(t, sorted(inWindow...), h.sink.IDs(mb))
@@ -394,8 +395,8 @@ func TestGatewayTimeoutsShrinkThePage(t *testing.T) {
 	// Every 504 outlasts the HTTP layer's retries (3 attempts here).
 	h.fg.Inject(fakegraph.Fault{Kind: fakegraph.GatewayTimeout504, Route: "messages/delta", Mailbox: mb.UserID, Times: 3})
 	cfg := h.config(nil, nil)
-	cfg.PageSize = 200
-	cfg.Retry.MaxAttempts = 3
+	cfg = m365sync.WithTestPaging(cfg, 200, 0)
+	cfg.Client = h.client(retryAttempts(3))
 	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
 	e := h.engine(t, cfg)
 	require.NoError(t, e.SyncOnce(context.Background(), mb))
@@ -419,6 +420,9 @@ func TestLogsCarryNoTokens(t *testing.T) {
 	var buf bytes.Buffer
 	cfg := h.config(nil, nil)
 	cfg.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	gc, err := graphclient.New(graphclient.Config{Cloud: fakeCloud(h.fg), HTTPClient: h.fg.Client(), Retry: retryAttempts(8), Logger: cfg.Logger})
+	require.NoError(t, err)
+	cfg.Client = gc // the client's logger too: retries are logged there
 	e := h.engine(t, cfg)
 	require.NoError(t, e.SyncOnce(context.Background(), mb))
 	h.add(0, "inbox", fakegraph.Message{Subject: "new"})

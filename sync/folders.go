@@ -22,7 +22,7 @@ import (
 )
 
 func (p *pass) request(path string, q url.Values) *graph.Request {
-	return &graph.Request{Path: path, Query: q, Header: http.Header{}, Mailbox: p.mb.UserID, Token: p.tok}
+	return &graph.Request{Path: path, Query: q, Header: http.Header{}, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.e.observe}
 }
 
 // relistInterval is how long a mailbox's resolved folders are trusted
@@ -216,7 +216,7 @@ func (p *pass) listChildren(ctx context.Context, id string) ([]wireFolder, error
 		if page.NextLink == "" {
 			return out, nil
 		}
-		req = &graph.Request{URL: page.NextLink, Mailbox: p.mb.UserID, Token: p.tok}
+		req = &graph.Request{URL: page.NextLink, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.e.observe}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/fakegraph"
 	m365sync "github.com/m365link/m365link/sync"
 )
@@ -58,16 +59,32 @@ func (h *harness) config(sink m365sync.Sink, state m365sync.StateStore) m365sync
 	if state == nil {
 		state = h.state
 	}
-	return m365sync.Config{
-		TenantID:     h.seed.Tenants[0].Tenant.ID,
-		GraphBaseURL: h.fg.URL(),
-		HTTPClient:   h.fg.Client(),
-		Tokens:       func(m365link.Mailbox) m365sync.TokenSource { return staticToken{} },
-		Sink:         sink,
-		State:        state,
-		PageSize:     10,
-		Retry:        m365sync.Retry{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MinRetryAfter: 5 * time.Millisecond, MaxAttempts: 8},
+	return m365sync.WithTestPaging(m365sync.Config{
+		TenantID: h.seed.Tenants[0].Tenant.ID,
+		Client:   h.client(retryAttempts(8)),
+		Tokens:   func(m365link.Mailbox) m365sync.TokenSource { return staticToken{} },
+		Sink:     sink,
+		State:    state,
+	}, 10, 0)
+}
+
+// fakeCloud is a cloud whose Graph is the fake.
+func fakeCloud(fg *fakegraph.Server) m365link.Cloud {
+	return m365link.Cloud{Name: "fake", GraphBase: fg.URL(), GraphResource: fg.Origin()}
+}
+
+// client is a Graph client on the fake with quick retries.
+func (h *harness) client(r graphclient.Retry) *graphclient.Client {
+	c, err := graphclient.New(graphclient.Config{Cloud: fakeCloud(h.fg), HTTPClient: h.fg.Client(), Retry: r})
+	if err != nil {
+		panic(err)
 	}
+	return c
+}
+
+// retryAttempts is the tests' retry policy: quick waits, n attempts.
+func retryAttempts(n int) graphclient.Retry {
+	return graphclient.Retry{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MinRetryAfter: 5 * time.Millisecond, MaxAttempts: n}
 }
 
 func (h *harness) engine(t testing.TB, cfg m365sync.Config) *m365sync.Engine {

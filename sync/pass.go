@@ -55,7 +55,7 @@ func (p *pass) run(ctx context.Context) error {
 	cursors := make([]cursor, len(folders))
 	errs := make([]error, len(folders))
 	var wg gosync.WaitGroup
-	slots := make(chan struct{}, p.e.cfg.FolderConcurrency)
+	slots := make(chan struct{}, p.e.cfg.Schedule.FolderConcurrency)
 	for i, f := range folders {
 		select {
 		case slots <- struct{}{}:
@@ -290,7 +290,7 @@ func (p *pass) fence(ctx context.Context) error {
 	if e.cfg.Leases == nil {
 		return nil
 	}
-	ok, err := e.cfg.Leases.Acquire(ctx, p.key, e.owner, e.cfg.LeaseTTL)
+	ok, err := e.cfg.Leases.Acquire(ctx, p.key, e.owner, e.cfg.Schedule.LeaseTTL)
 	if err != nil {
 		return hostErr("renew lease", err)
 	}

@@ -66,7 +66,7 @@ func (e *Engine) Mailboxes(ctx context.Context) ([]m365link.Mailbox, error) {
 	}
 	list := func(path string, q url.Values) ([]wireUser, error) {
 		var out []wireUser
-		req := &graph.Request{Path: path, Query: q, Token: tok}
+		req := &graph.Request{Path: path, Query: q, Token: tok, Observe: e.observe}
 		for req != nil {
 			var page struct {
 				Value    []wireUser `json:"value"`
@@ -78,7 +78,7 @@ func (e *Engine) Mailboxes(ctx context.Context) ([]m365link.Mailbox, error) {
 			out = append(out, page.Value...)
 			req = nil
 			if page.NextLink != "" {
-				req = &graph.Request{URL: page.NextLink, Token: tok}
+				req = &graph.Request{URL: page.NextLink, Token: tok, Observe: e.observe}
 			}
 		}
 		return out, nil
@@ -113,7 +113,7 @@ func (e *Engine) Mailboxes(ctx context.Context) ([]m365link.Mailbox, error) {
 	}
 	for _, name := range pol.Users {
 		var u wireUser
-		err := e.gc.JSON(ctx, &graph.Request{Path: graph.Path("users", name), Query: url.Values{"$select": {userSelect}}, Token: tok}, &u)
+		err := e.gc.JSON(ctx, &graph.Request{Path: graph.Path("users", name), Query: url.Values{"$select": {userSelect}}, Token: tok, Observe: e.observe}, &u)
 		if errors.Is(err, m365link.ErrNotFound) {
 			e.log.LogAttrs(ctx, slog.LevelWarn, "sync: policy names a user that does not exist", slog.String("user", name))
 			continue

@@ -102,7 +102,7 @@ func TestGrownFolderStillMeetsTheCap(t *testing.T) {
 	cfg := h.config(nil, nil)
 	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
 	cfg.Window = m365sync.Window{Start: start}
-	cfg.FilteredDeltaCap = 130
+	cfg = m365sync.WithTestPaging(cfg, 0, 130)
 	e := h.engine(t, cfg)
 	ctx := context.Background()
 	require.NoError(t, e.SyncOnce(ctx, mb)) // Total 120 cached
@@ -126,7 +126,7 @@ func TestMoveIntoAFailingFolder(t *testing.T) {
 	mb := h.mailbox(0)
 	inbox, sent := h.folderID(t, 0, "inbox"), h.folderID(t, 0, "sentitems")
 	cfg := h.config(nil, nil)
-	cfg.Retry.MaxAttempts = 2
+	cfg.Client = h.client(retryAttempts(2))
 	e := h.engine(t, cfg)
 	ctx := context.Background()
 	require.NoError(t, e.SyncOnce(ctx, mb))
@@ -161,7 +161,7 @@ func TestBackoffFolderCostsNothing(t *testing.T) {
 	inbox := h.folderID(t, 0, "inbox")
 	h.fg.Inject(fakegraph.Fault{Kind: fakegraph.MalformedJSON, Route: "/mailFolders/" + inbox + "/messages/delta", Mailbox: mb.UserID})
 	cfg := h.config(nil, nil)
-	cfg.Retry.MaxAttempts = 1
+	cfg.Client = h.client(retryAttempts(1))
 	cfg.Window = m365sync.Window{Start: start}
 	e := h.engine(t, cfg)
 	ctx := context.Background()

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/fakegraph"
 	m365sync "github.com/m365link/m365link/sync"
 )
@@ -73,7 +74,8 @@ func TestKilledFullRoundsLeaveNoGhosts(t *testing.T) {
 		{name: "cap redo", pages: 12, prepare: func(t *testing.T) (*harness, m365sync.Config, func(*testing.T)) {
 			h, start, _ := windowed(t, 50)
 			cfg := inboxOnly(h)
-			cfg.Window, cfg.FilteredDeltaCap = m365sync.Window{Start: start}, 50
+			cfg.Window = m365sync.Window{Start: start}
+			cfg = m365sync.WithTestPaging(cfg, 0, 50)
 			// The filtered round (5 pages of 10) reaches the cap; the
 			// unfiltered redo delivers 15 pages, 12 of them in the window.
 			return h, cfg, func(t *testing.T) {
@@ -190,7 +192,7 @@ func TestFolderDeletedBeforeAnyPassFinished(t *testing.T) {
 	}
 	cfg := h.config(nil, nil)
 	cfg.Folders = []m365sync.FolderSpec{{Path: "Inbox/Vendors"}, {WellKnown: "sentitems"}}
-	cfg.FolderConcurrency = 1
+	cfg.Schedule.FolderConcurrency = 1
 	sink := &crashSink{Sink: h.sink, failAt: 2, after: true}
 	cfg.Sink = sink
 	ctx := context.Background()
@@ -225,8 +227,8 @@ func TestOneFolderFailingDoesNotStopTheOthers(t *testing.T) {
 	inbox, sent := h.folderID(t, 0, "inbox"), h.folderID(t, 0, "sentitems")
 	stop := h.fg.Inject(fakegraph.Fault{Kind: fakegraph.MalformedJSON, Route: "/mailFolders/" + inbox + "/messages/delta", Mailbox: mb.UserID})
 	cfg := h.config(nil, nil)
-	cfg.Retry.MaxAttempts = 3
-	cfg.FolderConcurrency = 1 // the Inbox first: its failure must not stop Sent Items
+	cfg.Client = h.client(retryAttempts(3))
+	cfg.Schedule.FolderConcurrency = 1 // the Inbox first: its failure must not stop Sent Items
 	e := h.engine(t, cfg)
 	ctx := context.Background()
 
@@ -409,8 +411,8 @@ func TestTenPercentFaultyResponsesConvergeInOnePass(t *testing.T) {
 	cfg := h.config(nil, nil)
 	// The default number of attempts, quick waits; one request at a time,
 	// so that the faults land where they were put.
-	cfg.Retry = m365sync.Retry{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MinRetryAfter: time.Millisecond}
-	cfg.FolderConcurrency = 1
+	cfg.Client = h.client(graphclient.Retry{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MinRetryAfter: time.Millisecond})
+	cfg.Schedule.FolderConcurrency = 1
 	e := h.engine(t, cfg)
 	for i := range n {
 		require.NoError(t, e.SyncOnce(context.Background(), h.mailbox(i)), h.mailbox(i).UPN)
@@ -458,7 +460,7 @@ func TestRequestsPerPass(t *testing.T) {
 	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 2500, Vendors: 3, Seed: 34})
 	mb := h.mailbox(0)
 	cfg := h.config(nil, nil)
-	cfg.PageSize = 1000
+	cfg = m365sync.WithTestPaging(cfg, 1000, 0)
 	e := h.engine(t, cfg)
 	ctx := context.Background()
 	require.NoError(t, e.SyncOnce(ctx, mb))

@@ -37,7 +37,7 @@ func (p *pass) deltaRequest(f Folder, c cursor, pageSize int) *graph.Request {
 		h.Add("Prefer", `outlook.body-content-type="text"`)
 	}
 	if c.Link != "" {
-		return &graph.Request{URL: c.Link, Header: h, Mailbox: p.mb.UserID, Token: p.tok}
+		return &graph.Request{URL: c.Link, Header: h, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.e.observe}
 	}
 	sel := graph.MessageSelect
 	if p.e.cfg.IncludeBody {
@@ -48,7 +48,7 @@ func (p *pass) deltaRequest(f Folder, c cursor, pageSize int) *graph.Request {
 		q.Set("$filter", "receivedDateTime ge "+c.Since.UTC().Format(time.RFC3339))
 	}
 	return &graph.Request{Path: graph.Path("users", p.mb.UserID, "mailFolders", f.ID, "messages", "delta"),
-		Query: q, Header: h, Mailbox: p.mb.UserID, Token: p.tok}
+		Query: q, Header: h, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.e.observe}
 }
 
 // folder syncs one folder to the end of its current delta round and
@@ -63,7 +63,7 @@ func (p *pass) folder(ctx context.Context, f Folder) (cursor, error) {
 	if !c.DegradedUntil.IsZero() {
 		if time.Now().Before(c.DegradedUntil) {
 			return c, fmt.Errorf("%w: Graph reset it %d times in %s; next try after %s", ErrDegraded,
-				len(c.Resets), e.cfg.ResyncWindow, c.DegradedUntil.UTC().Format(time.RFC3339))
+				len(c.Resets), e.cfg.Schedule.ResyncWindow, c.DegradedUntil.UTC().Format(time.RFC3339))
 		}
 		// The window is over: try once more, with a fresh reset budget.
 		c.DegradedUntil, c.Resets = time.Time{}, nil
@@ -82,7 +82,7 @@ func (p *pass) folder(ctx context.Context, f Folder) (cursor, error) {
 	default:
 		p.phase(false)
 	}
-	pageSize := e.cfg.PageSize
+	pageSize := e.cfg.pageSize
 	restarts := 0
 	var upserts []m365link.Message // reused: a page is the sink's only during Apply
 	for {
@@ -264,19 +264,19 @@ func (p *pass) onReset(ctx context.Context, f Folder, c cursor, cause error, res
 	now := time.Now()
 	recent := c.Resets[:0]
 	for _, t := range c.Resets {
-		if now.Sub(t) < e.cfg.ResyncWindow {
+		if now.Sub(t) < e.cfg.Schedule.ResyncWindow {
 			recent = append(recent, t)
 		}
 	}
 	c.Resets = append(recent, now)
-	if len(c.Resets) > e.cfg.MaxResyncs {
+	if len(c.Resets) > e.cfg.Schedule.MaxResyncs {
 		// Leave the folder alone until the window is over; the first pass
 		// after it tries again.
-		c.DegradedUntil = now.Add(e.cfg.ResyncWindow)
+		c.DegradedUntil = now.Add(e.cfg.Schedule.ResyncWindow)
 		if err := p.save(ctx, f, c); err != nil {
 			return c, err
 		}
-		return c, fmt.Errorf("%w: Graph reset it %d times in %s: %w", ErrDegraded, len(c.Resets), e.cfg.ResyncWindow, cause)
+		return c, fmt.Errorf("%w: Graph reset it %d times in %s: %w", ErrDegraded, len(c.Resets), e.cfg.Schedule.ResyncWindow, cause)
 	}
 	if *restarts > maxRestarts {
 		if err := p.save(ctx, f, c); err != nil {
@@ -295,7 +295,7 @@ func (p *pass) onReset(ctx context.Context, f Folder, c cursor, cause error, res
 // window held when it started (Expect, counted then) was not; an unknown
 // count is taken as capped.
 func (p *pass) capped(c cursor) bool {
-	if c.Since.IsZero() || c.Unfiltered || c.Delivered < p.e.cfg.FilteredDeltaCap {
+	if c.Since.IsZero() || c.Unfiltered || c.Delivered < p.e.cfg.filteredDeltaCap {
 		return false
 	}
 	return !c.Initial || c.Expect <= 0 || c.Expect > c.Delivered

@@ -35,7 +35,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer e.inRun.Store(false)
 	var wg gosync.WaitGroup
 	defer wg.Wait()
-	slots := make(chan struct{}, e.cfg.Workers)
+	slots := make(chan struct{}, e.cfg.Schedule.Workers)
 	var nextPolicy time.Time
 	first := true
 	for {
@@ -46,13 +46,13 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		e.mu.Unlock()
 		if !now.Before(nextPolicy) {
-			nextPolicy = now.Add(e.cfg.PolicyInterval)
+			nextPolicy = now.Add(e.cfg.Schedule.PolicyInterval)
 			if mbs, err := e.Mailboxes(ctx); err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
 				e.log.LogAttrs(ctx, slog.LevelWarn, "sync: read policy", slog.String("error", err.Error()))
-				nextPolicy = now.Add(min(time.Minute, e.cfg.PolicyInterval))
+				nextPolicy = now.Add(min(time.Minute, e.cfg.Schedule.PolicyInterval))
 			} else {
 				e.applyPolicy(ctx, mbs, first)
 				first = false
@@ -119,7 +119,7 @@ func (e *Engine) start(ctx context.Context, wg *gosync.WaitGroup, slots chan str
 		case known:
 			e.due[key] = e.nextRun(key, err)
 		case dropped && removal:
-			e.due[key] = time.Now().Add(e.cfg.Interval) // the removal failed: try again
+			e.due[key] = time.Now().Add(e.cfg.Schedule.Interval) // the removal failed: try again
 		case dropped:
 			e.due[key] = time.Time{} // a pass the policy change cancelled: remove at once
 		default:
@@ -219,7 +219,7 @@ func (e *Engine) nextRun(key string, err error) time.Time {
 	st := e.statuses[key]
 	switch {
 	case err == nil, errors.Is(err, ErrLeaseLost), errors.Is(err, context.Canceled):
-		return now.Add(e.cfg.Interval)
+		return now.Add(e.cfg.Schedule.Interval)
 	case errors.Is(err, m365link.ErrMailboxNotEnabled):
 		return now.Add(24 * time.Hour)
 	case errors.Is(err, m365link.ErrReconnectRequired):
@@ -227,11 +227,11 @@ func (e *Engine) nextRun(key string, err error) time.Time {
 	case errors.Is(err, ErrDegraded):
 		// The degraded folder waits its window out by itself; the
 		// mailbox's other folders carry on.
-		return now.Add(e.cfg.Interval)
+		return now.Add(e.cfg.Schedule.Interval)
 	case errors.Is(err, m365link.ErrThrottled) && st.ThrottledUntil.After(now):
 		return st.ThrottledUntil
 	}
-	return now.Add(max(e.cfg.Interval, time.Minute))
+	return now.Add(max(e.cfg.Schedule.Interval, time.Minute))
 }
 
 // Trigger makes a mailbox Run syncs pass again as soon as a worker is

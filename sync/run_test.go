@@ -93,9 +93,9 @@ func twoEngines(t *testing.T, open func(t *testing.T) *syncsql.Store) {
 	for _, name := range []string{"A", "B"} {
 		store := open(t)
 		cfg := h.config(byEngine{Sink: h.sink, name: name, mu: &mu, seen: seen}, store)
-		cfg.Leases, cfg.Owner = store, name
+		cfg.Leases, cfg.Schedule.Owner = store, name
 		cfg.Policy = m365sync.Policy{AllMailboxes: true}
-		cfg.Interval, cfg.Workers = 20*time.Millisecond, 4
+		cfg.Schedule.Interval, cfg.Schedule.Workers = 20*time.Millisecond, 4
 		e := h.engine(t, cfg)
 		wg.Go(func() { assert.ErrorIs(t, e.Run(ctx), context.Canceled) })
 	}
@@ -132,7 +132,7 @@ func TestRunFollowsThePolicy(t *testing.T) {
 	group := h.fg.AddGroup(tenant.Tenant.ID, fakegraph.Group{DisplayName: "Buyers"}, h.mailbox(0).UserID, h.mailbox(1).UserID)
 	cfg := h.config(nil, nil)
 	cfg.Policy = m365sync.Policy{Groups: []string{group.ID, "deleted-group"}, Users: []string{h.mailbox(3).UPN, "gone@contoso.com"}, DenyUsers: []string{h.mailbox(1).UPN}}
-	cfg.Interval = 10 * time.Millisecond
+	cfg.Schedule.Interval = 10 * time.Millisecond
 	e := h.engine(t, cfg)
 	got, err := e.Mailboxes(context.Background())
 	require.NoError(t, err)
@@ -230,7 +230,7 @@ func TestTrigger(t *testing.T) {
 	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 2, MessagesPerMailbox: 10, Vendors: 2, Seed: 17})
 	cfg := h.config(nil, nil)
 	cfg.Policy = m365sync.Policy{AllMailboxes: true}
-	cfg.Interval = time.Hour
+	cfg.Schedule.Interval = time.Hour
 	e := h.engine(t, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/fakegraph"
 	"github.com/m365link/m365link/match"
 	m365sync "github.com/m365link/m365link/sync"
@@ -103,14 +104,18 @@ func run(ctx context.Context, out io.Writer) error {
 	for _, u := range tenant.Users {
 		users = append(users, u.UPN)
 	}
+	// One Graph client for the process, here pointed at the fake tenant.
+	gc, err := graphclient.New(graphclient.Config{Cloud: m365link.Cloud{Name: "fake", GraphBase: fg.URL()}, HTTPClient: fg.Client()})
+	if err != nil {
+		return err
+	}
 	engine, err := m365sync.New(m365sync.Config{
-		TenantID:     tenant.Tenant.ID,
-		GraphBaseURL: fg.URL(),
-		HTTPClient:   fg.Client(),
-		Tokens:       func(m365link.Mailbox) m365sync.TokenSource { return offlineToken{} },
-		Policy:       m365sync.Policy{Users: users},
-		Sink:         match.Sink(matcher, host),
-		State:        &m365sync.MemoryState{},
+		Client:   gc,
+		TenantID: tenant.Tenant.ID,
+		Tokens:   func(m365link.Mailbox) m365sync.TokenSource { return offlineToken{} },
+		Policy:   m365sync.Policy{Users: users},
+		Sink:     match.Sink(matcher, host),
+		State:    &m365sync.MemoryState{},
 	})
 	if err != nil {
 		return err

@@ -120,7 +120,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		base:    base,
 		origin:  originOf(base),
-		hc:      &http.Client{Transport: defaultTransport()},
+		hc:      &http.Client{Transport: DefaultTransport()},
 		retry:   cfg.Retry.withDefaults(),
 		timeout: cfg.Timeouts.withDefaults(),
 		maxBody: cfg.MaxResponseBytes,
@@ -150,7 +150,10 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-func defaultTransport() *http.Transport {
+// DefaultTransport returns the transport a Client uses when given no HTTP
+// client: a clone of http.DefaultTransport keeping a warm connection per
+// concurrent request (256 idle per host, 512 in all), HTTP/2 tried.
+func DefaultTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	// One warm connection per concurrent request: 4 per mailbox, many
 	// mailboxes on one host (PERFORMANCE.md); the default keeps 2.
@@ -195,6 +198,10 @@ type Request struct {
 	Idempotent bool
 	// Token authenticates the call; nil sends no Authorization header.
 	Token TokenSource
+	// Observe, if set, is called after every attempt of this call with the
+	// HTTP status (0 when no response arrived), as Config.OnResponse is for
+	// every call: a package counts its own requests on a shared client.
+	Observe func(status int)
 }
 
 // Path joins segments into a request path, escaping each one, so IDs with
@@ -387,12 +394,17 @@ func (c *Client) attempt(ctx context.Context, req *Request, method string, targe
 		hr.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	}
 	resp, err := send(hr, c.hc.Do, c.timeout, c.maxBody)
-	if c.observe != nil {
+	if c.observe != nil || req.Observe != nil {
 		status := 0
 		if resp != nil {
 			status = resp.StatusCode
 		}
-		c.observe(req.Mailbox, status)
+		if c.observe != nil {
+			c.observe(req.Mailbox, status)
+		}
+		if req.Observe != nil {
+			req.Observe(status)
+		}
 	}
 	if err != nil {
 		if ctx.Err() != nil {

@@ -1,0 +1,211 @@
+package sync
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/graphclient"
+)
+
+// FolderSpec names a folder to sync: a well-known name ("inbox",
+// "sentitems", "archive"), a display-name path from the mailbox root
+// ("Inbox/Vendors", matched case-insensitively), or an immutable ID. Set
+// one field.
+type FolderSpec struct {
+	// WellKnown is a well-known folder name, e.g. "inbox".
+	WellKnown string
+	// Path is a display-name path from the mailbox root, e.g. "Inbox/Vendors".
+	Path string
+	// ID is a folder's immutable ID.
+	ID string
+}
+
+// DefaultFolders are Inbox and Sent Items.
+var DefaultFolders = []FolderSpec{{WellKnown: "inbox"}, {WellKnown: "sentitems"}}
+
+// Window bounds how far back a folder's first sync goes. The zero value
+// syncs everything. The start is fixed when a folder starts syncing (and
+// kept across resyncs); changing the window later applies to folders that
+// start afterwards.
+type Window struct {
+	// Days back from the first sync (30, 90, 180); ignored when Start is set.
+	Days int
+	// Start is a custom start.
+	Start time.Time
+}
+
+func (w Window) start(now time.Time) time.Time {
+	if !w.Start.IsZero() {
+		return w.Start.UTC()
+	}
+	if w.Days > 0 {
+		return now.UTC().AddDate(0, 0, -w.Days).Truncate(24 * time.Hour)
+	}
+	return time.Time{}
+}
+
+// Config configures an [Engine]. Tokens, Sink and State are required;
+// every other field has the default its doc gives.
+type Config struct {
+	// Client is the process's shared Graph client (its cloud, transport,
+	// retries and per-mailbox limiter); nil makes one for the global cloud
+	// with defaults. Share one with the other packages so that their calls
+	// and the engine's count against the same mailbox limits.
+	Client *graphclient.Client
+	// TenantID is the tenant whose mailboxes sync. Required.
+	TenantID string
+	// Tokens returns the token source for a mailbox (the same app-only
+	// source for every mailbox, or each user's delegated one). Required.
+	Tokens func(m365link.Mailbox) TokenSource
+	// DirectoryToken reads users and groups for the Policy; nil uses
+	// Tokens of a mailbox with only the tenant set.
+	DirectoryToken TokenSource
+	// Policy selects the mailboxes Run syncs.
+	Policy Policy
+	// Folders to sync; default DefaultFolders. ChildFolders adds their
+	// descendants. A folder that does not exist in a mailbox is skipped
+	// (and named in its status) unless none exists.
+	Folders      []FolderSpec
+	ChildFolders bool
+	// Window bounds the history of the first sync; the zero Window syncs
+	// everything.
+	Window Window
+	// IncludeBody adds message bodies (as text) to the lean selection.
+	IncludeBody bool
+
+	// Sink receives the messages; State keeps the engine's records. Both
+	// required.
+	Sink  Sink
+	State StateStore
+	// Leases, when set, lets several processes share mailboxes.
+	Leases LeaseStore
+	// Schedule tunes how much runs at once and how often; zero fields take
+	// the defaults.
+	Schedule Schedule
+
+	// OnProgress, if set, is called when a pass starts, after every page
+	// and at the end of every pass with the mailbox's status. Calls for one
+	// mailbox come one at a time and in order; calls for different
+	// mailboxes come concurrently. It must not block for long.
+	OnProgress func(Status)
+	// OnItemError, if set, is called for every message Graph sent that
+	// could not be understood; the rest of its page is delivered anyway.
+	OnItemError func(m365link.Mailbox, *m365link.ItemError)
+	// Logger receives sync events (never tokens or delta links); nil discards.
+	Logger *slog.Logger
+
+	// Test knobs (export_test.go): the page size asked of Graph (default
+	// 1000, halved down to 50 while Graph answers 504) and where Graph
+	// stops a receivedDateTime-filtered delta (5,000).
+	pageSize, filteredDeltaCap int
+}
+
+// Schedule tunes the engine's concurrency and timing. Zero fields take the
+// defaults.
+type Schedule struct {
+	// Workers bounds how many mailboxes Run syncs at once; default 8.
+	Workers int
+	// FolderConcurrency is how many folders of one mailbox sync at once;
+	// default 2. Graph allows 4 requests in flight per mailbox, shared with
+	// every other package's calls for it, and the limiter enforces that
+	// whatever this says.
+	FolderConcurrency int
+	// Interval between incremental passes of a mailbox; default 1 minute.
+	Interval time.Duration
+	// PolicyInterval between re-reads of the policy; default 10 minutes.
+	PolicyInterval time.Duration
+	// LeaseTTL bounds how long a crashed worker holds a mailbox; default
+	// 5 minutes. It must outlast the longest wait for one page (the
+	// client's Retry.MaxElapsed, 2 minutes by default).
+	LeaseTTL time.Duration
+	// Owner names this worker in leases; default host name, process ID
+	// and a random suffix.
+	Owner string
+	// MaxResyncs in ResyncWindow before a folder is degraded; default 3
+	// in 1 hour.
+	MaxResyncs   int
+	ResyncWindow time.Duration
+}
+
+// Validate reports every problem of c at once, each naming its field and
+// what is allowed; nil when c is usable.
+func (c Config) Validate() error {
+	var errs []string
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	if c.TenantID == "" {
+		bad("TenantID is required (the tenant whose mailboxes sync)")
+	}
+	if c.Tokens == nil {
+		bad("Tokens is required (a token source per mailbox)")
+	}
+	if c.Sink == nil {
+		bad("Sink is required")
+	}
+	if c.State == nil {
+		bad("State is required (MemoryState, sync/syncsql or the host's own StateStore)")
+	}
+	for i, f := range c.Folders {
+		n := 0
+		for _, v := range []string{f.WellKnown, f.Path, f.ID} {
+			if v != "" {
+				n++
+			}
+		}
+		if n != 1 {
+			bad("Folders[%d] sets %d of WellKnown, Path and ID; exactly one is allowed", i, n)
+		}
+	}
+	if c.Window.Days < 0 {
+		bad("Window.Days is %d; it must be 0 (everything) or positive", c.Window.Days)
+	}
+	if !c.Window.Start.IsZero() && c.Window.Start.After(time.Now()) {
+		bad("Window.Start is in the future")
+	}
+	s := c.Schedule
+	for _, n := range []struct {
+		name string
+		v    int64
+	}{{"Workers", int64(s.Workers)}, {"FolderConcurrency", int64(s.FolderConcurrency)}, {"Interval", int64(s.Interval)},
+		{"PolicyInterval", int64(s.PolicyInterval)}, {"LeaseTTL", int64(s.LeaseTTL)}, {"MaxResyncs", int64(s.MaxResyncs)},
+		{"ResyncWindow", int64(s.ResyncWindow)}} {
+		if n.v < 0 {
+			bad("Schedule.%s is negative; 0 takes the default", n.name)
+		}
+	}
+	if s.LeaseTTL > 0 && s.LeaseTTL < 30*time.Second && c.Leases != nil {
+		bad("Schedule.LeaseTTL is %s; with Leases it must be at least 30s (a page can take that long)", s.LeaseTTL)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.New("sync: invalid Config: " + strings.Join(errs, "; "))
+}
+
+// withDefaults fills the zero fields.
+func (c Config) withDefaults() Config {
+	if len(c.Folders) == 0 {
+		c.Folders = DefaultFolders
+	}
+	s := &c.Schedule
+	s.Workers = or(s.Workers, 8)
+	s.FolderConcurrency = or(s.FolderConcurrency, 2)
+	s.Interval = or(s.Interval, time.Minute)
+	s.PolicyInterval = or(s.PolicyInterval, 10*time.Minute)
+	s.LeaseTTL = or(s.LeaseTTL, 5*time.Minute)
+	s.MaxResyncs = or(s.MaxResyncs, 3)
+	s.ResyncWindow = or(s.ResyncWindow, time.Hour)
+	c.pageSize = or(c.pageSize, 1000)
+	c.filteredDeltaCap = or(c.filteredDeltaCap, 5000)
+	return c
+}
+
+func or[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}

@@ -46,7 +46,9 @@ func (c Cloud) OrDefault() Cloud {
 
 // AppScope is the scope an app-only (client credentials) token asks for:
 // every application permission granted to the app on this cloud's Graph.
-func (c Cloud) AppScope() string { return strings.TrimRight(c.OrDefault().GraphResource, "/") + "/.default" }
+func (c Cloud) AppScope() string {
+	return strings.TrimRight(c.OrDefault().GraphResource, "/") + "/.default"
+}
 
 // Scope returns a Graph permission ("Mail.Read") as a scope of this
 // cloud's Graph resource ("https://graph.microsoft.us/Mail.Read").

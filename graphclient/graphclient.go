@@ -130,7 +130,9 @@ func (c *Client) Cloud() m365link.Cloud { return c.cloud }
 
 // ThrottledUntil returns when Graph's throttling of a mailbox (by user ID
 // or UPN, as requests name it) ends; zero when it is not throttled.
-func (c *Client) ThrottledUntil(mailbox string) time.Time { return c.c.Limiter().ThrottledUntil(mailbox) }
+func (c *Client) ThrottledUntil(mailbox string) time.Time {
+	return c.c.Limiter().ThrottledUntil(mailbox)
+}
 
 // HTTPClient returns a plain *http.Client on the same transport and
 // mailbox limits, for Graph calls the library does not wrap (such as

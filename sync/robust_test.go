@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"strings"
+	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -503,4 +507,69 @@ func TestStateOfEarlierVersionsLoads(t *testing.T) {
 	c := e.Counters()
 	assert.Equal(t, m365sync.Counters{Items: 1, Pages: 2, Requests: 3}, c, "the folders looked up once ($batch), then one incremental page each")
 	assert.Empty(t, h.sink.resets)
+}
+
+// One Graph client shared between the engine and another caller — here
+// the plain client hosts hand to msgraph-sdk-go, firing at the same
+// mailbox while a pass runs with four folders at once — never puts more
+// than 4 requests in flight for that mailbox at the fake, which refuses
+// the fifth with a 429.
+func TestSharedClientLimitsTheMailboxAcrossCallers(t *testing.T) {
+	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 300, Vendors: 3, Seed: 35},
+		fakegraph.WithLimits(fakegraph.Limits{MaxConcurrent: 4}))
+	mb := h.mailbox(0)
+	synced := []string{h.folderID(t, 0, "inbox"), h.folderID(t, 0, "sentitems")}
+	for i := range 3 {
+		f := h.fg.AddFolder(mb.UserID, fakegraph.Folder{DisplayName: fmt.Sprintf("Vendor %d", i), ParentID: "inbox"})
+		synced = append(synced, f.ID)
+		for k := range 40 {
+			h.add(0, f.ID, fakegraph.Message{Subject: fmt.Sprintf("filed %d.%d", i, k)})
+		}
+	}
+	for _, id := range synced {
+		h.fg.Inject(fakegraph.Fault{Kind: fakegraph.Latency, Delay: 5 * time.Millisecond, Route: id, Mailbox: mb.UserID}) // slow pages overlap
+	}
+	h.fg.Inject(fakegraph.Fault{Kind: fakegraph.Latency, Delay: 5 * time.Millisecond, Route: "mailFolders/inbox", Mailbox: mb.UserID})
+	cfg := h.config(nil, nil)
+	cfg.ChildFolders, cfg.Schedule.FolderConcurrency = true, 4
+	e := h.engine(t, cfg)
+
+	other := cfg.Client.HTTPClient() // another package's calls, same limiter
+	stop := make(chan struct{})
+	var wg gosync.WaitGroup
+	var calls, refused atomic.Int64
+	for range 6 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest(http.MethodGet, h.fg.URL()+"/users/"+mb.UserID+"/mailFolders/inbox?$select=id", nil)
+				req.Header.Set("Authorization", "Bearer test")
+				resp, err := other.Do(req)
+				if err != nil {
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				calls.Add(1)
+				if resp.StatusCode == http.StatusTooManyRequests {
+					refused.Add(1)
+				}
+			}
+		})
+	}
+	err := e.SyncOnce(context.Background(), mb)
+	close(stop)
+	wg.Wait()
+	require.NoError(t, err)
+	h.assertMirror(t, 0, synced...)
+	st := h.fg.Stats(mb.UserID)
+	assert.LessOrEqual(t, st.MaxInFlight, 4)
+	assert.Zero(t, st.Throttled, "the fake never had to refuse a fifth request")
+	assert.Zero(t, refused.Load())
+	assert.Positive(t, calls.Load())
+	assert.Zero(t, e.Counters().Throttled)
 }

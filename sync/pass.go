@@ -47,13 +47,22 @@ func (p *pass) run(ctx context.Context) error {
 	if err := p.plan(ctx, folders); err != nil {
 		return err
 	}
-	// The folder is the unit of failure: one that fails leaves the others
-	// to finish and checkpoint. Only a failure of the whole mailbox (its
-	// account, its lease, throttling, the host's stores) stops them all.
+	cursors, errs, err := p.syncFolders(ctx, folders)
+	if err != nil {
+		return err
+	}
+	return p.conclude(ctx, folders, cursors, errs)
+}
+
+// syncFolders runs every folder's round, FolderConcurrency at a time. The
+// folder is the unit of failure: one that fails leaves the others to
+// finish and checkpoint (errs holds each folder's outcome). Only a failure
+// of the whole mailbox — its account, its lease, throttling, the host's
+// stores — stops them all, and is returned as err.
+func (p *pass) syncFolders(ctx context.Context, folders []Folder) (cursors []cursor, errs []error, err error) {
 	fctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	cursors := make([]cursor, len(folders))
-	errs := make([]error, len(folders))
+	cursors, errs = make([]cursor, len(folders)), make([]error, len(folders))
 	var wg gosync.WaitGroup
 	slots := make(chan struct{}, p.e.cfg.Schedule.FolderConcurrency)
 	for i, f := range folders {
@@ -75,41 +84,41 @@ func (p *pass) run(ctx context.Context) error {
 	wg.Wait()
 	if fctx.Err() != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return nil, nil, ctx.Err()
 		}
-		return context.Cause(fctx)
+		return nil, nil, context.Cause(fctx)
 	}
-	// Removals and sweeps were deferred to here, after every folder's
-	// round, so that a message moved into another synced folder has been
-	// upserted there first and the sink ignores its removal: a move is an
-	// update, never a delete and a create. While a folder that was tried
-	// failed, they wait (saved in the cursors) for a pass in which every
-	// tried folder finished: the message may have moved into it. A folder
-	// backing off is not tried, so it holds them up only in the passes
-	// that try it.
-	tried := true
-	for _, err := range errs {
-		if err != nil && !errors.Is(err, ErrFolderBackoff) && !errors.Is(err, ErrDegraded) {
-			tried = false
-		}
-	}
-	for i, f := range folders {
-		if errs[i] != nil || !tried {
-			continue
-		}
-		if err := p.settle(ctx, f, cursors[i]); err != nil {
-			return err
-		}
-	}
+	return cursors, errs, nil
+}
+
+// conclude ends a pass whose folders all ran: removals and sweeps,
+// failures recorded, folders that dropped out emptied. It returns one
+// [FolderError] per failed folder, joined.
+//
+// Removals and sweeps were deferred to here, after every folder's round,
+// so that a message moved into another synced folder has been upserted
+// there first and the sink ignores its removal: a move is an update, never
+// a delete and a create. While a folder that was tried failed, they wait
+// (saved in the cursors) for a pass in which every tried folder finished:
+// the message may have moved into it. A folder backing off is not tried,
+// so it holds them up only in the passes that try it.
+func (p *pass) conclude(ctx context.Context, folders []Folder, cursors []cursor, errs []error) error {
+	allFinished := !slices.ContainsFunc(errs, func(err error) bool {
+		return err != nil && !errors.Is(err, ErrFolderBackoff) && !errors.Is(err, ErrDegraded)
+	})
 	var failed []error
 	for i, f := range folders {
-		if errs[i] == nil {
-			continue
+		switch {
+		case errs[i] != nil:
+			if err := p.failed(ctx, f, errs[i]); err != nil {
+				return err
+			}
+			failed = append(failed, &FolderError{Folder: f, Err: errs[i]})
+		case allFinished:
+			if err := p.settle(ctx, f, cursors[i]); err != nil {
+				return err
+			}
 		}
-		if err := p.failed(ctx, f, errs[i]); err != nil {
-			return err
-		}
-		failed = append(failed, &FolderError{Folder: f, Err: errs[i]})
 	}
 	if err := p.dropFolders(ctx, folders); err != nil {
 		return err

@@ -55,15 +55,32 @@ func (p *pass) deltaRequest(f Folder, c cursor, pageSize int) *graph.Request {
 // returns the cursor it saved last. A folder left alone by this pass
 // (degraded, or backing off after failures) returns an error saying so.
 func (p *pass) folder(ctx context.Context, f Folder) (cursor, error) {
-	e := p.e
-	c, err := e.loadCursor(ctx, p.key, f.ID)
+	c, err := p.e.loadCursor(ctx, p.key, f.ID)
 	if err != nil {
 		return c, err
 	}
+	if c, err = p.gate(ctx, f, c); err != nil {
+		return c, err
+	}
+	switch {
+	case c.Link == "": // startRound says "initial"
+	case c.Initial:
+		p.phase(true)
+	default:
+		p.phase(false)
+	}
+	r := &round{p: p, f: f, c: c, pageSize: p.e.cfg.pageSize}
+	err = r.run(ctx)
+	return r.c, err
+}
+
+// gate decides whether this pass leaves folder f alone: degraded until its
+// window is over, or backing off after failed passes.
+func (p *pass) gate(ctx context.Context, f Folder, c cursor) (cursor, error) {
 	if !c.DegradedUntil.IsZero() {
 		if time.Now().Before(c.DegradedUntil) {
 			return c, fmt.Errorf("%w: Graph reset it %d times in %s; next try after %s", ErrDegraded,
-				len(c.Resets), e.cfg.Schedule.ResyncWindow, c.DegradedUntil.UTC().Format(time.RFC3339))
+				len(c.Resets), p.e.cfg.Schedule.ResyncWindow, c.DegradedUntil.UTC().Format(time.RFC3339))
 		}
 		// The window is over: try once more, with a fresh reset budget.
 		c.DegradedUntil, c.Resets = time.Time{}, nil
@@ -75,118 +92,150 @@ func (p *pass) folder(ctx context.Context, f Folder) (cursor, error) {
 		}
 		return c, fmt.Errorf("%w (%d failed passes in a row, %d more to skip): %s", ErrFolderBackoff, c.Failures, c.Skip, c.LastError)
 	}
-	switch {
-	case c.Link == "": // startRound below says "initial"
-	case c.Initial:
-		p.phase(true)
-	default:
-		p.phase(false)
-	}
-	pageSize := e.cfg.pageSize
-	restarts := 0
-	var upserts []m365link.Message // reused: a page is the sink's only during Apply
+	return c, nil
+}
+
+// round is one folder's delta round in a pass: fetch a page, hand it to
+// the sink, save the cursor, until the round's deltaLink.
+type round struct {
+	p        *pass
+	f        Folder
+	c        cursor // the cursor as last saved (or about to be)
+	pageSize int
+	restarts int                // full-round restarts in this pass (onReset)
+	upserts  []m365link.Message // reused: a page is the sink's only during Apply
+}
+
+func (r *round) run(ctx context.Context) error {
+	p := r.p
 	for {
-		if c.Link == "" {
-			if c, err = p.startRound(ctx, f, c); err != nil {
-				return c, err
+		if r.c.Link == "" {
+			var err error
+			if r.c, err = p.startRound(ctx, r.f, r.c); err != nil {
+				return err
 			}
 		}
-		page, err := graph.GetPage[graph.Message](ctx, e.gc, p.deltaRequest(f, c, pageSize))
+		page, err := graph.GetPage[graph.Message](ctx, p.e.gc, p.deltaRequest(r.f, r.c, r.pageSize))
 		if err != nil {
-			var ge *m365link.GraphError
-			switch {
-			case errors.Is(err, m365link.ErrSyncReset):
-				if c, err = p.onReset(ctx, f, c, err, &restarts); err != nil {
-					return c, err
-				}
-				continue
-			case errors.As(err, &ge) && ge.StatusCode == http.StatusGatewayTimeout && pageSize > minPageSize:
-				// Big pages can time out at Graph: ask for smaller ones.
-				pageSize = max(minPageSize, pageSize/2)
-				e.log.LogAttrs(ctx, slog.LevelInfo, "sync: 504; smaller pages", slog.String("mailbox", p.key), slog.Int("pageSize", pageSize))
-				continue
-			case errors.Is(err, m365link.ErrUntrustedLink):
-				e.untrusted.Add(1)
-				if c.Link != "" && !e.gc.Trusts(c.Link) {
-					// The saved cursor itself is unusable (written by an
-					// older version, or damaged): start over with a sweep.
-					e.log.LogAttrs(ctx, slog.LevelWarn, "sync: saved cursor unusable; full round",
-						slog.String("mailbox", p.key), slog.String("folder", f.ID))
-					c.Link = ""
-					continue
-				}
-				// Graph's answer points elsewhere: refused before anything
-				// of it was applied or saved; the last good cursor stays.
-				e.log.LogAttrs(ctx, slog.LevelWarn, "sync: page refused: link to another origin",
-					slog.String("mailbox", p.key), slog.String("folder", f.ID), slog.String("error", err.Error()))
-			}
-			return c, err
-		}
-		if err := p.fence(ctx); err != nil {
-			return c, err
-		}
-		out := &Page{Mailbox: p.mb, Folder: f, Generation: c.Generation, Upserts: upserts[:0]}
-		removed := 0
-		for i := range page.Value {
-			m := &page.Value[i]
-			if m.Removed != nil {
-				c.Pending = append(c.Pending, Removal{ID: m.ID, FolderID: f.ID})
-				removed++
-				continue
-			}
-			if c.Unfiltered && !c.Since.IsZero() && m.ReceivedAt.Before(c.Since) {
-				continue // outside the window: the client-side cut
-			}
-			m.FolderID = f.ID
-			out.Upserts = append(out.Upserts, m.Message)
-		}
-		upserts = out.Upserts
-		p.itemErrors(ctx, f, page.ItemErrors)
-		if len(out.Upserts) > 0 {
-			if err := p.apply(ctx, out); err != nil {
-				return c, err
-			}
-			if len(c.Pending) > removed {
-				c.Pending = cancelRemovals(c.Pending, out.Upserts)
-			}
-		}
-		e.pages.Add(1)
-		e.items.Add(int64(len(out.Upserts)))
-		c.Delivered += len(page.Value) + len(page.ItemErrors)
-		if c.Initial {
-			c.Upserted += len(out.Upserts)
-		}
-		p.progress(len(out.Upserts))
-		if page.NextLink != "" {
-			c.Link = page.NextLink
-			if err := p.save(ctx, f, c); err != nil {
-				return c, err
+			if again, err := r.recover(ctx, err); !again {
+				return err
 			}
 			continue
 		}
-		if page.DeltaLink == "" {
-			return c, fmt.Errorf("a last page without a deltaLink: %w", m365link.ErrMalformedResponse)
+		if err := r.deliver(ctx, page); err != nil {
+			return err
 		}
-		if p.capped(c) {
-			// Graph stops a filtered delta at 5,000 messages and says
-			// nothing: redo the round unfiltered and cut by date here. A
-			// later round that hit the cap may have lost changes, removals
-			// among them: only a full round with a sweep is exact.
-			e.log.LogAttrs(ctx, slog.LevelInfo, "sync: filtered delta capped; falling back to unfiltered",
-				slog.String("mailbox", p.key), slog.String("folder", f.ID), slog.Int("delivered", c.Delivered), slog.Bool("initial", c.Initial))
-			c.Unfiltered, c.Link = true, ""
-			continue
+		if done, err := r.advance(ctx, page); done || err != nil {
+			return err
 		}
-		c.Link, c.Initial, c.Delivered, c.Upserted = page.DeltaLink, false, 0, 0
-		if c.Generation <= 1 {
-			c.Resyncing = false // the folder's very first round: nothing older to sweep
-		}
-		c.Failures, c.Skip, c.LastError = 0, 0, ""
-		if err := p.save(ctx, f, c); err != nil {
-			return c, err
-		}
-		return c, nil
 	}
+}
+
+// recover decides what a failed fetch means: a reset restarts the round
+// (or degrades the folder), a 504 asks for smaller pages, a saved cursor
+// that can never be used starts over; anything else ends the folder's
+// round for this pass. again says whether to fetch again.
+func (r *round) recover(ctx context.Context, err error) (again bool, _ error) {
+	p, e := r.p, r.p.e
+	var ge *m365link.GraphError
+	switch {
+	case errors.Is(err, m365link.ErrSyncReset):
+		c, err := p.onReset(ctx, r.f, r.c, err, &r.restarts)
+		r.c = c
+		return err == nil, err
+	case errors.As(err, &ge) && ge.StatusCode == http.StatusGatewayTimeout && r.pageSize > minPageSize:
+		// Big pages can time out at Graph: ask for smaller ones.
+		r.pageSize = max(minPageSize, r.pageSize/2)
+		e.log.LogAttrs(ctx, slog.LevelInfo, "sync: 504; smaller pages", slog.String("mailbox", p.key), slog.Int("pageSize", r.pageSize))
+		return true, nil
+	case errors.Is(err, m365link.ErrUntrustedLink):
+		e.untrusted.Add(1)
+		if r.c.Link != "" && !e.gc.Trusts(r.c.Link) {
+			// The saved cursor itself is unusable (written by an older
+			// version, or damaged): start over with a sweep.
+			e.log.LogAttrs(ctx, slog.LevelWarn, "sync: saved cursor unusable; full round",
+				slog.String("mailbox", p.key), slog.String("folder", r.f.ID))
+			r.c.Link = ""
+			return true, nil
+		}
+		// Graph's answer points elsewhere: refused before anything of it
+		// was applied or saved; the last good cursor stays.
+		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: page refused: link to another origin",
+			slog.String("mailbox", p.key), slog.String("folder", r.f.ID), slog.String("error", err.Error()))
+	}
+	return false, err
+}
+
+// deliver hands a page's upserts to the sink and keeps its removals for
+// the end of the pass.
+func (r *round) deliver(ctx context.Context, page *graph.Page[graph.Message]) error {
+	p, c := r.p, &r.c
+	if err := p.fence(ctx); err != nil {
+		return err
+	}
+	out := &Page{Mailbox: p.mb, Folder: r.f, Generation: c.Generation, Upserts: r.upserts[:0]}
+	removed := 0
+	for i := range page.Value {
+		m := &page.Value[i]
+		if m.Removed != nil {
+			c.Pending = append(c.Pending, Removal{ID: m.ID, FolderID: r.f.ID})
+			removed++
+			continue
+		}
+		if c.Unfiltered && !c.Since.IsZero() && m.ReceivedAt.Before(c.Since) {
+			continue // outside the window: the client-side cut
+		}
+		m.FolderID = r.f.ID
+		out.Upserts = append(out.Upserts, m.Message)
+	}
+	r.upserts = out.Upserts
+	p.itemErrors(ctx, r.f, page.ItemErrors)
+	if len(out.Upserts) > 0 {
+		if err := p.apply(ctx, out); err != nil {
+			return err
+		}
+		if len(c.Pending) > removed {
+			c.Pending = cancelRemovals(c.Pending, out.Upserts)
+		}
+	}
+	p.e.pages.Add(1)
+	p.e.items.Add(int64(len(out.Upserts)))
+	c.Delivered += len(page.Value) + len(page.ItemErrors)
+	if c.Initial {
+		c.Upserted += len(out.Upserts)
+	}
+	p.progress(len(out.Upserts))
+	return nil
+}
+
+// advance saves the cursor past a delivered page: the next page's link,
+// or at the round's end its deltaLink (done), unless Graph's filter cap
+// makes the round start over unfiltered.
+func (r *round) advance(ctx context.Context, page *graph.Page[graph.Message]) (done bool, _ error) {
+	p, c := r.p, &r.c
+	if page.NextLink != "" {
+		c.Link = page.NextLink
+		return false, p.save(ctx, r.f, *c)
+	}
+	if page.DeltaLink == "" {
+		return true, fmt.Errorf("a last page without a deltaLink: %w", m365link.ErrMalformedResponse)
+	}
+	if p.capped(*c) {
+		// Graph stops a filtered delta at 5,000 messages and says nothing:
+		// redo the round unfiltered and cut by date here. A later round
+		// that hit the cap may have lost changes, removals among them:
+		// only a full round with a sweep is exact.
+		p.e.log.LogAttrs(ctx, slog.LevelInfo, "sync: filtered delta capped; falling back to unfiltered",
+			slog.String("mailbox", p.key), slog.String("folder", r.f.ID), slog.Int("delivered", c.Delivered), slog.Bool("initial", c.Initial))
+		c.Unfiltered, c.Link = true, ""
+		return false, nil
+	}
+	c.Link, c.Initial, c.Delivered, c.Upserted = page.DeltaLink, false, 0, 0
+	if c.Generation <= 1 {
+		c.Resyncing = false // the folder's very first round: nothing older to sweep
+	}
+	c.Failures, c.Skip, c.LastError = 0, 0, ""
+	return true, p.save(ctx, r.f, *c)
 }
 
 // startRound begins a full round of f from the base query under a new

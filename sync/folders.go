@@ -201,23 +201,8 @@ func (p *pass) getFolder(ctx context.Context, key string) (wireFolder, error) {
 }
 
 func (p *pass) listChildren(ctx context.Context, id string) ([]wireFolder, error) {
-	var out []wireFolder
-	req := p.request(graph.Path("users", p.mb.UserID, "mailFolders", id, "childFolders"),
-		url.Values{"$select": {folderSelect}, "$top": {"100"}})
-	for {
-		var page struct {
-			Value    []wireFolder `json:"value"`
-			NextLink string       `json:"@odata.nextLink"`
-		}
-		if err := p.e.gc.JSON(ctx, req, &page); err != nil {
-			return nil, err
-		}
-		out = append(out, page.Value...)
-		if page.NextLink == "" {
-			return out, nil
-		}
-		req = &graph.Request{URL: page.NextLink, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.e.observe}
-	}
+	return graph.All[wireFolder](ctx, p.e.gc, p.request(graph.Path("users", p.mb.UserID, "mailFolders", id, "childFolders"),
+		url.Values{"$select": {folderSelect}, "$top": {"100"}}))
 }
 
 func (p *pass) resolve(ctx context.Context, spec FolderSpec) (Folder, error) {

@@ -60,85 +60,17 @@ func (e *Engine) Mailboxes(ctx context.Context) ([]m365link.Mailbox, error) {
 	e.mu.Lock()
 	pol := e.policy
 	e.mu.Unlock()
-	tok := e.cfg.DirectoryToken
-	if tok == nil {
-		tok = e.cfg.Tokens(m365link.Mailbox{TenantID: e.cfg.TenantID})
+	d := directory{e: e, tok: e.cfg.DirectoryToken}
+	if d.tok == nil {
+		d.tok = e.cfg.Tokens(m365link.Mailbox{TenantID: e.cfg.TenantID})
 	}
-	list := func(path string, q url.Values) ([]wireUser, error) {
-		var out []wireUser
-		req := &graph.Request{Path: path, Query: q, Token: tok, Observe: e.observe}
-		for req != nil {
-			var page struct {
-				Value    []wireUser `json:"value"`
-				NextLink string     `json:"@odata.nextLink"`
-			}
-			if err := e.gc.JSON(ctx, req, &page); err != nil {
-				return nil, err
-			}
-			out = append(out, page.Value...)
-			req = nil
-			if page.NextLink != "" {
-				req = &graph.Request{URL: page.NextLink, Token: tok, Observe: e.observe}
-			}
-		}
-		return out, nil
-	}
-	members := func(groups []string, deny bool) ([]wireUser, error) {
-		var out []wireUser
-		for _, g := range groups {
-			us, err := list(graph.Path("groups", g, "transitiveMembers"), url.Values{"$select": {userSelect}, "$top": {"999"}})
-			if errors.Is(err, m365link.ErrNotFound) && !deny {
-				e.log.LogAttrs(ctx, slog.LevelWarn, "sync: policy names a group that does not exist", slog.String("group", g))
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			for _, u := range us {
-				if u.ODataType == "" || strings.EqualFold(u.ODataType, "#microsoft.graph.user") {
-					out = append(out, u)
-				}
-			}
-		}
-		return out, nil
-	}
-
-	var allowed []wireUser
-	if pol.AllMailboxes {
-		us, err := list("/users", url.Values{"$select": {userSelect}, "$top": {"999"}})
-		if err != nil {
-			return nil, err
-		}
-		allowed = append(allowed, withMail(us)...)
-	}
-	for _, name := range pol.Users {
-		var u wireUser
-		err := e.gc.JSON(ctx, &graph.Request{Path: graph.Path("users", name), Query: url.Values{"$select": {userSelect}}, Token: tok, Observe: e.observe}, &u)
-		if errors.Is(err, m365link.ErrNotFound) {
-			e.log.LogAttrs(ctx, slog.LevelWarn, "sync: policy names a user that does not exist", slog.String("user", name))
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		allowed = append(allowed, u)
-	}
-	gm, err := members(pol.Groups, false)
+	allowed, err := d.allowed(ctx, pol)
 	if err != nil {
 		return nil, err
 	}
-	allowed = append(allowed, withMail(gm)...)
-
-	denied := map[string]bool{}
-	for _, d := range pol.DenyUsers {
-		denied[strings.ToLower(d)] = true
-	}
-	dm, err := members(pol.DenyGroups, true)
+	denied, err := d.denied(ctx, pol)
 	if err != nil {
 		return nil, err
-	}
-	for _, u := range dm {
-		denied[strings.ToLower(u.ID)] = true
 	}
 	seen := map[string]bool{}
 	var out []m365link.Mailbox
@@ -151,6 +83,86 @@ func (e *Engine) Mailboxes(ctx context.Context) ([]m365link.Mailbox, error) {
 		out = append(out, m365link.Mailbox{TenantID: e.cfg.TenantID, UserID: u.ID, UPN: u.UPN, DisplayName: u.Name})
 	}
 	slices.SortFunc(out, func(a, b m365link.Mailbox) int { return strings.Compare(a.Key(), b.Key()) })
+	return out, nil
+}
+
+// directory reads users and groups for a policy.
+type directory struct {
+	e   *Engine
+	tok TokenSource
+}
+
+func (d directory) request(path string, q url.Values) *graph.Request {
+	return &graph.Request{Path: path, Query: q, Token: d.tok, Observe: d.e.observe}
+}
+
+// allowed lists the users the policy allows: every mail-enabled member,
+// the named users (kept even without a mailbox, so that their status can
+// say so), and the mail-enabled members of the allowed groups.
+func (d directory) allowed(ctx context.Context, pol Policy) ([]wireUser, error) {
+	var out []wireUser
+	if pol.AllMailboxes {
+		us, err := graph.All[wireUser](ctx, d.e.gc, d.request("/users", url.Values{"$select": {userSelect}, "$top": {"999"}}))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, withMail(us)...)
+	}
+	for _, name := range pol.Users {
+		var u wireUser
+		err := d.e.gc.JSON(ctx, d.request(graph.Path("users", name), url.Values{"$select": {userSelect}}), &u)
+		if errors.Is(err, m365link.ErrNotFound) {
+			d.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: policy names a user that does not exist", slog.String("user", name))
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	gm, err := d.members(ctx, pol.Groups, false)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, withMail(gm)...), nil
+}
+
+// denied returns the denied users' IDs and UPNs, lower-cased.
+func (d directory) denied(ctx context.Context, pol Policy) (map[string]bool, error) {
+	denied := map[string]bool{}
+	for _, u := range pol.DenyUsers {
+		denied[strings.ToLower(u)] = true
+	}
+	dm, err := d.members(ctx, pol.DenyGroups, true)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range dm {
+		denied[strings.ToLower(u.ID)] = true
+	}
+	return denied, nil
+}
+
+// members lists the user members of groups, transitively. A missing
+// allow group is skipped (and logged); a missing deny group is an error:
+// without its members the policy cannot say whom it denies.
+func (d directory) members(ctx context.Context, groups []string, deny bool) ([]wireUser, error) {
+	var out []wireUser
+	for _, g := range groups {
+		us, err := graph.All[wireUser](ctx, d.e.gc, d.request(graph.Path("groups", g, "transitiveMembers"), url.Values{"$select": {userSelect}, "$top": {"999"}}))
+		if errors.Is(err, m365link.ErrNotFound) && !deny {
+			d.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: policy names a group that does not exist", slog.String("group", g))
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range us {
+			if u.ODataType == "" || strings.EqualFold(u.ODataType, "#microsoft.graph.user") {
+				out = append(out, u)
+			}
+		}
+	}
 	return out, nil
 }
 

@@ -72,3 +72,29 @@ func Pages[T any, P Item[T]](ctx context.Context, c *Client, req *Request) iter.
 		}
 	}
 }
+
+// All reads every page of a plain collection — its "value" and
+// "@odata.nextLink" — from req on, decoded with encoding/json, following
+// nextLinks on the client's origin only (a foreign one is
+// [m365link.ErrUntrustedLink]). The follow-ups keep req's headers,
+// mailbox, token and observer.
+func All[T any](ctx context.Context, c *Client, req *Request) ([]T, error) {
+	var out []T
+	for r := req; r != nil; {
+		var page struct {
+			Value    []T    `json:"value"`
+			NextLink string `json:"@odata.nextLink"`
+		}
+		if err := c.JSON(ctx, r, &page); err != nil {
+			return nil, err
+		}
+		out = append(out, page.Value...)
+		if page.NextLink == "" {
+			break
+		}
+		next := *r
+		next.Path, next.Query, next.URL = "", nil, page.NextLink
+		r = &next
+	}
+	return out, nil
+}

@@ -1,0 +1,51 @@
+package graph
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/m365link/m365link"
+)
+
+// pagesRT answers GETs from a map of URL → body.
+type pagesRT map[string]string
+
+func (p pagesRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, ok := p[r.URL.String()]
+	status := http.StatusOK
+	if !ok {
+		status, body = http.StatusNotFound, `{"error":{"code":"ErrorItemNotFound","message":"no"}}`
+	}
+	return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+}
+
+func TestAllFollowsNextLinksOnTheOriginOnly(t *testing.T) {
+	type item struct {
+		ID string `json:"id"`
+	}
+	rt := pagesRT{
+		"https://graph.example/v1.0/users?$top=2":            `{"value":[{"id":"a"},{"id":"b"}],"@odata.nextLink":"https://graph.example/v1.0/users?$skiptoken=2"}`,
+		"https://graph.example/v1.0/users?$skiptoken=2":      `{"value":[{"id":"c"}],"@odata.nextLink":"https://graph.example/v1.0/users?$skiptoken=3"}`,
+		"https://graph.example/v1.0/users?$skiptoken=3":      `{"value":[]}`,
+		"https://graph.example/v1.0/groups?$top=2":           `{"value":[{"id":"g"}],"@odata.nextLink":"https://evil.example/v1.0/groups?$skiptoken=secret"}`,
+		"https://evil.example/v1.0/groups?$skiptoken=secret": `{"value":[{"id":"x"}]}`,
+	}
+	c, err := New(Config{BaseURL: "https://graph.example/v1.0", HTTPClient: &http.Client{Transport: rt}})
+	require.NoError(t, err)
+	observed := 0
+	got, err := All[item](context.Background(), c, &Request{Path: "/users", Query: map[string][]string{"$top": {"2"}}, Observe: func(int) { observed++ }})
+	require.NoError(t, err)
+	assert.Equal(t, []item{{"a"}, {"b"}, {"c"}}, got)
+	assert.Equal(t, 3, observed, "the follow-ups keep the observer")
+
+	_, err = All[item](context.Background(), c, &Request{Path: "/groups", Query: map[string][]string{"$top": {"2"}}})
+	require.ErrorIs(t, err, m365link.ErrUntrustedLink)
+	assert.NotContains(t, err.Error(), "secret")
+}

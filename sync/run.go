@@ -35,49 +35,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer e.inRun.Store(false)
 	var wg gosync.WaitGroup
 	defer wg.Wait()
-	slots := make(chan struct{}, e.cfg.Schedule.Workers)
-	var nextPolicy time.Time
-	first := true
+	r := &runner{e: e, wg: &wg, slots: make(chan struct{}, e.cfg.Schedule.Workers), first: true}
 	for {
-		now := time.Now()
-		e.mu.Lock()
-		if e.repolicy {
-			e.repolicy, nextPolicy = false, time.Time{}
+		if err := r.refreshPolicy(ctx); err != nil {
+			return err
 		}
-		e.mu.Unlock()
-		if !now.Before(nextPolicy) {
-			nextPolicy = now.Add(e.cfg.Schedule.PolicyInterval)
-			if mbs, err := e.Mailboxes(ctx); err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				e.log.LogAttrs(ctx, slog.LevelWarn, "sync: read policy", slog.String("error", err.Error()))
-				nextPolicy = now.Add(min(time.Minute, e.cfg.Schedule.PolicyInterval))
-			} else {
-				e.applyPolicy(ctx, mbs, first)
-				first = false
-			}
-		}
-		e.mu.Lock()
-		for k, mb := range e.dropped {
-			if e.running[k] != nil || e.due[k].After(now) || !e.slot(slots) {
-				continue
-			}
-			e.start(ctx, &wg, slots, k, true, func(ctx context.Context) error { return e.remove(ctx, mb) })
-		}
-		for k, mb := range e.known {
-			if e.running[k] != nil || e.due[k].After(now) || !e.slot(slots) {
-				continue
-			}
-			e.start(ctx, &wg, slots, k, false, func(ctx context.Context) error { return e.SyncOnce(ctx, mb) })
-		}
-		wake := nextPolicy
-		for k, t := range e.due {
-			if e.running[k] == nil && t.Before(wake) {
-				wake = t
-			}
-		}
-		e.mu.Unlock()
+		wake := r.dispatch(ctx)
 		t := time.NewTimer(max(time.Until(wake), time.Millisecond))
 		select {
 		case <-ctx.Done():
@@ -88,6 +51,70 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// runner is one Run: its worker slots and when it next reads the policy.
+// The schedule itself (which mailboxes, what runs, what is due) lives in
+// the engine, guarded by e.mu, so that SetPolicy and Trigger reach it.
+type runner struct {
+	e          *Engine
+	wg         *gosync.WaitGroup
+	slots      chan struct{}
+	nextPolicy time.Time
+	first      bool
+}
+
+// refreshPolicy re-reads the policy when it is due (or SetPolicy asked);
+// a failure to read it is logged and retried within a minute.
+func (r *runner) refreshPolicy(ctx context.Context) error {
+	e, now := r.e, time.Now()
+	e.mu.Lock()
+	if e.repolicy {
+		e.repolicy, r.nextPolicy = false, time.Time{}
+	}
+	e.mu.Unlock()
+	if now.Before(r.nextPolicy) {
+		return nil
+	}
+	r.nextPolicy = now.Add(e.cfg.Schedule.PolicyInterval)
+	mbs, err := e.Mailboxes(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: read policy", slog.String("error", err.Error()))
+		r.nextPolicy = now.Add(min(time.Minute, e.cfg.Schedule.PolicyInterval))
+		return nil
+	}
+	e.applyPolicy(ctx, mbs, r.first)
+	r.first = false
+	return nil
+}
+
+// dispatch starts the removals and passes that are due, as far as worker
+// slots allow, and returns when something next falls due.
+func (r *runner) dispatch(ctx context.Context) (wake time.Time) {
+	e, now := r.e, time.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ready := func(k string) bool { return e.running[k] == nil && !e.due[k].After(now) && e.slot(r.slots) }
+	for k, mb := range e.dropped {
+		if ready(k) {
+			e.start(ctx, r.wg, r.slots, k, true, func(ctx context.Context) error { return e.remove(ctx, mb) })
+		}
+	}
+	for k, mb := range e.known {
+		if ready(k) {
+			e.start(ctx, r.wg, r.slots, k, false, func(ctx context.Context) error { return e.SyncOnce(ctx, mb) })
+		}
+	}
+	wake = r.nextPolicy
+	for k, t := range e.due {
+		if e.running[k] == nil && t.Before(wake) {
+			wake = t
+		}
+	}
+	return wake
 }
 
 // slot takes a worker slot if one is free.

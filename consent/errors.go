@@ -39,10 +39,12 @@ var (
 	// ErrPersonalAccount: personal Microsoft accounts cannot be used for
 	// app-only (service) connections.
 	ErrPersonalAccount = errors.New("consent: personal accounts cannot use app-only access")
-	// ErrUnavailable: a passing fault of the identity platform; retry later.
-	ErrUnavailable = errors.New("consent: identity platform unavailable")
-	// ErrRejected: any other error the identity platform returned.
-	ErrRejected = errors.New("consent: rejected by the identity platform")
+	// ErrUnavailable: a passing fault of the identity platform, or of
+	// Microsoft Graph while an administrator's roles are read; retry later.
+	ErrUnavailable = errors.New("consent: Microsoft service unavailable")
+	// ErrRejected: any other error the identity platform returned, or
+	// Microsoft Graph when asked for an administrator's roles.
+	ErrRejected = errors.New("consent: rejected by Microsoft")
 )
 
 // Error is a failed consent or connect step, with what to do about it.

@@ -22,8 +22,9 @@ var (
 	// ErrAdminApprovalRequired: only an admin can grant what the app asks
 	// (AADSTS90094, AADSTS90093 for a user).
 	ErrAdminApprovalRequired = errors.New("consent: admin approval required")
-	// ErrNotAdmin: the account that answered the admin-consent link may not
-	// grant tenant-wide consent.
+	// ErrNotAdmin: the account that signed in for admin consent holds none
+	// of Config.AdminRoles, or the one that answered the admin-consent
+	// link may not grant tenant-wide consent (AADSTS90093, AADSTS90094).
 	ErrNotAdmin = errors.New("consent: not an administrator")
 	// ErrUserNotAssigned: "Assignment required" is on and the user is not
 	// assigned to the app (AADSTS50105).

@@ -170,7 +170,7 @@ func TestHandlerAdminConsentWithDefaultConfig(t *testing.T) {
 	status, loc, _ := a.get(t, "/m365/admin-consent?return_to=/settings")
 	require.Equal(t, http.StatusFound, status)
 	assert.Equal(t, "/settings", loc)
-	assert.Equal(t, &AdminConsent{TenantID: tenantA, Admin: m365link.Account{TenantID: tenantA, UserID: carolID},
+	assert.Equal(t, &AdminConsent{TenantID: tenantA, Admin: m365link.Account{TenantID: tenantA, UserID: carolID}, AdminRole: RoleGlobalAdministrator,
 		Scopes: []string{"https://graph.microsoft.com/.default"}, Verified: true, ReturnTo: "/settings"}, got)
 	authorize, adminConsent := w.idp.Hits()
 	assert.Equal(t, [2]int{1, 1}, [2]int{authorize, adminConsent})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/m365link/m365link"
@@ -31,7 +32,8 @@ type AdminConsentOptions struct {
 // adminSignInScopes ask for an ID token naming the administrator (oid,
 // tid) and the sign-in permission every app registration starts with,
 // User.Read, which the code is redeemed for (MSAL redeems no code for
-// OpenID scopes alone). The tokens are not kept.
+// OpenID scopes alone) and which reads the administrator's own directory
+// roles. The tokens are not kept.
 func (c *Connector) adminSignInScopes() []string {
 	return []string{"openid", "profile", c.cfg.Cloud.GraphResource + "/User.Read"}
 }
@@ -40,9 +42,10 @@ func (c *Connector) adminSignInScopes() []string {
 // the URL to redirect the browser to. The administrator signs in first
 // (OpenID Connect: authorization code with PKCE, a nonce, a single-use
 // state bound to session), so the tenant to consent for comes from a
-// signed ID token rather than from the browser. Its callback goes to
-// [Connector.CompleteAdminSignIn], which sends the browser on to the
-// admin-consent page of exactly that tenant; [Connector.CompleteAdminConsent]
+// signed ID token rather than from the browser, and the administrator's
+// roles are checked before any admin-consent page is offered. Its callback
+// goes to [Connector.CompleteAdminSignIn], which sends the browser on to
+// the admin-consent page of exactly that tenant; [Connector.CompleteAdminConsent]
 // then refuses a callback naming any other. It makes no network call.
 func (c *Connector) BeginAdminConsent(ctx context.Context, session string, opts *AdminConsentOptions) (string, error) {
 	var o AdminConsentOptions
@@ -67,9 +70,15 @@ func (c *Connector) BeginAdminConsent(ctx context.Context, session string, opts 
 // It checks the callback as [Connector.CompleteConnect] does, redeems the
 // code with the PKCE verifier and verifies the ID token (signature by a
 // key the identity platform publishes for the token's tenant, this
-// cloud's issuer, this app as audience, validity, nonce). It returns the
-// URL of the admin-consent page of the tenant the token names, to
-// redirect the browser to; nothing is stored besides the new state.
+// cloud's issuer, this app as audience, validity, nonce). It then reads
+// the signed-in user's directory roles from Microsoft Graph with the
+// sign-in's own access token (GET /me/memberOf/microsoft.graph.directoryRole)
+// and requires one of Config.AdminRoles: anyone else gets [ErrNotAdmin],
+// and a Graph that cannot answer a typed error ([ErrUnavailable],
+// [ErrRejected]), never an admin-consent link. It returns the URL of the
+// admin-consent page of the tenant the token names, to redirect the
+// browser to; nothing is stored besides the new state, which carries the
+// administrator and the role they held.
 func (c *Connector) CompleteAdminSignIn(ctx context.Context, session, rawQuery string) (string, error) {
 	p, err := ParseCallback(rawQuery)
 	if err != nil {
@@ -107,7 +116,12 @@ func (c *Connector) completeAdminSignIn(ctx context.Context, a Attempt, p map[st
 	case looksLikeTenantID(a.Tenant) && !strings.EqualFold(a.Tenant, claims.Tenant):
 		return "", &Error{Kind: ErrTenant, Description: "the administrator signed in to another organisation than the one asked for", Remediation: "Sign in with an administrator of that organisation"}
 	}
-	_, state, err := c.issue(ctx, Attempt{Flow: FlowAdminConsent, Binding: a.Binding, Tenant: claims.Tenant, Subject: claims.Object, ReturnTo: a.ReturnTo})
+	role, err := c.adminRole(ctx, got.AccessToken())
+	if err != nil {
+		return "", err
+	}
+	_, state, err := c.issue(ctx, Attempt{Flow: FlowAdminConsent, Binding: a.Binding, Tenant: claims.Tenant, Subject: claims.Object,
+		AdminRole: role, ReturnTo: a.ReturnTo})
 	if err != nil {
 		return "", err
 	}
@@ -117,7 +131,9 @@ func (c *Connector) completeAdminSignIn(ctx context.Context, a Attempt, p map[st
 // AdminConsentURL returns an admin-consent link for a tenant the host
 // already knows: tenant must be the customer's tenant ID (a GUID) from the
 // host's own records, never from the browser. Its callback must name that
-// tenant. To let the administrator's sign-in decide the tenant, use
+// tenant. Nobody signs in first, so nothing proves who consented (the
+// [AdminConsent] has no Admin): use it where the tenant alone matters. To
+// let the administrator's sign-in decide the tenant, use
 // [Connector.BeginAdminConsent]: the callback of an admin-consent link
 // made for "organizations" names a tenant anyone can edit, so this
 // package makes no such link.
@@ -148,12 +164,15 @@ func (c *Connector) adminConsentLink(tenant, state string) string {
 
 // AdminConsent is a tenant whose admin granted consent.
 //
-// What it proves: TenantID is signed (the administrator's ID token) or the
-// host's own; with Verified the app has consent there. The admin-consent
-// callback itself is unsigned, so when a tenant had consented before,
-// Admin is known to be a user of it who signed in in this session, not
-// necessarily an administrator: a host that links tenants to its own
-// customer accounts checks Admin against what it knows of the customer.
+// What it proves, after [Connector.BeginAdminConsent]: TenantID comes from
+// the administrator's verified ID token, not from the browser (the
+// callback named the same tenant); Admin signed in in this session and
+// held AdminRole, one of Config.AdminRoles, at that sign-in (Microsoft
+// Graph said so to their own token); with Verified (Config.VerifyAppOnly)
+// an app-only token for the tenant was acquired, so the app has consent
+// there, where without it the consent is the unsigned callback's word.
+// After [Connector.AdminConsentURL], TenantID is the host's own and
+// nothing is known of who consented.
 type AdminConsent struct {
 	// TenantID is the tenant the administrator signed in to (from the
 	// verified ID token), or the one the host named to AdminConsentURL;
@@ -162,6 +181,9 @@ type AdminConsent struct {
 	// Admin is the administrator who signed in before consenting (zero
 	// for a link made by AdminConsentURL).
 	Admin m365link.Account
+	// AdminRole is the template ID of the role Admin held at sign-in
+	// (RoleGlobalAdministrator…); empty for a link made by AdminConsentURL.
+	AdminRole string
 	// Scopes are what the callback reports as granted.
 	Scopes []string
 	// Verified reports that an app-only token was acquired for the tenant,
@@ -172,10 +194,13 @@ type AdminConsent struct {
 
 // CompleteAdminConsent handles the admin-consent callback for the session
 // that began it. An error answer also carries admin_consent=True, so the
-// error is checked first. The callback's tenant must be the one the
-// administrator signed in to (or the one the host named); any other is
-// refused with [ErrTenant]. With VerifyAppOnly, the consent is confirmed
-// by acquiring an app-only token for the tenant (stored through tokens).
+// error is checked first. A link that followed a sign-in must carry the
+// admin role the administrator proved there (one of Config.AdminRoles),
+// else it is refused with [ErrNotAdmin]. The callback's tenant must be the
+// one the administrator signed in to (or the one the host named); any
+// other is refused with [ErrTenant]. With VerifyAppOnly, the consent is
+// confirmed by acquiring an app-only token for the tenant (stored through
+// tokens).
 func (c *Connector) CompleteAdminConsent(ctx context.Context, session, rawQuery string) (*AdminConsent, error) {
 	p, err := ParseCallback(rawQuery)
 	if err != nil {
@@ -204,6 +229,12 @@ func (c *Connector) completeAdminConsent(ctx context.Context, a Attempt, p map[s
 	if !looksLikeTenantID(a.Tenant) {
 		return nil, invalid("the admin-consent link was not made for one tenant")
 	}
+	// States issued before the role check (or under other AdminRoles)
+	// prove no role.
+	if a.Subject != "" && !slices.Contains(c.adminRoles, a.AdminRole) {
+		return nil, &Error{Kind: ErrNotAdmin, Description: "the admin-consent link was not issued after a sign-in that proved an admin role",
+			Remediation: "Start admin consent again from the app"}
+	}
 	if tenant := strings.ToLower(p["tenant"]); tenant != strings.ToLower(a.Tenant) {
 		desc := "the callback names another tenant than the one the link was made for"
 		if a.Subject != "" {
@@ -214,7 +245,7 @@ func (c *Connector) completeAdminConsent(ctx context.Context, a Attempt, p map[s
 	tenant := strings.ToLower(a.Tenant)
 	out := &AdminConsent{TenantID: tenant, Scopes: strings.Fields(p["scope"]), ReturnTo: a.ReturnTo}
 	if a.Subject != "" {
-		out.Admin = m365link.Account{TenantID: tenant, UserID: a.Subject}
+		out.Admin, out.AdminRole = m365link.Account{TenantID: tenant, UserID: a.Subject}, a.AdminRole
 	}
 	if c.cfg.VerifyAppOnly {
 		if _, err := c.cfg.Tokens.Source(m365link.Account{TenantID: tenant}).Token(ctx); err != nil {

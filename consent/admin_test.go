@@ -2,7 +2,10 @@ package consent
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/internal/fakegraph"
 	"github.com/m365link/m365link/internal/fakegraph/idp"
 )
 
@@ -60,7 +64,7 @@ func TestAdminConsentEndToEnd(t *testing.T) {
 
 	ac, err := w.c.CompleteAdminConsent(ctx, "admin-session", w.browse(t, next))
 	require.NoError(t, err)
-	assert.Equal(t, &AdminConsent{TenantID: tenantA, Admin: m365link.Account{TenantID: tenantA, UserID: carolID},
+	assert.Equal(t, &AdminConsent{TenantID: tenantA, Admin: m365link.Account{TenantID: tenantA, UserID: carolID}, AdminRole: RoleGlobalAdministrator,
 		Scopes: []string{"https://graph.microsoft.com/.default"}, Verified: true, ReturnTo: "/settings"}, ac)
 	assert.True(t, w.idp.Consented(tenantA, appID))
 	assert.Equal(t, 2, w.idp.Grants("client_credentials"), "one refused before consent, one proving it")
@@ -91,14 +95,14 @@ func TestAdminConsentEndToEnd(t *testing.T) {
 func TestAdminConsentForgedTenantIsRefused(t *testing.T) {
 	w := newWorld(t, nil)
 	w.idp.RequireAdminConsent()
-	w.idp.AddUser(idp.User{TenantID: tenantB, ID: bobID, UPN: "bob@fabrikam.com", Name: "Bob Admin", Admin: true})
+	w.addUser(tenantB, bobID, "bob@fabrikam.com", RoleGlobalAdministrator)
 	ctx := context.Background()
 
 	// B's administrator consents, genuinely.
 	w.idp.SignInAs(tenantB, bobID)
 	ac, err := w.c.CompleteAdminConsent(ctx, "bob", w.browse(t, w.signInAdmin(t, "bob", nil)))
 	require.NoError(t, err)
-	require.Equal(t, &AdminConsent{TenantID: tenantB, Admin: m365link.Account{TenantID: tenantB, UserID: bobID},
+	require.Equal(t, &AdminConsent{TenantID: tenantB, Admin: m365link.Account{TenantID: tenantB, UserID: bobID}, AdminRole: RoleGlobalAdministrator,
 		Scopes: []string{"https://graph.microsoft.com/.default"}, Verified: true, ReturnTo: "/"}, ac)
 	w.idp.SignInAs(tenantA, carolID)
 
@@ -225,4 +229,191 @@ func TestAdminConsentLinksNeedOneTenant(t *testing.T) {
 	require.NoError(t, err)
 	_, err = w.c.CompleteAdminConsent(ctx, "s", "admin_consent=True&tenant="+tenantB+"&state="+state)
 	assert.Equal(t, invalid("the admin-consent link was not made for one tenant"), err)
+}
+
+// roleRequests counts the role checks Graph served.
+func (w *world) roleRequests() int {
+	n := 0
+	for _, r := range w.graph.Requests() {
+		if r.Route == "GET /me/memberOf/{id}" {
+			n++
+		}
+	}
+	return n
+}
+
+// The attack the role check closes: tenant A consented already (its
+// administrator, genuinely), so the app-only token works there. Alice, a
+// plain member of A, signs in through the admin-consent flow hoping to
+// forge admin_consent=True for her own, signed tenant and bind A to her
+// session. She holds no admin role, so she gets no admin-consent link
+// (nor a state to forge a callback with).
+func TestAdminSignInOfANonAdminIsRefused(t *testing.T) {
+	w := newWorld(t, nil)
+	w.idp.RequireAdminConsent()
+	ctx := context.Background()
+	w.idp.SignInAs(tenantA, carolID)
+	_, err := w.c.CompleteAdminConsent(ctx, "carol", w.browse(t, w.signInAdmin(t, "carol", nil)))
+	require.NoError(t, err)
+	require.True(t, w.idp.Consented(tenantA, appID))
+	_, consentHits := w.idp.Hits()
+
+	w.idp.SignInAs(tenantA, aliceID)
+	u, err := w.c.BeginAdminConsent(ctx, "alice", nil)
+	require.NoError(t, err)
+	next, err := w.c.CompleteAdminSignIn(ctx, "alice", w.browse(t, u))
+	assert.Equal(t, "", next)
+	assert.Equal(t, &Error{Kind: ErrNotAdmin, Description: "the account that signed in holds none of the roles that may grant this consent",
+		Remediation: "Sign in with an account that holds one of these roles in the organisation: Global Administrator, Privileged Role Administrator " +
+			"(a role that Privileged Identity Management makes eligible must be activated first); or ask such an administrator to start admin consent"}, err)
+	assert.Equal(t, 0, w.c.states.(*MemoryStates).pending.len(), "no admin-consent state was issued")
+	_, hits := w.idp.Hits()
+	assert.Equal(t, consentHits, hits, "no admin-consent page was opened")
+	assert.Equal(t, 2, w.roleRequests(), "Carol's role check and Alice's")
+	assert.Equal(t, http.StatusBadRequest, HTTPStatus(err))
+
+	// A state that names an administrator but no proven role (issued
+	// before this check existed) is refused too.
+	state, err := w.c.states.Issue(ctx, Attempt{ID: "before-roles", Flow: FlowAdminConsent, Binding: bindingOf("alice"), Tenant: tenantA,
+		Subject: aliceID, Expires: w.c.now().Add(time.Minute)})
+	require.NoError(t, err)
+	grants := w.idp.Grants("client_credentials")
+	ac, err := w.c.CompleteAdminConsent(ctx, "alice", "admin_consent=True&tenant="+tenantA+"&state="+state)
+	assert.Nil(t, ac)
+	assert.Equal(t, &Error{Kind: ErrNotAdmin, Description: "the admin-consent link was not issued after a sign-in that proved an admin role",
+		Remediation: "Start admin consent again from the app"}, err)
+	assert.Equal(t, grants, w.idp.Grants("client_credentials"), "refused before any app-only token")
+}
+
+// Config.AdminRoles replaces the default set: a host whose plan is
+// delegated only may let a Cloud Application Administrator consent.
+func TestAdminRolesAreConfigurable(t *testing.T) {
+	const daveID = "4d5e6f70-8192-4a3b-9c4d-5e6f708192a3"
+	w := newWorld(t, nil)
+	w.addUser(tenantA, daveID, "dave@contoso.com", RoleCloudApplicationAdministrator)
+	w.idp.SignInAs(tenantA, daveID)
+	ctx := context.Background()
+
+	u, err := w.c.BeginAdminConsent(ctx, "dave", nil)
+	require.NoError(t, err)
+	_, err = w.c.CompleteAdminSignIn(ctx, "dave", w.browse(t, u))
+	assert.ErrorIs(t, err, ErrNotAdmin, "not by default")
+
+	cfg := w.c.cfg
+	cfg.AdminRoles = []string{RoleGlobalAdministrator, RolePrivilegedRoleAdministrator, strings.ToUpper(RoleCloudApplicationAdministrator)}
+	c, err := New(cfg)
+	require.NoError(t, err)
+	u, err = c.BeginAdminConsent(ctx, "dave", nil)
+	require.NoError(t, err)
+	next, err := c.CompleteAdminSignIn(ctx, "dave", w.browse(t, u))
+	require.NoError(t, err)
+	ac, err := c.CompleteAdminConsent(ctx, "dave", w.browse(t, next))
+	require.NoError(t, err)
+	assert.Equal(t, &AdminConsent{TenantID: tenantA, Admin: m365link.Account{TenantID: tenantA, UserID: daveID}, AdminRole: RoleCloudApplicationAdministrator,
+		Scopes: []string{"https://graph.microsoft.com/.default"}, Verified: true, ReturnTo: "/"}, ac)
+
+	// A role nobody named a template of is named by its ID.
+	cfg.AdminRoles = []string{"00000000-0000-0000-0000-00000000000a"}
+	c, err = New(cfg)
+	require.NoError(t, err)
+	u, _ = c.BeginAdminConsent(ctx, "dave", nil)
+	_, err = c.CompleteAdminSignIn(ctx, "dave", w.browse(t, u))
+	assert.EqualError(t, err, "consent: not an administrator: the account that signed in holds none of the roles that may grant this consent. "+
+		"Sign in with an account that holds one of these roles in the organisation: the role with template ID 00000000-0000-0000-0000-00000000000a "+
+		"(a role that Privileged Identity Management makes eligible must be activated first); or ask such an administrator to start admin consent")
+
+	cfg.AdminRoles = []string{"Global Administrator", RoleGlobalAdministrator, ""}
+	_, err = New(cfg)
+	assert.EqualError(t, err, `consent: Config.AdminRoles holds role template IDs, which are GUIDs, not "global administrator", ""`)
+	cfg.AdminRoles, cfg.Cloud.GraphBase = nil, ""
+	_, err = New(cfg)
+	assert.EqualError(t, err, `consent: Config.Cloud "global" has no GraphBase`)
+}
+
+// When Graph cannot say which roles the administrator holds, the sign-in
+// fails with a typed error and no admin-consent link: never accepted on
+// a failure.
+func TestAdminRoleCheckFailures(t *testing.T) {
+	const erinID = "5e6f7081-92a3-4b4c-8d5e-6f708192a3b4" // a Global Administrator among 100 other roles
+	many := make([]string, 0, 101)
+	for i := range 100 {
+		many = append(many, fmt.Sprintf("00000000-0000-4000-8000-%012d", i))
+	}
+	adminFirst := append([]string{RoleGlobalAdministrator}, many...)
+	many = append(many, RoleGlobalAdministrator)
+	foreignLink := func(w *world) *Error {
+		return &Error{Kind: ErrUnavailable, Description: "the administrator's directory roles could not be read from Microsoft Graph: its answer links elsewhere, " +
+			"and was not followed (m365link: link outside the Graph origin refused: https://evil.example is not " + w.graph.Origin() + ")",
+			Remediation: "Try again; if it keeps happening, check what sits between the app and Microsoft Graph (proxies)"}
+	}
+	tests := []struct {
+		name     string
+		user     string
+		roles    []string
+		setup    func(w *world)
+		want     func(w *world) *Error
+		requests int
+		status   int // HTTPStatus of the error
+	}{
+		{name: "503 on every try", user: carolID,
+			setup: func(w *world) { w.graph.Inject(fakegraph.Fault{Route: "/me/memberOf", Kind: fakegraph.Unavailable503}) },
+			want: func(*world) *Error {
+				return &Error{Kind: ErrUnavailable, Description: "the administrator's directory roles could not be read from Microsoft Graph: it answered 503 ServiceNotAvailable",
+					Remediation: "A passing problem at Microsoft. Try again in a minute"}
+			},
+			requests: 3, status: http.StatusServiceUnavailable},
+		{name: "a page links to another origin", user: erinID, roles: many,
+			setup: func(w *world) {
+				w.graph.Inject(fakegraph.Fault{Route: "/me/memberOf", Kind: fakegraph.ForeignNextLink})
+			},
+			want: foreignLink, requests: 1, status: http.StatusServiceUnavailable},
+		{name: "a page with the admin role links to another origin", user: erinID, roles: adminFirst,
+			setup: func(w *world) {
+				w.graph.Inject(fakegraph.Fault{Route: "/me/memberOf", Kind: fakegraph.ForeignNextLink})
+			},
+			want: foreignLink, requests: 1, status: http.StatusServiceUnavailable},
+		{name: "the token is refused", user: carolID,
+			setup: func(w *world) { w.graph.SetTokenValidator(func(string, *http.Request) bool { return false }) },
+			want: func(*world) *Error {
+				return &Error{Kind: ErrRejected, Description: "the administrator's directory roles could not be read from Microsoft Graph: it answered 401 InvalidAuthenticationToken",
+					Remediation: "Check that the app registration has Microsoft Graph's delegated permission User.Read, then sign in again"}
+			},
+			requests: 1, status: http.StatusBadRequest},
+		{name: "roles listed without their templates", user: erinID, roles: []string{""},
+			want: func(*world) *Error {
+				return &Error{Kind: ErrNotAdmin, Description: "Microsoft Graph listed directory roles of the account without their role template IDs, so none could be checked",
+					Remediation: "Sign in with an account that holds one of these roles in the organisation: Global Administrator, Privileged Role Administrator " +
+						"(a role that Privileged Identity Management makes eligible must be activated first); or ask such an administrator to start admin consent"}
+			},
+			requests: 1, status: http.StatusBadRequest},
+		{name: "the admin role on the second page", user: erinID, roles: many, requests: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, nil)
+			if tt.user == erinID {
+				w.addUser(tenantA, erinID, "erin@contoso.com", tt.roles...)
+			}
+			w.idp.SignInAs(tenantA, tt.user)
+			if tt.setup != nil {
+				tt.setup(w)
+			}
+			ctx := context.Background()
+			u, err := w.c.BeginAdminConsent(ctx, "s", nil)
+			require.NoError(t, err)
+			next, err := w.c.CompleteAdminSignIn(ctx, "s", w.browse(t, u))
+			assert.Equal(t, tt.requests, w.roleRequests())
+			if tt.want == nil {
+				require.NoError(t, err)
+				assert.Equal(t, 1, w.c.states.(*MemoryStates).pending.len())
+				nu, _ := url.Parse(next)
+				assert.Equal(t, "/"+tenantA+"/v2.0/adminconsent", nu.Path)
+				return
+			}
+			assert.Equal(t, "", next)
+			assert.Equal(t, tt.want(w), err)
+			assert.Equal(t, tt.status, HTTPStatus(err))
+			assert.Equal(t, 0, w.c.states.(*MemoryStates).pending.len(), "no admin-consent state was issued")
+		})
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/internal/graph"
 	"github.com/m365link/m365link/tokens"
 )
 
@@ -49,9 +50,24 @@ type Config struct {
 	// an app-only token for the tenant (set it when the app uses application
 	// permissions): the tenant in the callback alone can be forged.
 	VerifyAppOnly bool
-	// HTTPClient fetches the identity platform's discovery metadata and
-	// signing keys, to verify an administrator's ID token; nil means a
-	// client with a 30-second timeout. Redirects are never followed.
+	// AdminRoles are the template IDs of the Microsoft Entra roles an
+	// administrator must hold (assigned and active) when signing in for
+	// admin consent: [Connector.CompleteAdminSignIn] reads the signed-in
+	// user's directory roles from Microsoft Graph with the sign-in's own
+	// token and refuses anyone holding none of them with [ErrNotAdmin],
+	// before any admin-consent link. Empty means
+	// [RoleGlobalAdministrator] and [RolePrivilegedRoleAdministrator], the
+	// roles that can grant tenant-wide consent to Microsoft Graph
+	// application permissions. A host whose plan is delegated permissions
+	// only may also accept [RoleCloudApplicationAdministrator] and
+	// [RoleApplicationAdministrator], which can grant those; list every
+	// role to accept, the defaults included.
+	AdminRoles []string
+	// HTTPClient sends this package's own requests: the identity
+	// platform's discovery metadata and signing keys, to verify an
+	// administrator's ID token, and the read of the administrator's roles
+	// from Cloud.GraphBase. nil means a client with a 30-second timeout.
+	// Redirects are never followed.
 	HTTPClient *http.Client
 	// Logger receives the failures Handler answers with a 5xx (never a
 	// secret); nil discards.
@@ -61,11 +77,13 @@ type Config struct {
 // Connector runs admin consent and user connect for one app registration.
 // It is safe for concurrent use.
 type Connector struct {
-	cfg    Config
-	states StateStore
-	hc     *http.Client
-	log    *slog.Logger
-	now    func() time.Time
+	cfg        Config
+	states     StateStore
+	hc         *http.Client
+	graph      *graph.Client // reads administrators' roles
+	adminRoles []string      // lower-cased, in preference order
+	log        *slog.Logger
+	now        func() time.Time
 }
 
 // New checks cfg and returns a connector.
@@ -85,13 +103,22 @@ func New(cfg Config) (*Connector, error) {
 			return nil, fmt.Errorf("consent: redirect URI %q must be absolute https (http only for localhost), without fragment", u)
 		}
 	}
+	// An empty GraphBase would mean the global cloud's Graph, which must
+	// not see a national cloud's tokens.
+	if cfg.Cloud.GraphBase == "" {
+		return nil, fmt.Errorf("consent: Config.Cloud %q has no GraphBase", cfg.Cloud.Name)
+	}
 	if cfg.AdminRedirectURI == "" {
 		cfg.AdminRedirectURI = cfg.RedirectURI
 	}
 	if cfg.StateTTL <= 0 {
 		cfg.StateTTL = 10 * time.Minute
 	}
-	c := &Connector{cfg: cfg, states: cfg.States, log: cfg.Logger, now: time.Now}
+	roles, err := adminRolesOf(cfg.AdminRoles)
+	if err != nil {
+		return nil, err
+	}
+	c := &Connector{cfg: cfg, states: cfg.States, adminRoles: roles, log: cfg.Logger, now: time.Now}
 	if c.states == nil {
 		c.states = &MemoryStates{}
 	}
@@ -104,6 +131,10 @@ func New(cfg Config) (*Connector, error) {
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.hc = &hc
+	c.graph, err = graph.New(graph.Config{BaseURL: cfg.Cloud.GraphBase, HTTPClient: c.hc, Retry: roleCheckRetry, Logger: c.log})
+	if err != nil {
+		return nil, fmt.Errorf("consent: Config.Cloud.GraphBase: %w", err)
+	}
 	return c, nil
 }
 

@@ -54,11 +54,16 @@ func newWorld(t *testing.T, states StateStore) *world {
 	w.idp.AddUser(idp.User{TenantID: tenantB, ID: malloryID, UPN: "mallory@fabrikam.com", Name: "Mallory"})
 
 	w.graph.AddTenant(fakegraph.Tenant{ID: tenantA, DisplayName: "Contoso", Domains: []string{"contoso.com"}})
+	w.graph.AddTenant(fakegraph.Tenant{ID: tenantB, DisplayName: "Fabrikam", Domains: []string{"fabrikam.com"}})
 	w.graph.AddUser(tenantA, fakegraph.User{ID: aliceID, UPN: "alice@contoso.com", MailEnabled: true, AccountEnabled: true})
-	w.graph.AddUser(tenantA, fakegraph.User{ID: carolID, UPN: "carol@contoso.com", MailEnabled: true, AccountEnabled: true})
-	// Graph accepts only tokens the identity platform issued.
+	w.graph.AddUser(tenantA, fakegraph.User{ID: carolID, UPN: "carol@contoso.com", MailEnabled: true, AccountEnabled: true,
+		DirectoryRoles: []string{RoleGlobalAdministrator}})
+	w.graph.AddUser(tenantB, fakegraph.User{ID: malloryID, UPN: "mallory@fabrikam.com", AccountEnabled: true})
+	// Graph accepts only tokens the identity platform issued, and knows
+	// whose they are.
 	w.graph.SetTokenValidator(func(tok string, _ *http.Request) bool { _, ok := w.idp.Validate(tok); return ok })
 	w.graph.SetTokenTenant(func(tok string, _ *http.Request) string { c, _ := w.idp.Validate(tok); return c.TenantID })
+	w.graph.SetTokenUser(func(tok string, _ *http.Request) string { c, _ := w.idp.Validate(tok); return c.UserID })
 	gc, err := graph.New(graph.Config{BaseURL: w.graph.URL(), HTTPClient: w.graph.Client()})
 	require.NoError(t, err)
 	w.gc = gc
@@ -74,6 +79,14 @@ func newWorld(t *testing.T, states StateStore) *world {
 		Scopes: append([]string{"openid", "profile", "offline_access"}, mailRead...), Tokens: w.tok, States: states, VerifyAppOnly: true, HTTPClient: w.idp.Client()})
 	require.NoError(t, err)
 	return w
+}
+
+// addUser adds a user to the identity platform and to Graph, holding the
+// directory roles given (the identity platform lets anyone holding one
+// grant consent).
+func (w *world) addUser(tenant, id, upn string, roles ...string) {
+	w.idp.AddUser(idp.User{TenantID: tenant, ID: id, UPN: upn, Name: upn, Admin: len(roles) > 0})
+	w.graph.AddUser(tenant, fakegraph.User{ID: id, UPN: upn, AccountEnabled: true, DirectoryRoles: roles})
 }
 
 // browse plays the browser: it opens u at the identity platform and
@@ -314,6 +327,14 @@ func TestSignedStates(t *testing.T) {
 	a, err := s2.Take(context.Background(), p.Query().Get("state"))
 	require.NoError(t, err)
 	assert.Equal(t, "/a", a.ReturnTo)
+
+	// The admin-consent state carries the administrator and the role
+	// proven at sign-in, under the signature.
+	w.idp.SignInAs(tenantA, carolID)
+	next, _ := url.Parse(w.signInAdmin(t, "s", nil))
+	a, err = s2.Take(context.Background(), next.Query().Get("state"))
+	require.NoError(t, err)
+	assert.Equal(t, [3]string{tenantA, carolID, RoleGlobalAdministrator}, [3]string{a.Tenant, a.Subject, a.AdminRole})
 	_, err = NewSignedStates([]byte("short"))
 	assert.Error(t, err)
 	assert.Equal(t, "consent.SignedStates{}", s.String())

@@ -15,12 +15,16 @@
 //     (authorization code, PKCE, nonce); [Connector.CompleteAdminSignIn]
 //     verifies the ID token (signature by a key from the identity platform's
 //     discovery metadata, this cloud's issuer, this app as audience,
-//     validity, nonce) and returns the admin-consent link of exactly the
-//     tenant it names; [Connector.CompleteAdminConsent] refuses a callback
-//     naming any other tenant ([ErrTenant]). With Config.VerifyAppOnly an
-//     app-only token then proves the consent. A host that already holds a
-//     customer's tenant ID can skip the sign-in with
-//     [Connector.AdminConsentURL]; its callback must name that tenant.
+//     validity, nonce), reads the administrator's directory roles from
+//     Microsoft Graph with the sign-in's own token and, only for a holder
+//     of one of Config.AdminRoles (Global Administrator or Privileged Role
+//     Administrator by default; anyone else gets [ErrNotAdmin]), returns
+//     the admin-consent link of exactly the tenant the token names;
+//     [Connector.CompleteAdminConsent] refuses a callback naming any other
+//     tenant ([ErrTenant]) or a link no admin role was proven for. With
+//     Config.VerifyAppOnly an app-only token then proves the consent. A
+//     host that already holds a customer's tenant ID can skip the sign-in
+//     with [Connector.AdminConsentURL]; its callback must name that tenant.
 //   - [Connector.BeginConnect] and [Connector.CompleteConnect] run the
 //     authorization code flow with PKCE (S256, a fresh verifier each time),
 //     a single-use, expiring state bound to the host's session, and a nonce.
@@ -43,7 +47,8 @@
 // # The admin-consent flow
 //
 //	GET /m365/admin-consent          BeginAdminConsent → Microsoft sign-in (openid profile User.Read)
-//	GET /m365/callback?code=…        CompleteAdminSignIn: redeem, verify the ID token → tid
+//	GET /m365/callback?code=…        CompleteAdminSignIn: redeem, verify the ID token → tid,
+//	                                 GET graph/me/memberOf/microsoft.graph.directoryRole → admin role
 //	  → https://login.microsoftonline.com/{tid}/v2.0/adminconsent?…
 //	GET /m365/callback?admin_consent=True&tenant={tid}
 //	                                 CompleteAdminConsent: tenant == tid, then an app-only token

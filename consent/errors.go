@@ -22,8 +22,9 @@ var (
 	// ErrAdminApprovalRequired: only an admin can grant what the app asks
 	// (AADSTS90094, AADSTS90093 for a user).
 	ErrAdminApprovalRequired = errors.New("consent: admin approval required")
-	// ErrNotAdmin: the account that answered the admin-consent link may not
-	// grant tenant-wide consent.
+	// ErrNotAdmin: the account that signed in for admin consent holds none
+	// of Config.AdminRoles, or the one that answered the admin-consent
+	// link may not grant tenant-wide consent (AADSTS90093, AADSTS90094).
 	ErrNotAdmin = errors.New("consent: not an administrator")
 	// ErrUserNotAssigned: "Assignment required" is on and the user is not
 	// assigned to the app (AADSTS50105).
@@ -39,10 +40,12 @@ var (
 	// ErrPersonalAccount: personal Microsoft accounts cannot be used for
 	// app-only (service) connections.
 	ErrPersonalAccount = errors.New("consent: personal accounts cannot use app-only access")
-	// ErrUnavailable: a passing fault of the identity platform; retry later.
-	ErrUnavailable = errors.New("consent: identity platform unavailable")
-	// ErrRejected: any other error the identity platform returned.
-	ErrRejected = errors.New("consent: rejected by the identity platform")
+	// ErrUnavailable: a passing fault of the identity platform, or of
+	// Microsoft Graph while an administrator's roles are read; retry later.
+	ErrUnavailable = errors.New("consent: Microsoft service unavailable")
+	// ErrRejected: any other error the identity platform returned, or
+	// Microsoft Graph when asked for an administrator's roles.
+	ErrRejected = errors.New("consent: rejected by Microsoft")
 )
 
 // Error is a failed consent or connect step, with what to do about it.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/m365link/m365link/consent"
+	"github.com/m365link/m365link/internal/fakegraph"
 	"github.com/m365link/m365link/internal/fakegraph/idp"
 	"github.com/m365link/m365link/tokens"
 )
@@ -83,7 +84,8 @@ func Example_wiring() {
 			http.Redirect(w, r, c.ReturnTo, http.StatusFound)
 		},
 		OnAdminConsent: func(w http.ResponseWriter, r *http.Request, a *consent.AdminConsent) {
-			// Link a.TenantID to the host's customer account (a.Admin signed in).
+			// Link a.TenantID to the host's customer account (a.Admin signed
+			// in holding a.AdminRole, Global Administrator by default).
 			http.Redirect(w, r, a.ReturnTo, http.StatusFound)
 		},
 	}))
@@ -93,16 +95,19 @@ func Example_wiring() {
 func loadKeyFromKMS() []byte                        { return make([]byte, 32) }
 func sessionUserID(r *http.Request) (string, error) { return r.Header.Get("X-User"), nil }
 
-// The secure admin consent end to end, here against the library's fake
-// identity platform (a host calls the same three methods, or lets Handler
-// call them). The administrator signs in first; the admin-consent page is
-// then that administrator's tenant's, and a callback naming another tenant
-// is refused.
+// The secure admin consent end to end, here against the library's fakes
+// of the identity platform and of Microsoft Graph (a host calls the same
+// three methods, or lets Handler call them). The administrator signs in
+// first; only an account holding an admin role (Global Administrator or
+// Privileged Role Administrator by default, as Graph reports to the
+// sign-in's own token) gets an admin-consent page, which is then that
+// administrator's tenant's; a callback naming another tenant is refused.
 func ExampleConnector_BeginAdminConsent() {
 	const (
 		clientID = "a0c1e0b8-5d6e-4c42-9b53-0f5c7a1d2e3f"
 		contoso  = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 		carol    = "1f0c2b6a-9a4e-4d7b-8c3e-5b2a7d9e0f11"
+		alice    = "6e7b768e-07e2-4810-8459-485f84f8f204"
 		fabrikam = "0b7c4f5e-3e1a-4b5a-9d0a-6a1c2f3e4d5b"
 		back     = "https://app.example.com/m365/callback"
 	)
@@ -110,14 +115,20 @@ func ExampleConnector_BeginAdminConsent() {
 	defer microsoft.Close()
 	microsoft.AddApp(idp.App{ClientID: clientID, Secret: "s3cret", RedirectURIs: []string{back}})
 	microsoft.AddUser(idp.User{TenantID: contoso, ID: carol, UPN: "carol@contoso.com", Admin: true})
-	microsoft.SignInAs(contoso, carol)
+	microsoft.AddUser(idp.User{TenantID: contoso, ID: alice, UPN: "alice@contoso.com"})
+	graph := fakegraph.New() // stands in for graph.microsoft.com
+	defer graph.Close()
+	graph.AddTenant(fakegraph.Tenant{ID: contoso, DisplayName: "Contoso", Domains: []string{"contoso.com"}})
+	graph.AddUser(contoso, fakegraph.User{ID: carol, UPN: "carol@contoso.com", DirectoryRoles: []string{consent.RoleGlobalAdministrator}})
+	graph.AddUser(contoso, fakegraph.User{ID: alice, UPN: "alice@contoso.com"})
+	graph.SetTokenUser(func(token string, _ *http.Request) string { c, _ := microsoft.Validate(token); return c.UserID })
 
 	secret, _ := tokens.ClientSecret("s3cret")
 	ring, _ := tokens.NewKeyRing(1, make([]byte, 32))
 	manager, _ := tokens.NewManager(tokens.Config{ClientID: clientID, Credential: secret, Store: tokens.NewEncrypted(&tokens.Memory{}, ring),
 		AuthorityHost: microsoft.URL(), DisableInstanceDiscovery: true, HTTPClient: microsoft.Client()})
 	cloud := consent.Global
-	cloud.AuthorityHost = microsoft.URL()
+	cloud.AuthorityHost, cloud.GraphBase = microsoft.URL(), graph.URL()
 	connector, err := consent.New(consent.Config{ClientID: clientID, Cloud: cloud, RedirectURI: back, Tokens: manager,
 		VerifyAppOnly: true, HTTPClient: microsoft.Client()})
 	if err != nil {
@@ -136,10 +147,18 @@ func ExampleConnector_BeginAdminConsent() {
 		return loc.RawQuery
 	}
 
+	// A user without an admin role gets no admin-consent page.
+	microsoft.SignInAs(contoso, alice)
+	signIn, _ := connector.BeginAdminConsent(ctx, "alice-session", nil)
+	_, err = connector.CompleteAdminSignIn(ctx, "alice-session", browser(signIn))
+	fmt.Println("alice:", errors.Is(err, consent.ErrNotAdmin))
+
 	// 1. The admin page sends the browser to sign in.
-	signIn, _ := connector.BeginAdminConsent(ctx, "admin-session", &consent.AdminConsentOptions{ReturnTo: "/settings"})
-	// 2. The callback's code is redeemed, the ID token verified; its tid
-	//    decides the admin-consent page.
+	microsoft.SignInAs(contoso, carol)
+	signIn, _ = connector.BeginAdminConsent(ctx, "admin-session", &consent.AdminConsentOptions{ReturnTo: "/settings"})
+	// 2. The callback's code is redeemed, the ID token verified, the
+	//    administrator's role read from Graph; the token's tid decides
+	//    the admin-consent page.
 	page, err := connector.CompleteAdminSignIn(ctx, "admin-session", browser(signIn))
 	if err != nil {
 		panic(err)
@@ -160,8 +179,11 @@ func ExampleConnector_BeginAdminConsent() {
 		panic(err)
 	}
 	fmt.Println("tenant:", ac.TenantID, "admin:", ac.Admin.UserID, "verified:", ac.Verified, "then:", ac.ReturnTo)
+	fmt.Println("global administrator:", ac.AdminRole == consent.RoleGlobalAdministrator)
 	// Output:
+	// alice: true
 	// consent page: /72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0/adminconsent
 	// forged tenant: true
 	// tenant: 72f988bf-86f1-41af-91ab-2d7cd011db47 admin: 1f0c2b6a-9a4e-4d7b-8c3e-5b2a7d9e0f11 verified: true then: /settings
+	// global administrator: true
 }

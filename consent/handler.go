@@ -32,10 +32,10 @@ var ErrNoSession = errors.New("consent: no signed-in session")
 // hosts writing their own OnError: 400 for the browser's bad input and for
 // outcomes the user or admin must act on (a refused callback, declined
 // consent, wrong tenant, blocked sign-in: every *[Error] not listed
-// below); 401 for [ErrNoSession]; 503 when the identity platform is
-// unavailable ([ErrUnavailable]); 500 for failures on the host's side:
-// the app's own credentials rejected (invalid_client), the state store,
-// the hooks, or anything else.
+// below); 401 for [ErrNoSession]; 503 when the identity platform or
+// Microsoft Graph is unavailable ([ErrUnavailable]); 500 for failures on
+// the host's side: the app's own credentials rejected (invalid_client),
+// the state store, the hooks, or anything else.
 func HTTPStatus(err error) int {
 	var ce *Error
 	switch {

@@ -170,7 +170,7 @@ func TestHandlerAdminConsentWithDefaultConfig(t *testing.T) {
 	status, loc, _ := a.get(t, "/m365/admin-consent?return_to=/settings")
 	require.Equal(t, http.StatusFound, status)
 	assert.Equal(t, "/settings", loc)
-	assert.Equal(t, &AdminConsent{TenantID: tenantA, Admin: m365link.Account{TenantID: tenantA, UserID: carolID},
+	assert.Equal(t, &AdminConsent{TenantID: tenantA, Admin: m365link.Account{TenantID: tenantA, UserID: carolID}, AdminRole: RoleGlobalAdministrator,
 		Scopes: []string{"https://graph.microsoft.com/.default"}, Verified: true, ReturnTo: "/settings"}, got)
 	authorize, adminConsent := w.idp.Hits()
 	assert.Equal(t, [2]int{1, 1}, [2]int{authorize, adminConsent})
@@ -275,13 +275,13 @@ func TestHandlerStatuses(t *testing.T) {
 				return nil, Hooks{}
 			}},
 		{name: "the identity platform is unavailable", path: "/m365/connect", status: 503,
-			body: "consent: identity platform unavailable (AADSTS90090): intermittent. A passing problem at Microsoft. Try again in a minute\n",
+			body: "consent: Microsoft service unavailable (AADSTS90090): intermittent. A passing problem at Microsoft. Try again in a minute\n",
 			setup: func(w *world) (func(*Config), Hooks) {
 				w.idp.FailAuthorize(idp.Failure{Error: "temporarily_unavailable", Code: 90090, Description: "intermittent"})
 				return nil, Hooks{}
 			}},
 		{name: "the app's own secret is rejected", path: "/m365/connect", status: 500,
-			body: "consent: rejected by the identity platform (AADSTS7000215): Invalid client secret provided. See the description; the admin can look up the AADSTS code in the Entra sign-in logs\n",
+			body: "consent: rejected by Microsoft (AADSTS7000215): Invalid client secret provided. See the description; the admin can look up the AADSTS code in the Entra sign-in logs\n",
 			setup: func(w *world) (func(*Config), Hooks) {
 				w.idp.FailNext(idp.Failure{Status: 401, Error: "invalid_client", Code: 7000215, Description: "Invalid client secret provided.", GrantType: "authorization_code"})
 				return nil, Hooks{}

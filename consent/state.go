@@ -47,6 +47,11 @@ type Attempt struct {
 	// Subject is the object ID of the administrator whose verified sign-in
 	// named Tenant, for an admin-consent attempt that followed one.
 	Subject string
+	// AdminRole is the template ID of the admin role (one of
+	// Config.AdminRoles) Subject held at that sign-in, as Microsoft Graph
+	// reported it. An admin-consent attempt with a Subject and no such
+	// role is refused.
+	AdminRole string
 	// ReturnTo is where the host wants the browser afterwards (a relative path).
 	ReturnTo string
 	Expires  time.Time
@@ -181,13 +186,14 @@ func NewSignedStates(key []byte) (*SignedStates, error) {
 }
 
 type signedPayload struct {
-	ID       string `json:"i"`
-	Flow     Flow   `json:"f"`
-	Binding  string `json:"b"`
-	Tenant   string `json:"t"`
-	Subject  string `json:"s,omitempty"`
-	ReturnTo string `json:"r,omitempty"`
-	Expires  int64  `json:"e"`
+	ID        string `json:"i"`
+	Flow      Flow   `json:"f"`
+	Binding   string `json:"b"`
+	Tenant    string `json:"t"`
+	Subject   string `json:"s,omitempty"`
+	AdminRole string `json:"a,omitempty"`
+	ReturnTo  string `json:"r,omitempty"`
+	Expires   int64  `json:"e"`
 }
 
 // derive computes an attempt's secret (verifier, nonce) from the key.
@@ -206,7 +212,8 @@ func (s *SignedStates) sign(b []byte) []byte {
 
 // Issue implements [StateStore].
 func (s *SignedStates) Issue(_ context.Context, a Attempt) (string, error) {
-	b, err := json.Marshal(signedPayload{ID: a.ID, Flow: a.Flow, Binding: a.Binding, Tenant: a.Tenant, Subject: a.Subject, ReturnTo: a.ReturnTo, Expires: a.Expires.Unix()})
+	b, err := json.Marshal(signedPayload{ID: a.ID, Flow: a.Flow, Binding: a.Binding, Tenant: a.Tenant, Subject: a.Subject, AdminRole: a.AdminRole,
+		ReturnTo: a.ReturnTo, Expires: a.Expires.Unix()})
 	if err != nil {
 		return "", err
 	}
@@ -246,7 +253,7 @@ func (s *SignedStates) Take(_ context.Context, state string) (Attempt, error) {
 		return Attempt{}, errTooManyTaken
 	}
 	s.taken.put(p.ID, struct{}{}, exp)
-	return Attempt{ID: p.ID, Flow: p.Flow, Binding: p.Binding, Tenant: p.Tenant, Subject: p.Subject, ReturnTo: p.ReturnTo, Expires: exp,
+	return Attempt{ID: p.ID, Flow: p.Flow, Binding: p.Binding, Tenant: p.Tenant, Subject: p.Subject, AdminRole: p.AdminRole, ReturnTo: p.ReturnTo, Expires: exp,
 		Verifier: s.derive(p.ID, "pkce"), Nonce: s.derive(p.ID, "nonce")}, nil
 }
 

@@ -28,7 +28,8 @@ import (
 // a secret — after use, when they hold the most — with %v, %+v, %#v and %s
 // and logs it with slog's JSON and text handlers, and looks in all of it
 // for every secret: the client secret, a certificate's private key, the
-// encryption key, every refresh and access token issued and the ID token.
+// encryption key, every refresh and access token issued (the one a redeemed code
+// brought included) and the ID token.
 func TestSecretsNeverFormatted(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
@@ -78,6 +79,7 @@ func TestSecretsNeverFormatted(t *testing.T) {
 	secrets := map[string]string{
 		"client secret":          secret,
 		"ID token":               connected.RawIDToken(),
+		"redeemed access token":  connected.AccessToken(),
 		"user access token":      userTok.AccessToken,
 		"app access token":       appTok.AccessToken,
 		"external access token":  extTok.AccessToken,
@@ -92,7 +94,7 @@ func TestSecretsNeverFormatted(t *testing.T) {
 	for i, rt := range e.idp.RefreshTokensIssued(tenantID, userID) {
 		secrets[fmt.Sprintf("refresh token %d", i)] = rt
 	}
-	require.Len(t, secrets, 12+4, "the connection, one refresh, the host's pair and its refresh each issued a refresh token")
+	require.Len(t, secrets, 13+4, "the connection, one refresh, the host's pair and its refresh each issued a refresh token")
 	for name, s := range secrets {
 		require.NotEmpty(t, s, name)
 	}

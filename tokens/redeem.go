@@ -30,12 +30,20 @@ type Connected struct {
 	// GrantedScopes are the scopes the token carries.
 	GrantedScopes []string
 
-	rawIDToken string
-	cache      []byte // MSAL's cache holding the grant, saved by Manager.Save
+	rawIDToken  string
+	accessToken string
+	cache       []byte // MSAL's cache holding the grant, saved by Manager.Save
 }
 
 // RawIDToken returns the ID token as issued, for signature verification.
 func (c Connected) RawIDToken() string { return c.rawIDToken }
+
+// AccessToken returns the delegated access token the code was redeemed
+// for (for the scopes asked of [Manager.RedeemCode]), for a caller that
+// must act as the user once before anything is saved, such as the admin
+// consent's check of the administrator's roles. It is a secret: never log
+// it; String, GoString and LogValue leave it out.
+func (c Connected) AccessToken() string { return c.accessToken }
 
 // String names the account and UPN; it never prints the ID token or the
 // tokens of the grant.
@@ -99,6 +107,7 @@ func (m *Manager) RedeemCode(ctx context.Context, tenant, code, redirectURI, ver
 		IDTenantID:    res.IDToken.TenantID,
 		GrantedScopes: res.GrantedScopes,
 		rawIDToken:    res.IDToken.RawToken,
+		accessToken:   res.AccessToken,
 		cache:         mem.bytes(),
 	}
 	c.Nonce = jwtClaim(res.IDToken.RawToken, "nonce")

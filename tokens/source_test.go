@@ -87,6 +87,9 @@ func TestRedeemCodeStoresTheAccount(t *testing.T) {
 	assert.Equal(t, tenantID, c.IDTenantID)
 	assert.Equal(t, mailRead, c.GrantedScopes)
 	assert.Equal(t, "tokens.Connected{"+tenantID+"/"+userID+" alice@contoso.com}", fmt.Sprint(c))
+	redeemed, ok := e.idp.Validate(c.AccessToken())
+	require.True(t, ok, "AccessToken is the delegated token the code was redeemed for")
+	assert.Equal(t, idp.Claims{TenantID: tenantID, UserID: userID, ClientID: clientID, Scopes: mailRead, Expires: redeemed.Expires}, redeemed)
 
 	// A code redeemed under "organizations" is re-filed under the tenant by
 	// one refresh on first use; after that, tokens come from the cache.

@@ -161,22 +161,26 @@ func (s *States) migrate(ctx context.Context) error {
 // attemptV1 is the stored form of an attempt (format 1): the library's own
 // field names, so renaming a field of consent.Attempt cannot break rows.
 // The ID is the state value itself, so it is not stored: Take has it.
+// AdminRole came after format 1's first release; a row without it reads as
+// an attempt without a proven role, which admin consent refuses, so the
+// format stays 1.
 type attemptV1 struct {
-	Flow     consent.Flow `json:"f"`
-	Binding  string       `json:"b"`
-	Tenant   string       `json:"t"`
-	Verifier string       `json:"v,omitempty"`
-	Nonce    string       `json:"n,omitempty"`
-	Subject  string       `json:"s,omitempty"`
-	ReturnTo string       `json:"r,omitempty"`
-	Expires  int64        `json:"e"` // Unix milliseconds
+	Flow      consent.Flow `json:"f"`
+	Binding   string       `json:"b"`
+	Tenant    string       `json:"t"`
+	Verifier  string       `json:"v,omitempty"`
+	Nonce     string       `json:"n,omitempty"`
+	Subject   string       `json:"s,omitempty"`
+	AdminRole string       `json:"a,omitempty"`
+	ReturnTo  string       `json:"r,omitempty"`
+	Expires   int64        `json:"e"` // Unix milliseconds
 }
 
 const formatV1 = 1
 
 func encode(a consent.Attempt) ([]byte, error) {
 	b, err := json.Marshal(attemptV1{Flow: a.Flow, Binding: a.Binding, Tenant: a.Tenant, Verifier: a.Verifier,
-		Nonce: a.Nonce, Subject: a.Subject, ReturnTo: a.ReturnTo, Expires: a.Expires.UnixMilli()})
+		Nonce: a.Nonce, Subject: a.Subject, AdminRole: a.AdminRole, ReturnTo: a.ReturnTo, Expires: a.Expires.UnixMilli()})
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +196,7 @@ func decode(state string, data []byte) (consent.Attempt, error) {
 		return consent.Attempt{}, fmt.Errorf("consentsql: stored attempt: %w", err)
 	}
 	return consent.Attempt{ID: state, Flow: v.Flow, Binding: v.Binding, Tenant: v.Tenant, Verifier: v.Verifier, Nonce: v.Nonce,
-		Subject: v.Subject, ReturnTo: v.ReturnTo, Expires: time.UnixMilli(v.Expires)}, nil
+		Subject: v.Subject, AdminRole: v.AdminRole, ReturnTo: v.ReturnTo, Expires: time.UnixMilli(v.Expires)}, nil
 }
 
 // hashState is the row key for a state value.

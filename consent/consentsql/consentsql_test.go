@@ -25,6 +25,7 @@ import (
 
 	"github.com/m365link/m365link/consent"
 	"github.com/m365link/m365link/consent/consentsql"
+	"github.com/m365link/m365link/internal/fakegraph"
 	"github.com/m365link/m365link/internal/fakegraph/idp"
 	"github.com/m365link/m365link/tokens"
 )
@@ -82,7 +83,8 @@ var databases = []struct {
 
 func attempt(id string, expires time.Time) consent.Attempt {
 	return consent.Attempt{ID: id, Flow: consent.FlowAdminConsent, Binding: "binding-hash", Tenant: "72f988bf-86f1-41af-91ab-2d7cd011db47",
-		Verifier: "pkce-verifier", Nonce: "oidc-nonce", Subject: "6e7b768e-07e2-4810-8459-485f84f8f204", ReturnTo: "/settings",
+		Verifier: "pkce-verifier", Nonce: "oidc-nonce", Subject: "6e7b768e-07e2-4810-8459-485f84f8f204",
+		AdminRole: consent.RoleGlobalAdministrator, ReturnTo: "/settings",
 		Expires: expires.Truncate(time.Millisecond)}
 }
 
@@ -275,6 +277,11 @@ func TestCallbackConsumedOnOneInstanceIsRefusedOnAnother(t *testing.T) {
 			ip.AddApp(idp.App{ClientID: appID, Secret: appSecret, RedirectURIs: []string{redirect}})
 			ip.AddUser(idp.User{TenantID: tenantA, ID: aliceID, UPN: "alice@contoso.com", Name: "Alice"})
 			ip.AddUser(idp.User{TenantID: tenantA, ID: carolID, UPN: "carol@contoso.com", Name: "Carol", Admin: true})
+			graph := fakegraph.New()
+			t.Cleanup(graph.Close)
+			graph.AddTenant(fakegraph.Tenant{ID: tenantA})
+			graph.AddUser(tenantA, fakegraph.User{ID: carolID, UPN: "carol@contoso.com", DirectoryRoles: []string{consent.RoleGlobalAdministrator}})
+			graph.SetTokenUser(func(tok string, _ *http.Request) string { c, _ := ip.Validate(tok); return c.UserID })
 			cred, _ := tokens.ClientSecret(appSecret)
 			ring, _ := tokens.NewKeyRing(1, bytes.Repeat([]byte{5}, 32))
 			instance := func() *consent.Connector {
@@ -282,7 +289,7 @@ func TestCallbackConsumedOnOneInstanceIsRefusedOnAnother(t *testing.T) {
 					AuthorityHost: ip.URL(), DisableInstanceDiscovery: true, Scopes: []string{"https://graph.microsoft.com/Mail.Read"}, HTTPClient: ip.Client()})
 				require.NoError(t, err)
 				cloud := consent.Global
-				cloud.AuthorityHost = ip.URL()
+				cloud.AuthorityHost, cloud.GraphBase = ip.URL(), graph.URL()
 				c, err := consent.New(consent.Config{ClientID: appID, Cloud: cloud, RedirectURI: redirect, Tokens: tok,
 					Scopes: []string{"openid", "profile", "offline_access", "https://graph.microsoft.com/Mail.Read"}, States: d.states(t), HTTPClient: ip.Client()})
 				require.NoError(t, err)
@@ -320,6 +327,7 @@ func TestCallbackConsumedOnOneInstanceIsRefusedOnAnother(t *testing.T) {
 			ac, err := two.CompleteAdminConsent(ctx, "admin", browse(t, ip, next))
 			require.NoError(t, err)
 			assert.Equal(t, tenantA, ac.TenantID)
+			assert.Equal(t, consent.RoleGlobalAdministrator, ac.AdminRole, "the role travels in the shared table")
 			_, err = one.CompleteAdminConsent(ctx, "admin", "admin_consent=True&tenant="+tenantB+"&state=x")
 			assert.ErrorIs(t, err, consent.ErrInvalidCallback)
 		})

@@ -18,6 +18,10 @@
 //
 //   - /users, /users/{id}, /groups, /groups/{id}, /groups/{id}/members and
 //     /groups/{id}/transitiveMembers, with $select;
+//   - /users/{id}/memberOf and /me/memberOf (the user a delegated token
+//     acts for, see [Server.SetTokenUser]): the user's groups and the
+//     directory roles of [User].DirectoryRoles, cast to
+//     microsoft.graph.group or microsoft.graph.directoryRole if asked;
 //   - /users/{id}/mailFolders[/{id}[/childFolders]], well-known names
 //     included, with item counts;
 //   - /users/{id}/messages/{id}, /users/{id}/mailFolders/{id}/messages
@@ -30,7 +34,8 @@
 //   - POST /$batch.
 //
 // Every request needs an Authorization: Bearer header (any non-empty token
-// unless [Server.SetTokenValidator] says otherwise). Responses are gzipped
+// unless [Server.SetTokenValidator] says otherwise; [Server.SetTokenTenant]
+// and [Server.SetTokenUser] say whose it is). Responses are gzipped
 // when the client accepts it, and carry request-id and client-request-id
 // headers; errors have Graph's body shape. Dates follow Graph: messages in
 // RFC 3339 with Z, event start and end as dateTime with seven fractional

@@ -38,6 +38,7 @@ type reqCtx struct {
 	route     route
 	user      *userRec  // the user segment, when it names a known user
 	tenant    string    // the token's tenant, "" = any
+	me        string    // the token's user (ID or UPN), "" = none
 	foreign   bool      // ForeignNextLink fault: links point elsewhere
 	syncFault FaultKind // a sync fault fired; the delta code renders it
 	post      FaultKind // TruncatedBody or MalformedJSON: spoil the real response
@@ -149,6 +150,9 @@ func (s *Server) pipeline(rc *reqCtx, versioned bool, p *pending) *result {
 	}
 	if hooks != nil && hooks.tenantOf != nil {
 		rc.tenant = hooks.tenantOf(token, rc.r)
+	}
+	if hooks != nil && hooks.userOf != nil {
+		rc.me = hooks.userOf(token, rc.r)
 	}
 
 	// Limits come first: a slow (Latency) request holds its slot.

@@ -275,32 +275,43 @@ func (s *Server) getGroup(rc *reqCtx) *result {
 	return jsonResult(append(b, obj[1:]...))
 }
 
-// memberSelect parses a $select for a mix of users and groups: a property
-// either type has is fine, and each renders the ones it has.
+// memberSelect parses a $select for a mix of users and groups.
 func memberSelect(v string) (users, groups []int, err error) {
+	return selectEither(v, userSchema, groupSchema)
+}
+
+// selectable is a schema as selectEither sees it.
+type selectable interface {
+	prop(name string) (int, bool)
+	defaults() []int
+}
+
+// selectEither parses a $select for a collection mixing two entity types:
+// a property either type has is fine, and each renders the ones it has.
+func selectEither(v string, a, b selectable) (ai, bi []int, err error) {
 	if strings.TrimSpace(v) == "" {
-		return userSchema.dflt, groupSchema.dflt, nil
+		return a.defaults(), b.defaults(), nil
 	}
 	for _, name := range strings.Split(v, ",") {
 		name = strings.TrimSpace(name)
 		if strings.EqualFold(name, "id") {
 			continue
 		}
-		ui, uok := userSchema.index[strings.ToLower(name)]
-		gi, gok := groupSchema.index[strings.ToLower(name)]
-		if !uok && !gok {
+		i, aok := a.prop(name)
+		j, bok := b.prop(name)
+		if !aok && !bok {
 			return nil, nil, &selectErr{"directoryObject", name}
 		}
-		if uok {
-			users = append(users, ui)
+		if aok {
+			ai = append(ai, i)
 		}
-		if gok {
-			groups = append(groups, gi)
+		if bok {
+			bi = append(bi, j)
 		}
 	}
-	slices.Sort(users)
-	slices.Sort(groups)
-	return users, groups, nil
+	slices.Sort(ai)
+	slices.Sort(bi)
+	return ai, bi, nil
 }
 
 // listMembers serves members and transitiveMembers, optionally cast to
@@ -857,4 +868,69 @@ func (s *Server) getContact(rc *reqCtx) *result {
 	b = append(b, ',')
 	obj := contactSchema.object(nil, false, r.c.ChangeKey, r.c.ID, &r.c, sel, nil)
 	return jsonResult(append(b, obj[1:]...))
+}
+
+// listMemberOf serves a user's direct memberships, /users/{id}/memberOf
+// and /me/memberOf: the groups that list the user as a member, then the
+// directory roles the user holds, optionally cast to
+// microsoft.graph.group or microsoft.graph.directoryRole.
+func (s *Server) listMemberOf(rc *reqCtx) *result {
+	cast := strings.ToLower(rc.route.segs[1].key)
+	wantGroups := cast == "" || cast == "microsoft.graph.group"
+	wantRoles := cast == "" || cast == "microsoft.graph.directoryrole"
+	if !wantGroups && !wantRoles {
+		return s.fail(rc, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+rc.route.segs[1].key+"'.")
+	}
+	gsel, rsel, err := selectEither(rc.opt("select"), groupSchema, roleSchema)
+	if err != nil {
+		return s.badSelect(rc, err)
+	}
+	me := rc.route.segs[0].name == "me"
+	if me && rc.me == "" {
+		return s.fail(rc, http.StatusBadRequest, "BadRequest", "/me request is only valid with delegated authentication flow.")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, key := rc.user, rc.route.userKey
+	if me {
+		u, key = s.userByKey[strings.ToLower(rc.me)], rc.me
+	}
+	if u == nil || !s.visible(rc, u.u.TenantID) {
+		return s.fail(rc, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+key+"' does not exist or one of its queried reference-property objects are not present.")
+	}
+	var objs [][]byte
+	if wantGroups {
+		for _, g := range s.groups {
+			if slices.Contains(g.members, u.u.ID) {
+				objs = append(objs, groupSchema.object(nil, true, "", g.g.ID, &g.g, gsel, nil))
+			}
+		}
+	}
+	if wantRoles {
+		for _, tmpl := range u.u.DirectoryRoles {
+			r := directoryRole{tenantID: u.u.TenantID, templateID: tmpl}
+			objs = append(objs, roleSchema.object(nil, true, "", r.id(), &r, rsel, nil))
+		}
+	}
+	lo, hi, next, res := s.listPage(rc, len(objs), 100, 999)
+	if res != nil {
+		return res
+	}
+	l := newList(s.metadata(rc, "directoryObjects"))
+	for _, o := range objs[lo:hi] {
+		l.next()
+		l.b = append(l.b, o...)
+	}
+	link := ""
+	if next != "" {
+		path := "me/memberOf"
+		if !me {
+			path = keyed("users", u.u.ID) + "/memberOf"
+		}
+		if cast != "" {
+			path += "/" + rc.route.segs[1].key
+		}
+		link = s.link(rc, path, "$select", rc.opt("select"), "$top", rc.opt("top"), "$skiptoken", next)
+	}
+	return jsonResult(l.close("@odata.nextLink", link))
 }

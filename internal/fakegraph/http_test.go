@@ -254,3 +254,88 @@ func TestFoldersAndMessageLists(t *testing.T) {
 	assert.Equal(t, "Hello about m", one["bodyPreview"])
 	assert.Equal(t, http.StatusNotFound, get(t, s, userURL(s, alice, "/mailFolders/sentitems/messages/"+url.PathEscape(ms[2].ID))).Status)
 }
+
+func TestMemberOf(t *testing.T) {
+	const (
+		globalAdmin  = "62e90394-69f5-4237-9190-012177145e10"
+		privRoleAdmn = "e8611ab8-c189-46e8-94e1-60213ab1f814"
+	)
+	s := fakegraph.New()
+	t.Cleanup(s.Close)
+	contoso := s.AddTenant(fakegraph.Tenant{DisplayName: "Contoso", Domains: []string{"contoso.com"}})
+	fabrikam := s.AddTenant(fakegraph.Tenant{DisplayName: "Fabrikam", Domains: []string{"fabrikam.com"}})
+	roles := []string{globalAdmin, privRoleAdmn}
+	carol := s.AddUser(contoso.ID, fakegraph.User{DisplayName: "Carol White", DirectoryRoles: roles})
+	roles[0] = "changed after AddUser"
+	alice := s.AddUser(contoso.ID, fakegraph.User{DisplayName: "Alice Smith"})
+	frank := s.AddUser(fabrikam.ID, fakegraph.User{DisplayName: "Frank Fab", DirectoryRoles: []string{globalAdmin}})
+	buyers := s.AddGroup(contoso.ID, fakegraph.Group{DisplayName: "Buyers"}, alice.ID, carol.ID)
+	assert.Equal(t, []string{globalAdmin, privRoleAdmn}, carol.DirectoryRoles)
+
+	type obj struct {
+		Type     string `json:"@odata.type"`
+		ID       string `json:"id"`
+		Name     string `json:"displayName,omitempty"`
+		Template string `json:"roleTemplateId,omitempty"`
+	}
+	list := func(u string, hdr ...string) []obj {
+		t.Helper()
+		var p struct {
+			Value []obj `json:"value"`
+		}
+		r := get(t, s, u, hdr...)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.NoError(t, json.Unmarshal(r.Body, &p), string(r.Body))
+		return p.Value
+	}
+
+	all := list(s.URL() + "/users/" + carol.ID + "/memberOf?$select=displayName,roleTemplateId")
+	require.Len(t, all, 3)
+	assert.Equal(t, obj{"#microsoft.graph.group", buyers.ID, "Buyers", ""}, all[0])
+	assert.Equal(t, obj{"#microsoft.graph.directoryRole", all[1].ID, "Global Administrator", globalAdmin}, all[1])
+	assert.Equal(t, obj{"#microsoft.graph.directoryRole", all[2].ID, "Privileged Role Administrator", privRoleAdmn}, all[2])
+	assert.NotEqual(t, globalAdmin, all[1].ID, "a role's object ID is not its template ID")
+	frankRoles := list(s.URL() + "/users/" + frank.ID + "/memberOf/microsoft.graph.directoryRole")
+	require.Len(t, frankRoles, 1)
+	assert.NotEqual(t, all[1].ID, frankRoles[0].ID, "each tenant has its own role objects")
+
+	// /me is the user the token acts for.
+	assert.Equal(t, http.StatusBadRequest, get(t, s, s.URL()+"/me/memberOf").Status, "no user behind the token")
+	s.SetTokenUser(func(token string, _ *http.Request) string {
+		switch token {
+		case "carol":
+			return carol.ID
+		case "alice":
+			return alice.UPN
+		}
+		return ""
+	})
+	r := get(t, s, s.URL()+"/me/memberOf/microsoft.graph.directoryRole?$select=roleTemplateId", "Authorization", "Bearer carol")
+	assert.JSONEq(t, `{"@odata.context":"`+s.Origin()+`/v1.0/$metadata#directoryObjects","value":[`+
+		`{"@odata.type":"#microsoft.graph.directoryRole","id":"`+all[1].ID+`","roleTemplateId":"`+globalAdmin+`"},`+
+		`{"@odata.type":"#microsoft.graph.directoryRole","id":"`+all[2].ID+`","roleTemplateId":"`+privRoleAdmn+`"}]}`, string(r.Body))
+	assert.Equal(t, []obj{}, list(s.URL()+"/me/memberOf/microsoft.graph.directoryRole", "Authorization", "Bearer alice"))
+	assert.Equal(t, []obj{{"#microsoft.graph.group", buyers.ID, "Buyers", ""}},
+		list(s.URL()+"/me/memberOf/microsoft.graph.group?$select=displayName", "Authorization", "Bearer alice"))
+	r = get(t, s, s.URL()+"/me/memberOf", "Authorization", "Bearer app-only")
+	assert.Equal(t, http.StatusBadRequest, r.Status)
+	assert.Equal(t, "BadRequest", r.errorCode(t))
+	r = get(t, s, s.URL()+"/me/memberOf/microsoft.graph.device", "Authorization", "Bearer carol")
+	assert.Equal(t, http.StatusBadRequest, r.Status)
+
+	// A token of another tenant finds no such user.
+	s.SetTokenTenant(func(string, *http.Request) string { return fabrikam.ID })
+	r = get(t, s, s.URL()+"/me/memberOf", "Authorization", "Bearer carol")
+	assert.Equal(t, http.StatusNotFound, r.Status)
+	assert.Equal(t, "Request_ResourceNotFound", r.errorCode(t))
+	s.SetTokenTenant(nil)
+
+	// Pages of $top, with links on the fake's origin that keep the cast.
+	p := get(t, s, s.URL()+"/me/memberOf/microsoft.graph.directoryRole?$top=1", "Authorization", "Bearer carol").page(t)
+	require.Len(t, p.Value, 1)
+	require.True(t, hasPrefix(p.NextLink, s.URL()+"/me/memberOf/microsoft.graph.directoryRole?$top=1&$skiptoken="), p.NextLink)
+	p = get(t, s, p.NextLink, "Authorization", "Bearer carol").page(t)
+	require.Len(t, p.Value, 1)
+	assert.Empty(t, p.NextLink)
+	assert.Equal(t, privRoleAdmn, decodeObject(t, p.Value[0])["roleTemplateId"])
+}

@@ -110,6 +110,8 @@ func TestParseRoute(t *testing.T) {
 		{"/users('O''Brien@x.com')/mailFolders('AA-_==')/messages/delta()", "users/{}/mailfolders/{}/messages/delta", "O'Brien@x.com", "/users/{id}/mailFolders/{id}/messages/delta"},
 		{"/Users/u1/CalendarView/Delta", "users/{}/calendarview/delta", "u1", "/users/{id}/calendarView/delta"},
 		{"/groups/g1/transitiveMembers/microsoft.graph.user", "groups/{}/transitivemembers/{}", "", "/groups/{id}/transitiveMembers/{id}"},
+		{"/me/memberOf/microsoft.graph.directoryRole", "me/memberof/{}", "", "/me/memberOf/{id}"},
+		{"/users/u1/memberOf", "users/{}/memberof", "u1", "/users/{id}/memberOf"},
 		{"/$batch", "$batch", "", "/$batch"},
 		{"/users", "users", "", "/users"},
 	}

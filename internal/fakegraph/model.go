@@ -23,6 +23,11 @@ type User struct {
 	Mail           string
 	MailEnabled    bool
 	AccountEnabled bool
+	// DirectoryRoles are the template IDs of the directory roles the user
+	// holds (active assignments), e.g. Global Administrator's
+	// 62e90394-69f5-4237-9190-012177145e10. memberOf lists each as a
+	// directoryRole of the user's tenant.
+	DirectoryRoles []string
 }
 
 // Group is a directory group. Its members (users or groups) are given to

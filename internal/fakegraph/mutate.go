@@ -85,7 +85,9 @@ func (s *Server) AddUser(tenantID string, u User) *User {
 			panic("fakegraph: duplicate user " + k)
 		}
 	}
+	u.DirectoryRoles = cloneSlice(u.DirectoryRoles)
 	rec := &userRec{u: u}
+	u.DirectoryRoles = cloneSlice(u.DirectoryRoles)
 	if u.MailEnabled {
 		rec.mb = newMailbox(u.ID)
 	}

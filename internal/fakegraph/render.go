@@ -192,6 +192,13 @@ func newSchema[T any](typeName string, props []prop[T]) *schema[T] {
 	return sc
 }
 
+func (sc *schema[T]) prop(name string) (int, bool) {
+	i, ok := sc.index[strings.ToLower(name)]
+	return i, ok
+}
+
+func (sc *schema[T]) defaults() []int { return sc.dflt }
+
 // selectErr is Graph's answer to $select naming a property the type lacks.
 type selectErr struct{ typeName, prop string }
 
@@ -566,6 +573,39 @@ var groupSchema = newSchema("group", []prop[Group]{
 		return ""
 	}),
 	boolean("securityEnabled", func(g *Group) bool { return g.Mail == "" }),
+})
+
+// directoryRole is a role activated in a tenant, as memberOf renders it.
+type directoryRole struct{ tenantID, templateID string }
+
+// id is the role's object ID in its tenant: stable, and not its template ID.
+func (r *directoryRole) id() string {
+	return guid(hashKey("directoryRole/"+strings.ToLower(r.tenantID)), hashKey(strings.ToLower(r.templateID)))
+}
+
+// roleNames are the built-in roles tests use; any other template renders
+// with a made-up name.
+var roleNames = map[string][2]string{
+	"62e90394-69f5-4237-9190-012177145e10": {"Global Administrator", "Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities."},
+	"e8611ab8-c189-46e8-94e1-60213ab1f814": {"Privileged Role Administrator", "Can manage role assignments in Microsoft Entra ID, and all aspects of Privileged Identity Management."},
+	"158c047a-c907-4556-b7ef-446551a6b5f7": {"Cloud Application Administrator", "Can create and manage all aspects of app registrations and enterprise apps except App Proxy."},
+	"9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": {"Application Administrator", "Can create and manage all aspects of app registrations and enterprise apps."},
+}
+
+var roleSchema = newSchema("directoryRole", []prop[directoryRole]{
+	str("description", func(r *directoryRole) string {
+		if n, ok := roleNames[strings.ToLower(r.templateID)]; ok {
+			return n[1]
+		}
+		return "A directory role."
+	}),
+	str("displayName", func(r *directoryRole) string {
+		if n, ok := roleNames[strings.ToLower(r.templateID)]; ok {
+			return n[0]
+		}
+		return "Role " + r.templateID
+	}),
+	str("roleTemplateId", func(r *directoryRole) string { return r.templateID }),
 })
 
 func firstWord(s string) string {

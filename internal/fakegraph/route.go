@@ -25,6 +25,7 @@ var keyable = map[string]bool{
 	"users": true, "groups": true, "members": true, "transitivemembers": true,
 	"mailfolders": true, "childfolders": true, "messages": true,
 	"calendars": true, "events": true, "contactfolders": true, "contacts": true,
+	"memberof": true,
 }
 
 var canonical = map[string]string{
@@ -32,6 +33,7 @@ var canonical = map[string]string{
 	"mailfolders": "mailFolders", "childfolders": "childFolders", "messages": "messages",
 	"calendars": "calendars", "calendarview": "calendarView", "events": "events",
 	"contactfolders": "contactFolders", "contacts": "contacts", "delta": "delta", "$batch": "$batch",
+	"me": "me", "memberof": "memberOf",
 }
 
 func parseRoute(path string) route {
@@ -117,6 +119,10 @@ func init() {
 	routes = map[string]handlerFunc{
 		"users":                                     (*Server).listUsers,
 		"users/{}":                                  (*Server).getUser,
+		"users/{}/memberof":                         (*Server).listMemberOf,
+		"users/{}/memberof/{}":                      (*Server).listMemberOf, // type cast segment
+		"me/memberof":                               (*Server).listMemberOf,
+		"me/memberof/{}":                            (*Server).listMemberOf,
 		"groups":                                    (*Server).listGroups,
 		"groups/{}":                                 (*Server).getGroup,
 		"groups/{}/members":                         (*Server).listMembers,

@@ -46,6 +46,7 @@ type groupRec struct {
 type authHooks struct {
 	valid    func(token string, r *http.Request) bool
 	tenantOf func(token string, r *http.Request) string
+	userOf   func(token string, r *http.Request) string
 }
 
 // Option configures a [Server].
@@ -184,6 +185,14 @@ func (s *Server) SetTokenValidator(valid func(token string, r *http.Request) boo
 // means all tenants.
 func (s *Server) SetTokenTenant(tenantOf func(token string, r *http.Request) string) {
 	s.setAuth(func(h *authHooks) { h.tenantOf = tenantOf })
+}
+
+// SetTokenUser installs a function naming the user (object ID or UPN) a
+// delegated token acts for; the /me routes then answer for that user. An
+// empty result (an app-only token), or no function, makes them answer 400
+// as Graph does for a token without a signed-in user.
+func (s *Server) SetTokenUser(userOf func(token string, r *http.Request) string) {
+	s.setAuth(func(h *authHooks) { h.userOf = userOf })
 }
 
 func (s *Server) setAuth(f func(*authHooks)) {

@@ -123,8 +123,11 @@ func TestSeedIsFast(t *testing.T) {
 	start := time.Now()
 	_, r := seeded(t, fakegraph.SeedSpec{Mailboxes: 20, MessagesPerMailbox: 1000, EventsPerMailbox: 50, Vendors: 20, Seed: 1})
 	require.Len(t, r.Mailboxes, 20)
-	// 100 × 1,000 takes about 0.4 s without the race detector; see BenchmarkSeed.
-	assert.Less(t, time.Since(start), 5*time.Second)
+	// 100 × 1,000 takes about 0.4 s without the race detector (see
+	// BenchmarkSeed100x1000, which measures it); this only catches a
+	// pathological seed, with room for the race detector on a loaded
+	// 2-core machine.
+	assert.Less(t, time.Since(start), 30*time.Second)
 }
 
 func BenchmarkSeed100x1000(b *testing.B) {

@@ -116,7 +116,13 @@ func (c *Connector) completeAdminSignIn(ctx context.Context, a Attempt, p map[st
 	case looksLikeTenantID(a.Tenant) && !strings.EqualFold(a.Tenant, claims.Tenant):
 		return "", &Error{Kind: ErrTenant, Description: "the administrator signed in to another organisation than the one asked for", Remediation: "Sign in with an administrator of that organisation"}
 	}
-	role, err := c.adminRole(ctx, got.AccessToken())
+	var role string
+	if claims.Roles != nil {
+		// The signed token names the roles: no Graph call needed.
+		role, err = c.heldRole(*claims.Roles, false)
+	} else {
+		role, err = c.adminRole(ctx, got.AccessToken())
+	}
 	if err != nil {
 		return "", err
 	}

@@ -417,3 +417,35 @@ func TestAdminRoleCheckFailures(t *testing.T) {
 		})
 	}
 }
+
+// When the app registration asks for directory roles in tokens
+// (groupMembershipClaims), the signed ID token's "wids" claim decides, and
+// Graph is not asked: a Global Administrator named there gets the link,
+// an account whose wids name no admin role is refused — even if Graph
+// would say otherwise.
+func TestAdminRoleFromTheIDTokensWids(t *testing.T) {
+	const (
+		erinID  = "5e6f7081-92a3-4b4c-8d5e-6f708192a3b4"
+		frankID = "6f708192-a3b4-4c5d-9e6f-708192a3b4c5"
+	)
+	w := newWorld(t, nil)
+	w.idp.AddUser(idp.User{TenantID: tenantA, ID: erinID, UPN: "erin@contoso.com", Name: "Erin", Admin: true,
+		DirectoryRoles: []string{"88d8e3e3-8f55-4a1e-953a-9b9898b8876b", strings.ToUpper(RoleGlobalAdministrator)}})
+	w.graph.AddUser(tenantA, fakegraph.User{ID: erinID, UPN: "erin@contoso.com", AccountEnabled: true})
+	w.idp.AddUser(idp.User{TenantID: tenantA, ID: frankID, UPN: "frank@contoso.com", Name: "Frank", Admin: true, DirectoryRoles: []string{}})
+	w.graph.AddUser(tenantA, fakegraph.User{ID: frankID, UPN: "frank@contoso.com", AccountEnabled: true, DirectoryRoles: []string{RoleGlobalAdministrator}})
+	ctx := context.Background()
+
+	w.idp.SignInAs(tenantA, erinID)
+	ac, err := w.c.CompleteAdminConsent(ctx, "erin", w.browse(t, w.signInAdmin(t, "erin", nil)))
+	require.NoError(t, err)
+	assert.Equal(t, RoleGlobalAdministrator, ac.AdminRole)
+	assert.Equal(t, 0, w.roleRequests(), "the signed claim decided")
+
+	w.idp.SignInAs(tenantA, frankID)
+	u, err := w.c.BeginAdminConsent(ctx, "frank", nil)
+	require.NoError(t, err)
+	_, err = w.c.CompleteAdminSignIn(ctx, "frank", w.browse(t, u))
+	assert.ErrorIs(t, err, ErrNotAdmin)
+	assert.Equal(t, 0, w.roleRequests())
+}

@@ -26,6 +26,10 @@ type idClaims struct {
 	Nonce     string          `json:"nonce"`
 	Expires   float64         `json:"exp"`
 	NotBefore float64         `json:"nbf"`
+	// Roles are the tenant-wide directory roles (template IDs) the token
+	// names when the app registration asks for them (groupMembershipClaims
+	// DirectoryRole or All); nil when it does not.
+	Roles *[]string `json:"wids"`
 }
 
 // clockSkew is how far the identity platform's clock may be from ours.

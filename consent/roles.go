@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -122,8 +123,15 @@ func (c *Connector) adminRole(ctx context.Context, accessToken string) (string, 
 			req = &graph.Request{URL: page.NextLink, Token: tok}
 		}
 	}
+	return c.heldRole(slices.Collect(maps.Keys(held)), unnamed)
+}
+
+// heldRole returns the first configured admin role among held (role
+// template IDs, any case), or [ErrNotAdmin]. unnamed says some of the
+// account's roles came without their template IDs.
+func (c *Connector) heldRole(held []string, unnamed bool) (string, error) {
 	for _, r := range c.adminRoles {
-		if held[r] {
+		if slices.ContainsFunc(held, func(h string) bool { return strings.EqualFold(h, r) }) {
 			return r, nil
 		}
 	}

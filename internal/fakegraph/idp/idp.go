@@ -75,6 +75,10 @@ type User struct {
 	Name     string
 	// Admin may grant tenant-wide consent.
 	Admin bool
+	// DirectoryRoles, when not nil, are sent in the ID token's "wids"
+	// claim (role template IDs), as Entra does for an app whose manifest
+	// sets groupMembershipClaims to DirectoryRole or All.
+	DirectoryRoles []string
 }
 
 func (u *User) key() string { return strings.ToLower(u.TenantID + "/" + u.ID) }
@@ -506,6 +510,9 @@ func (s *Server) idToken(u *User, clientID, nonce string) string {
 	}
 	if nonce != "" {
 		claims["nonce"] = nonce
+	}
+	if u.DirectoryRoles != nil {
+		claims["wids"] = u.DirectoryRoles
 	}
 	if f.Issuer != "" {
 		claims["iss"] = f.Issuer

@@ -173,8 +173,10 @@ func (c *Connector) adminConsentLink(tenant, state string) string {
 // What it proves, after [Connector.BeginAdminConsent]: TenantID comes from
 // the administrator's verified ID token, not from the browser (the
 // callback named the same tenant); Admin signed in in this session and
-// held AdminRole, one of Config.AdminRoles, at that sign-in (Microsoft
-// Graph said so to their own token); with Verified (Config.VerifyAppOnly)
+// held AdminRole, one of Config.AdminRoles, at that sign-in (the ID
+// token's signed "wids" claim said so when the app registration asks for
+// directory roles in tokens, otherwise Microsoft Graph did, to their own
+// token); with Verified (Config.VerifyAppOnly)
 // an app-only token for the tenant was acquired, so the app has consent
 // there, where without it the consent is the unsigned callback's word.
 // After [Connector.AdminConsentURL], TenantID is the host's own and

@@ -11,7 +11,6 @@ import (
 // Hosts classify any error the library returns with errors.Is and errors.As.
 func ExampleGraphError() {
 	var err error = &m365link.GraphError{
-		Kind:       m365link.KindThrottled,
 		StatusCode: 429,
 		Code:       "ApplicationThrottled",
 		Message:    "Application is over its MailboxConcurrency limit.",

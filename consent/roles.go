@@ -164,7 +164,7 @@ func rolesError(ctx context.Context, err error) error {
 	const what = "the administrator's directory roles could not be read from Microsoft Graph"
 	var ge *m365link.GraphError
 	switch {
-	case errors.As(err, &ge) && (ge.Kind == m365link.KindUnavailable || ge.Kind == m365link.KindThrottled):
+	case errors.As(err, &ge) && (errors.Is(ge, m365link.ErrUnavailable) || errors.Is(ge, m365link.ErrThrottled)):
 		return unavailable(fmt.Sprintf("%s: it answered %d %s", what, ge.StatusCode, ge.Code))
 	case ge != nil:
 		return &Error{Kind: ErrRejected, Description: fmt.Sprintf("%s: it answered %d %s", what, ge.StatusCode, ge.Code),

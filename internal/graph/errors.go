@@ -34,8 +34,8 @@ type wireError struct {
 }
 
 // CheckResponse returns nil for a 2xx response and otherwise a
-// *[m365link.GraphError] classified from the status, Graph's error code and
-// message, with the request IDs, date and parsed Retry-After. It reads (at
+// *[m365link.GraphError] holding the status, Graph's error code, inner code
+// and message (from which it classifies itself for errors.Is), with the request IDs, date and parsed Retry-After. It reads (at
 // most 64 KiB of) the body and closes it. now is the local clock, used only
 // when Retry-After is an HTTP date and the response has no Date header.
 func CheckResponse(resp *http.Response, now time.Time) error {
@@ -85,58 +85,7 @@ func CheckResponse(resp *http.Response, now time.Time) error {
 	if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), serverNow); ok {
 		ge.RetryAfter = d
 	}
-	ge.Kind = classify(ge.StatusCode, ge.Code, ge.InnerCode, ge.Message)
 	return ge
-}
-
-// Graph error codes that mean "this delta cursor is no longer valid". Graph
-// documents 410 and syncStateNotFound; the rest are seen in the field, so the
-// net is cast wide (GRAPH.md, Delta queries).
-var syncResetCodes = []string{"syncstatenotfound", "syncstateinvalid", "resyncrequired", "errorsyncfoldernotfound", "syncstatemismatch"}
-
-// Codes that mean the user has no usable Exchange Online mailbox.
-var mailboxNotEnabledCodes = []string{"mailboxnotenabledforrestapi", "mailboxnotsupportedforrestapi", "errornonexistentmailbox", "errormailboxnotenabled"}
-
-// classify maps a Graph error answer to a kind. Codes win over statuses:
-// Graph reports some conditions under more than one status.
-func classify(status int, code, inner, msg string) m365link.ErrorKind {
-	lc, li := strings.ToLower(code), strings.ToLower(inner)
-	for _, c := range syncResetCodes {
-		if lc == c || li == c {
-			return m365link.KindSyncReset
-		}
-	}
-	for _, c := range mailboxNotEnabledCodes {
-		if lc == c || li == c {
-			return m365link.KindMailboxNotEnabled
-		}
-	}
-	lm := strings.ToLower(msg)
-	switch {
-	case status == http.StatusGone:
-		return m365link.KindSyncReset
-	case status == http.StatusTooManyRequests:
-		return m365link.KindThrottled
-	case status == http.StatusInternalServerError, status == http.StatusBadGateway,
-		status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout:
-		return m365link.KindUnavailable
-	case status == http.StatusUnauthorized:
-		return m365link.KindUnauthorized
-	case status == http.StatusForbidden:
-		if lc == "authorization_requestdenied" || strings.Contains(lm, "consent") ||
-			strings.Contains(lm, "insufficient privileges") || strings.Contains(lm, "missing scope") {
-			return m365link.KindConsentRequired
-		}
-		return m365link.KindForbidden
-	case status == http.StatusNotFound:
-		if strings.Contains(lm, "inactive, soft-deleted, or is hosted on-premise") {
-			return m365link.KindMailboxNotEnabled
-		}
-		return m365link.KindNotFound
-	case status == http.StatusBadRequest:
-		return m365link.KindBadRequest
-	}
-	return m365link.KindOther
 }
 
 // ParseRetryAfter parses a Retry-After header value: delay-seconds, which

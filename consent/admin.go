@@ -92,8 +92,8 @@ func (c *Connector) CompleteAdminSignIn(ctx context.Context, session, rawQuery s
 }
 
 func (c *Connector) completeAdminSignIn(ctx context.Context, a Attempt, p map[string]string) (string, error) {
-	if e := p["error"]; e != "" {
-		return "", fromOAuth(e, p["error_description"])
+	if p["error"] != "" {
+		return "", callbackError(p)
 	}
 	if _, ok := p["admin_consent"]; ok {
 		return "", invalid("an admin-consent answer arrived before the administrator signed in")
@@ -222,8 +222,8 @@ func (c *Connector) CompleteAdminConsent(ctx context.Context, session, rawQuery 
 }
 
 func (c *Connector) completeAdminConsent(ctx context.Context, a Attempt, p map[string]string) (*AdminConsent, error) {
-	if e := p["error"]; e != "" {
-		ce := fromOAuth(e, p["error_description"])
+	if p["error"] != "" {
+		ce := callbackError(p)
 		if ce.Code == 90093 || ce.Code == 90094 {
 			ce.Kind, ce.Remediation = ErrNotAdmin, "Only a Global Administrator, Privileged Role Administrator or Cloud Application Administrator can grant consent for the organisation; ask one to open this link"
 		}
@@ -270,11 +270,11 @@ func appOnlyError(err error) error {
 	if errors.As(err, &re) {
 		code := 0
 		_, _ = fmt.Sscanf(re.Code, "AADSTS%d", &code)
-		return fromOAuth("unauthorized_client", re.Description, code)
+		return oauthError("unauthorized_client", code, re.Description)
 	}
 	var ee *tokens.EndpointError
 	if errors.As(err, &ee) {
-		return fromOAuth(ee.Err, ee.Description, ee.Code)
+		return oauthError(ee.Err, ee.Code, ee.Description)
 	}
 	return err
 }

@@ -303,8 +303,8 @@ func (c *Connector) CompleteConnect(ctx context.Context, session, rawQuery strin
 }
 
 func (c *Connector) completeConnect(ctx context.Context, a Attempt, p map[string]string) (*Connection, error) {
-	if e := p["error"]; e != "" {
-		return nil, fromOAuth(e, p["error_description"])
+	if p["error"] != "" {
+		return nil, callbackError(p)
 	}
 	if _, ok := p["admin_consent"]; ok {
 		return nil, invalid("an admin-consent answer arrived at the user-connect callback")
@@ -332,7 +332,7 @@ func (c *Connector) completeConnect(ctx context.Context, a Attempt, p map[string
 func redeemError(err error) error {
 	var ee *tokens.EndpointError
 	if errors.As(err, &ee) {
-		return fromOAuth(ee.Err, ee.Description, ee.Code)
+		return oauthError(ee.Err, ee.Code, ee.Description)
 	}
 	return fmt.Errorf("consent: redeem code: %w", err)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/internal/aadsts"
 )
 
 // Sentinels for errors.Is. Every *[Error] matches exactly one of them.
@@ -124,27 +125,16 @@ var remedies = map[int]remedy{
 	501481:  {ErrInvalidCallback, "The sign-in did not match this browser session. Start connecting again"},
 }
 
-// fromOAuth builds the error for an error answer of the identity platform.
-func fromOAuth(oauthErr, description string, codes ...int) *Error {
-	code := 0
-	if len(codes) > 0 {
-		code = codes[0]
-	}
-	desc := description
-	if i := strings.Index(desc, " Trace ID:"); i >= 0 {
-		desc = desc[:i]
-	}
-	desc = strings.TrimSpace(strings.ReplaceAll(desc, "\r\n", " "))
-	if strings.HasPrefix(desc, "AADSTS") {
-		if i := strings.Index(desc, ":"); i > 0 {
-			if n, err := strconv.Atoi(desc[len("AADSTS"):i]); err == nil {
-				if code == 0 {
-					code = n
-				}
-				desc = strings.TrimSpace(desc[i+1:])
-			}
-		}
-	}
+// callbackError is the error a callback reports (error, error_description).
+func callbackError(p map[string]string) *Error {
+	code, desc := aadsts.Parse(p["error_description"])
+	return oauthError(p["error"], code, desc)
+}
+
+// oauthError is the error for an error answer of the identity platform:
+// its OAuth error, AADSTS code (0 for none) and description, already
+// parsed.
+func oauthError(oauthErr string, code int, desc string) *Error {
 	e := &Error{OAuthError: oauthErr, Code: code, Description: desc}
 	if r, ok := remedies[code]; ok {
 		e.Kind, e.Remediation = r.kind, r.text

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/internal/aadsts"
 )
 
 // EndpointError is an error answer of the identity platform's token
@@ -274,19 +275,11 @@ func parseEndpointError(status int, body []byte) *EndpointError {
 	if len(w.Codes) > 0 {
 		e.Code = w.Codes[0]
 	}
-	d := w.Description
-	if i := strings.Index(d, " Trace ID:"); i >= 0 {
-		d = d[:i]
+	code, desc := aadsts.Parse(w.Description)
+	if e.Code == 0 {
+		e.Code = code
 	}
-	if strings.HasPrefix(d, "AADSTS") {
-		if i := strings.Index(d, ": "); i > 0 {
-			if e.Code == 0 {
-				e.Code, _ = strconv.Atoi(d[len("AADSTS"):i])
-			}
-			d = d[i+2:]
-		}
-	}
-	e.Description = strings.TrimSpace(d)
+	e.Description = desc
 	return e
 }
 
@@ -311,7 +304,7 @@ func classify(account m365link.Account, capt *captured, cause error) error {
 func classifyAnswer(account m365link.Account, ee *EndpointError) error {
 	reason, reconnect := reasonFor(account, ee)
 	if reconnect {
-		return &m365link.ReconnectError{Account: account, Reason: reason, Code: aadsts(ee.Code), Description: ee.Description}
+		return &m365link.ReconnectError{Account: account, Reason: reason, Code: aadstsCode(ee.Code), Description: ee.Description}
 	}
 	if ee.Err == "invalid_client" || ee.Code == 7000215 || ee.Code == 7000222 || ee.Code == 700027 {
 		return &credentialError{ee: ee}
@@ -319,7 +312,7 @@ func classifyAnswer(account m365link.Account, ee *EndpointError) error {
 	return ee
 }
 
-func aadsts(code int) string {
+func aadstsCode(code int) string {
 	if code == 0 {
 		return ""
 	}

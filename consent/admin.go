@@ -35,7 +35,7 @@ type AdminConsentOptions struct {
 // OpenID scopes alone) and which reads the administrator's own directory
 // roles. The tokens are not kept.
 func (c *Connector) adminSignInScopes() []string {
-	return []string{"openid", "profile", c.cfg.Cloud.GraphResource + "/User.Read"}
+	return []string{"openid", "profile", c.cfg.Cloud.Scope("User.Read")}
 }
 
 // BeginAdminConsent starts admin consent for the host session and returns
@@ -161,7 +161,7 @@ func (c *Connector) AdminConsentURL(ctx context.Context, session, tenant, return
 func (c *Connector) adminConsentLink(tenant, state string) string {
 	q := url.Values{
 		"client_id":    {c.cfg.ClientID},
-		"scope":        {c.cfg.Cloud.GraphResource + "/.default"},
+		"scope":        {c.cfg.Cloud.AppScope()},
 		"redirect_uri": {c.cfg.AdminRedirectURI},
 		"state":        {state},
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/fakegraph"
 	"github.com/m365link/m365link/internal/fakegraph/idp"
 )
@@ -327,7 +329,7 @@ func TestAdminRolesAreConfigurable(t *testing.T) {
 	assert.EqualError(t, err, `consent: Config.AdminRoles holds role template IDs, which are GUIDs, not "global administrator", ""`)
 	cfg.AdminRoles, cfg.Cloud.GraphBase = nil, ""
 	_, err = New(cfg)
-	assert.EqualError(t, err, `consent: Config.Cloud "global" has no GraphBase`)
+	assert.EqualError(t, err, `consent: Config.Cloud "fake" has no GraphBase`)
 }
 
 // When Graph cannot say which roles the administrator holds, the sign-in
@@ -448,4 +450,30 @@ func TestAdminRoleFromTheIDTokensWids(t *testing.T) {
 	_, err = w.c.CompleteAdminSignIn(ctx, "frank", w.browse(t, u))
 	assert.ErrorIs(t, err, ErrNotAdmin)
 	assert.Equal(t, 0, w.roleRequests())
+}
+
+// With Config.Graph, the role check rides on the host's shared client
+// (its limiter, retries and metrics), not on a client of the connector's.
+func TestAdminRoleCheckUsesTheSharedGraphClient(t *testing.T) {
+	w := newWorld(t, nil)
+	var seen []int
+	var mu sync.Mutex
+	gc, err := graphclient.New(graphclient.Config{Cloud: w.c.cfg.Cloud, HTTPClient: w.graph.Client(),
+		OnResponse: func(_ string, status int) { mu.Lock(); seen = append(seen, status); mu.Unlock() }})
+	require.NoError(t, err)
+	cfg := w.c.cfg
+	cfg.Graph = gc
+	c, err := New(cfg)
+	require.NoError(t, err)
+
+	w.idp.SignInAs(tenantA, carolID)
+	ctx := context.Background()
+	u, err := c.BeginAdminConsent(ctx, "s", nil)
+	require.NoError(t, err)
+	_, err = c.CompleteAdminSignIn(ctx, "s", w.browse(t, u))
+	require.NoError(t, err)
+	assert.Equal(t, 1, w.roleRequests())
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []int{http.StatusOK}, seen, "the shared client sent the role check")
 }

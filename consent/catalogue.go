@@ -6,6 +6,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/m365link/m365link"
 )
 
 // PermissionType is how a permission is granted.
@@ -32,15 +34,16 @@ type Permission struct {
 	Reason string
 }
 
-// Scope returns the OAuth scope to request for a delegated permission:
-// the Graph resource URI prefixed for Graph permissions, bare for the
-// OpenID Connect ones. graphResource is e.g. "https://graph.microsoft.com".
-func (p Permission) Scope(graphResource string) string {
+// Scope returns the OAuth scope to request for a delegated permission in
+// cloud: the cloud's Graph scope for a Graph permission
+// ("https://graph.microsoft.us/Mail.Read"), the bare name for the OpenID
+// Connect ones.
+func (p Permission) Scope(cloud m365link.Cloud) string {
 	switch p.Name {
 	case "openid", "profile", "email", "offline_access":
 		return p.Name
 	}
-	return graphResource + "/" + p.Name
+	return cloud.Scope(p.Name)
 }
 
 // catalogue lists every permission the library may request. Admin-consent
@@ -213,29 +216,31 @@ func PlanFor(t PermissionType, features ...Feature) (Plan, error) {
 	return plan, nil
 }
 
-// Scopes returns the OAuth scopes to request: for a delegated plan, each
-// permission's scope (required ones, plus optional ones when withOptional);
-// for an application plan, the resource's ".default", since application
-// permissions are granted as configured on the app registration.
-func (p Plan) Scopes(graphResource string, withOptional bool) []string {
+// Scopes returns the OAuth scopes to request in cloud: for a delegated
+// plan, each permission's scope (required ones, plus optional ones when
+// withOptional); for an application plan, the cloud's Graph ".default"
+// ([m365link.Cloud.AppScope]), since application permissions are granted
+// as configured on the app registration.
+func (p Plan) Scopes(cloud m365link.Cloud, withOptional bool) []string {
 	if p.Type == Application {
-		return []string{graphResource + "/.default"}
+		return []string{cloud.AppScope()}
 	}
 	var out []string
 	for _, n := range p.Needs {
 		if n.Required || withOptional {
-			out = append(out, n.Scope(graphResource))
+			out = append(out, n.Scope(cloud))
 		}
 	}
 	return out
 }
 
-// GraphScopes returns only the Graph resource scopes of Scopes, without
-// the OpenID Connect ones: what a token source asks for on refresh.
-func (p Plan) GraphScopes(graphResource string, withOptional bool) []string {
+// GraphScopes returns only the Graph scopes of Scopes, without the OpenID
+// Connect ones: what a token source asks for on refresh.
+func (p Plan) GraphScopes(cloud m365link.Cloud, withOptional bool) []string {
+	prefix := cloud.Scope("") // the Graph resource and a slash
 	var out []string
-	for _, s := range p.Scopes(graphResource, withOptional) {
-		if strings.HasPrefix(s, graphResource+"/") {
+	for _, s := range p.Scopes(cloud, withOptional) {
+		if strings.HasPrefix(s, prefix) {
 			out = append(out, s)
 		}
 	}

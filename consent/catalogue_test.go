@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/m365link/m365link"
 )
 
 func names(p Plan) []string {
@@ -47,11 +49,11 @@ func TestPlanForComputesMinimalSets(t *testing.T) {
 func TestPlanScopes(t *testing.T) {
 	p, _ := PlanFor(Delegated, MailSync, CalendarSync)
 	assert.Equal(t, []string{"openid", "profile", "offline_access", "https://graph.microsoft.com/User.Read",
-		"https://graph.microsoft.com/Mail.Read", "https://graph.microsoft.com/Calendars.Read"}, p.Scopes(Global.GraphResource, false))
+		"https://graph.microsoft.com/Mail.Read", "https://graph.microsoft.com/Calendars.Read"}, p.Scopes(m365link.Cloud{}, false))
 	assert.Equal(t, []string{"https://graph.microsoft.us/User.Read", "https://graph.microsoft.us/Mail.Read",
-		"https://graph.microsoft.us/MailboxSettings.Read", "https://graph.microsoft.us/Calendars.Read"}, p.GraphScopes(USGovL4.GraphResource, true))
+		"https://graph.microsoft.us/MailboxSettings.Read", "https://graph.microsoft.us/Calendars.Read"}, p.GraphScopes(m365link.USGovL4, true))
 	app, _ := PlanFor(Application, MailSync)
-	assert.Equal(t, []string{"https://microsoftgraph.chinacloudapi.cn/.default"}, app.Scopes(China.GraphResource, true))
+	assert.Equal(t, []string{"https://microsoftgraph.chinacloudapi.cn/.default"}, app.Scopes(m365link.China, true))
 }
 
 func TestCatalogueIsComplete(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/graph"
 	"github.com/m365link/m365link/tokens"
 )
@@ -22,8 +23,12 @@ import (
 type Config struct {
 	// ClientID is the app registration's application (client) ID.
 	ClientID string
-	// Cloud selects the Microsoft cloud; zero means Global.
-	Cloud Cloud
+	// Cloud is the Microsoft cloud: where users and administrators sign
+	// in (AuthorityHost), whose ID tokens are accepted (IssuerHost) and
+	// whose Graph the permissions are for (GraphResource, GraphBase). The
+	// zero Cloud means the cloud of Tokens, so a host sets it once, on
+	// tokens.Config; a Cloud given here must be that same value.
+	Cloud m365link.Cloud
 	// RedirectURI is the exact, registered callback of the user-connect
 	// flow, e.g. "https://app.example.com/m365/callback".
 	RedirectURI string
@@ -34,11 +39,17 @@ type Config struct {
 	// by their state.
 	AdminRedirectURI string
 	// Scopes are requested when a user connects, e.g. from
-	// PlanFor(Delegated, MailSync).Scopes(cloud.GraphResource, true).
+	// PlanFor(Delegated, MailSync).Scopes(cloud, true).
 	Scopes []string
 	// Tokens redeems codes and stores connected accounts. It must be
 	// configured for the same app and cloud.
 	Tokens *tokens.Manager
+	// Graph is the process's shared Graph client, which reads an
+	// administrator's directory roles (and which [Connector.TestConnection]
+	// uses by default), so that those calls count against the same limits
+	// as every other package's. It must be a client of Cloud. nil means a
+	// client of the connector's own on Cloud, through HTTPClient.
+	Graph *graphclient.Client
 	// States keeps pending attempts; nil means a MemoryStates, which only
 	// suits a single process. A host running several instances uses a
 	// store they share (consentsql) so that every callback is single-use
@@ -65,9 +76,9 @@ type Config struct {
 	AdminRoles []string
 	// HTTPClient sends this package's own requests: the identity
 	// platform's discovery metadata and signing keys, to verify an
-	// administrator's ID token, and the read of the administrator's roles
-	// from Cloud.GraphBase. nil means a client with a 30-second timeout.
-	// Redirects are never followed.
+	// administrator's ID token, and, when Graph is nil, the read of the
+	// administrator's roles from Cloud.GraphBase. nil means a client with
+	// a 30-second timeout. Redirects are never followed.
 	HTTPClient *http.Client
 	// Logger receives the failures Handler answers with a 5xx (never a
 	// secret); nil discards.
@@ -80,19 +91,22 @@ type Connector struct {
 	cfg        Config
 	states     StateStore
 	hc         *http.Client
-	graph      *graph.Client // reads administrators' roles
-	adminRoles []string      // lower-cased, in preference order
+	gc         *graphclient.Client // Config.Graph, or the connector's own
+	graph      *graph.Client       // inside gc: reads administrators' roles
+	adminRoles []string            // lower-cased, in preference order
 	log        *slog.Logger
 	now        func() time.Time
 }
 
-// New checks cfg and returns a connector.
+// New checks cfg and returns a connector. It names every problem of cfg
+// in one error.
 func New(cfg Config) (*Connector, error) {
-	if cfg.Cloud == (Cloud{}) {
-		cfg.Cloud = Global
+	var bad []string
+	if cfg.ClientID == "" {
+		bad = append(bad, "Config.ClientID is empty")
 	}
-	if cfg.ClientID == "" || cfg.RedirectURI == "" || cfg.Tokens == nil {
-		return nil, errors.New("consent: Config needs ClientID, RedirectURI and Tokens")
+	if cfg.RedirectURI == "" {
+		bad = append(bad, "Config.RedirectURI is empty")
 	}
 	for _, u := range []string{cfg.RedirectURI, cfg.AdminRedirectURI} {
 		if u == "" {
@@ -100,23 +114,26 @@ func New(cfg Config) (*Connector, error) {
 		}
 		p, err := url.Parse(u)
 		if err != nil || !p.IsAbs() || p.Fragment != "" || (p.Scheme != "https" && p.Hostname() != "localhost" && p.Hostname() != "127.0.0.1") {
-			return nil, fmt.Errorf("consent: redirect URI %q must be absolute https (http only for localhost), without fragment", u)
+			bad = append(bad, fmt.Sprintf("redirect URI %q must be absolute https (http only for localhost), without fragment", u))
 		}
 	}
-	// An empty GraphBase would mean the global cloud's Graph, which must
-	// not see a national cloud's tokens.
-	if cfg.Cloud.GraphBase == "" {
-		return nil, fmt.Errorf("consent: Config.Cloud %q has no GraphBase", cfg.Cloud.Name)
+	if cfg.Tokens == nil {
+		bad = append(bad, "Config.Tokens is nil")
+	} else {
+		bad = append(bad, checkCloud(&cfg)...)
+	}
+	roles, err := adminRolesOf(cfg.AdminRoles)
+	if err != nil {
+		bad = append(bad, err.Error())
+	}
+	if len(bad) > 0 {
+		return nil, errors.New("consent: " + strings.Join(bad, "; "))
 	}
 	if cfg.AdminRedirectURI == "" {
 		cfg.AdminRedirectURI = cfg.RedirectURI
 	}
 	if cfg.StateTTL <= 0 {
 		cfg.StateTTL = 10 * time.Minute
-	}
-	roles, err := adminRolesOf(cfg.AdminRoles)
-	if err != nil {
-		return nil, err
 	}
 	c := &Connector{cfg: cfg, states: cfg.States, adminRoles: roles, log: cfg.Logger, now: time.Now}
 	if c.states == nil {
@@ -131,11 +148,46 @@ func New(cfg Config) (*Connector, error) {
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.hc = &hc
-	c.graph, err = graph.New(graph.Config{BaseURL: cfg.Cloud.GraphBase, HTTPClient: c.hc, Retry: roleCheckRetry, Logger: c.log})
-	if err != nil {
-		return nil, fmt.Errorf("consent: Config.Cloud.GraphBase: %w", err)
+	c.gc = cfg.Graph
+	if c.gc == nil {
+		c.gc, err = graphclient.New(graphclient.Config{Cloud: cfg.Cloud, HTTPClient: c.hc, Retry: ownGraphRetry, Logger: c.log})
+		if err != nil {
+			return nil, fmt.Errorf("consent: Config.Cloud.GraphBase: %w", err)
+		}
 	}
+	c.graph = graph.FromHandle(c.gc)
 	return c, nil
+}
+
+// checkCloud settles cfg.Cloud (zero: the cloud of cfg.Tokens) and
+// returns what is wrong with it: a field it lacks, or another cloud than
+// Tokens' or Graph's.
+func checkCloud(cfg *Config) []string {
+	if cfg.Cloud == (m365link.Cloud{}) {
+		cfg.Cloud = cfg.Tokens.Cloud()
+	}
+	cloud := cfg.Cloud
+	var missing []string
+	for _, f := range []struct{ name, value string }{{"AuthorityHost", cloud.AuthorityHost}, {"IssuerHost", cloud.IssuerHost},
+		{"GraphBase", cloud.GraphBase}, {"GraphResource", cloud.GraphResource}} {
+		if f.value == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		// An empty GraphBase would mean the global cloud's Graph, which
+		// must not see a national cloud's tokens.
+		return []string{fmt.Sprintf("Config.Cloud %q has no %s", cloud.Name, strings.Join(missing, ", "))}
+	}
+	var bad []string
+	if t := cfg.Tokens.Cloud(); t != cloud {
+		bad = append(bad, fmt.Sprintf("Config.Cloud %q is not the cloud of Config.Tokens (%q at %s): set it once, on tokens.Config", cloud.Name, t.Name, t.AuthorityHost))
+	}
+	if cfg.Graph != nil && cfg.Graph.Cloud() != cloud {
+		g := cfg.Graph.Cloud()
+		bad = append(bad, fmt.Sprintf("Config.Graph is a client of cloud %q at %s, not of Config.Cloud %q", g.Name, g.GraphBase, cloud.Name))
+	}
+	return bad
 }
 
 // ConnectOptions tune one user-connect attempt. The zero value is usable.
@@ -193,6 +245,11 @@ func (c *Connector) authorizeURL(a Attempt, state, redirectURI string, scopes []
 		}
 	}
 	return c.authorityHost() + "/" + url.PathEscape(a.Tenant) + "/oauth2/v2.0/authorize?" + q.Encode()
+}
+
+// issuer is the issuer of this cloud's v2.0 ID tokens for tenant.
+func (c *Connector) issuer(tenant string) string {
+	return strings.TrimRight(c.cfg.Cloud.IssuerHost, "/") + "/" + tenant + "/v2.0"
 }
 
 func (c *Connector) authorityHost() string {
@@ -344,7 +401,7 @@ func (c *Connector) checkIDToken(a Attempt, got tokens.Connected) error {
 		return invalid("the ID token's nonce does not match this attempt")
 	case tid == "" || tid != got.Account.TenantID:
 		return &Error{Kind: ErrTenant, Description: "the ID token names another tenant than the account", Remediation: "Start connecting again"}
-	case got.Issuer != strings.TrimRight(c.cfg.Cloud.IssuerHost, "/")+"/"+tid+"/v2.0":
+	case got.Issuer != c.issuer(tid):
 		return &Error{Kind: ErrTenant, Description: "the ID token's issuer " + got.Issuer + " is not this cloud's", Remediation: "Check the cloud the app is configured for"}
 	case looksLikeTenantID(a.Tenant) && !strings.EqualFold(a.Tenant, tid):
 		return &Error{Kind: ErrTenant, Description: "the account belongs to another organisation than the one asked for", Remediation: "Sign in with an account of that organisation"}

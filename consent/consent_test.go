@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/fakegraph"
 	"github.com/m365link/m365link/internal/fakegraph/idp"
 	"github.com/m365link/m365link/internal/graph"
@@ -33,6 +34,14 @@ const (
 )
 
 var mailRead = []string{"https://graph.microsoft.com/Mail.Read"}
+
+// fakeCloud is the global cloud with its identity platform and its Graph
+// at the fakes'.
+func fakeCloud(ip *idp.Server, g *fakegraph.Server) m365link.Cloud {
+	c := m365link.Global
+	c.Name, c.AuthorityHost, c.GraphBase = "fake", ip.URL(), g.URL()
+	return c
+}
 
 type world struct {
 	idp   *idp.Server
@@ -71,11 +80,9 @@ func newWorld(t *testing.T, states StateStore) *world {
 	ring, _ := tokens.NewKeyRing(1, bytes.Repeat([]byte{5}, 32))
 	cred, _ := tokens.ClientSecret(appSecret)
 	w.tok, err = tokens.NewManager(tokens.Config{ClientID: appID, Credential: cred, Store: tokens.NewEncrypted(w.store, ring),
-		AuthorityHost: w.idp.URL(), DisableInstanceDiscovery: true, Scopes: mailRead, HTTPClient: w.idp.Client()})
+		Cloud: fakeCloud(w.idp, w.graph), Scopes: mailRead, HTTPClient: w.idp.Client()})
 	require.NoError(t, err)
-	cloud := Global
-	cloud.AuthorityHost, cloud.GraphBase = w.idp.URL(), w.graph.URL()
-	w.c, err = New(Config{ClientID: appID, Cloud: cloud, RedirectURI: redirect, AdminRedirectURI: adminBack,
+	w.c, err = New(Config{ClientID: appID, RedirectURI: redirect, AdminRedirectURI: adminBack,
 		Scopes: append([]string{"openid", "profile", "offline_access"}, mailRead...), Tokens: w.tok, States: states, VerifyAppOnly: true, HTTPClient: w.idp.Client()})
 	require.NoError(t, err)
 	return w
@@ -398,24 +405,91 @@ func TestPersonalAccounts(t *testing.T) {
 	assert.ErrorIs(t, checks[0].Err, ErrPersonalAccount)
 }
 
-func TestNationalCloudURLs(t *testing.T) {
-	w := newWorld(t, nil)
-	for _, cloud := range []Cloud{USGovL4, USGovL5, China} {
-		c, err := New(Config{ClientID: appID, Cloud: cloud, RedirectURI: redirect, Scopes: mailRead, Tokens: w.tok})
-		require.NoError(t, err)
-		u, err := c.BeginConnect(context.Background(), "s", &ConnectOptions{Tenant: tenantA})
-		require.NoError(t, err)
-		assert.True(t, strings.HasPrefix(u, cloud.AuthorityHost+"/"+tenantA+"/oauth2/v2.0/authorize?"), u)
-		a, err := c.AdminConsentURL(context.Background(), "s", tenantA, "")
-		require.NoError(t, err)
-		assert.True(t, strings.HasPrefix(a, cloud.AuthorityHost+"/"+tenantA+"/v2.0/adminconsent?"), a)
-		assert.Contains(t, a, url.QueryEscape(cloud.GraphResource+"/.default"))
-		s, err := c.BeginAdminConsent(context.Background(), "s", nil)
-		require.NoError(t, err)
-		assert.True(t, strings.HasPrefix(s, cloud.AuthorityHost+"/organizations/oauth2/v2.0/authorize?"), s)
+// Each cloud's connector sends browsers to its own identity platform,
+// asks for its own Graph's permissions and accepts only ID tokens its own
+// issuer signed for.
+func TestEveryCloudsURLsAndIssuer(t *testing.T) {
+	cred, err := tokens.ClientSecret(appSecret)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		cloud                       m365link.Cloud
+		authority, issuer, resource string
+	}{
+		{m365link.Global, "https://login.microsoftonline.com", "https://login.microsoftonline.com", "https://graph.microsoft.com"},
+		{m365link.USGovL4, "https://login.microsoftonline.us", "https://login.microsoftonline.us", "https://graph.microsoft.us"},
+		{m365link.USGovL5, "https://login.microsoftonline.us", "https://login.microsoftonline.us", "https://dod-graph.microsoft.us"},
+		{m365link.China, "https://login.chinacloudapi.cn", "https://login.partner.microsoftonline.cn", "https://microsoftgraph.chinacloudapi.cn"},
+	} {
+		t.Run(tc.cloud.Name, func(t *testing.T) {
+			ctx := context.Background()
+			tok, err := tokens.NewManager(tokens.Config{ClientID: appID, Credential: cred, Store: &tokens.Memory{}, Cloud: tc.cloud})
+			require.NoError(t, err)
+			// The cloud comes from the token manager.
+			c, err := New(Config{ClientID: appID, RedirectURI: redirect, Scopes: []string{"openid", tc.cloud.Scope("Mail.Read")}, Tokens: tok})
+			require.NoError(t, err)
+			assert.Equal(t, tc.cloud, c.cfg.Cloud)
+
+			endpoint := func(raw string) (string, url.Values) {
+				u, err := url.Parse(raw)
+				require.NoError(t, err)
+				return u.Scheme + "://" + u.Host + u.Path, u.Query()
+			}
+			at, q := endpoint(must(c.BeginConnect(ctx, "s", &ConnectOptions{Tenant: tenantA})))
+			assert.Equal(t, tc.authority+"/"+tenantA+"/oauth2/v2.0/authorize", at)
+			assert.Equal(t, "openid "+tc.resource+"/Mail.Read", q.Get("scope"))
+			at, q = endpoint(must(c.BeginAdminConsent(ctx, "s", nil)))
+			assert.Equal(t, tc.authority+"/organizations/oauth2/v2.0/authorize", at)
+			assert.Equal(t, "openid profile "+tc.resource+"/User.Read", q.Get("scope"))
+			at, q = endpoint(must(c.AdminConsentURL(ctx, "s", tenantA, "")))
+			assert.Equal(t, tc.authority+"/"+tenantA+"/v2.0/adminconsent", at)
+			assert.Equal(t, tc.resource+"/.default", q.Get("scope"))
+
+			assert.Equal(t, tc.issuer+"/"+tenantA+"/v2.0", c.issuer(tenantA))
+			a := Attempt{Tenant: tenantA, Nonce: "n"}
+			got := tokens.Connected{Account: m365link.Account{TenantID: tenantA, UserID: aliceID}, Nonce: "n", IDTenantID: tenantA,
+				Issuer: tc.issuer + "/" + tenantA + "/v2.0"}
+			assert.NoError(t, c.checkIDToken(a, got))
+			for _, other := range []m365link.Cloud{m365link.Global, m365link.USGovL4, m365link.China} {
+				if other.IssuerHost == tc.issuer {
+					continue
+				}
+				got.Issuer = other.IssuerHost + "/" + tenantA + "/v2.0"
+				assert.ErrorIs(t, c.checkIDToken(a, got), ErrTenant, "an ID token of %s", other.Name)
+			}
+		})
 	}
-	_, err := New(Config{ClientID: appID, RedirectURI: "http://app.example/cb", Tokens: w.tok})
-	assert.Error(t, err, "plain http only for localhost")
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// A connector's cloud is its token manager's and its Graph client's: a
+// mismatch, or a cloud without an endpoint, is refused with every problem
+// named at once.
+func TestNewChecksTheCloud(t *testing.T) {
+	cred, err := tokens.ClientSecret(appSecret)
+	require.NoError(t, err)
+	gov, err := tokens.NewManager(tokens.Config{ClientID: appID, Credential: cred, Store: &tokens.Memory{}, Cloud: m365link.USGovL4})
+	require.NoError(t, err)
+	china, err := graphclient.New(graphclient.Config{Cloud: m365link.China})
+	require.NoError(t, err)
+
+	_, err = New(Config{ClientID: appID, RedirectURI: redirect, Tokens: gov, Cloud: m365link.Global, Graph: china})
+	assert.EqualError(t, err, `consent: Config.Cloud "global" is not the cloud of Config.Tokens ("usgov-l4" at https://login.microsoftonline.us): set it once, on tokens.Config; `+
+		`Config.Graph is a client of cloud "china" at https://microsoftgraph.chinacloudapi.cn/v1.0, not of Config.Cloud "global"`)
+	_, err = New(Config{ClientID: appID, RedirectURI: redirect, Tokens: gov, Cloud: m365link.Cloud{Name: "half", AuthorityHost: "https://login.example"}})
+	assert.EqualError(t, err, `consent: Config.Cloud "half" has no IssuerHost, GraphBase, GraphResource`)
+	_, err = New(Config{RedirectURI: "http://app.example/cb", AdminRoles: []string{"admin"}})
+	assert.EqualError(t, err, `consent: Config.ClientID is empty; redirect URI "http://app.example/cb" must be absolute https (http only for localhost), without fragment; `+
+		`Config.Tokens is nil; Config.AdminRoles holds role template IDs, which are GUIDs, not "admin"`)
+
+	c, err := New(Config{ClientID: appID, RedirectURI: redirect, Tokens: gov, Graph: must(graphclient.New(graphclient.Config{Cloud: m365link.USGovL4}))})
+	require.NoError(t, err)
+	assert.Equal(t, m365link.USGovL4, c.cfg.Cloud)
 }
 
 // AADSTS54005 means the code was redeemed already: a second state carrying

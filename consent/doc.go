@@ -62,7 +62,12 @@
 // consentsql.States, so a callback consumed by one instance is refused by
 // every other.
 //
-// National clouds are a [Cloud] value (Global, USGovL4, USGovL5, China).
+// The Microsoft cloud (global, US Government L4 or L5, China) is one
+// [m365link.Cloud] value, set on the tokens manager (tokens.Config.Cloud)
+// and taken from it: authorize and admin-consent links go to its identity
+// platform, scopes name its Graph, and only its issuer's ID tokens are
+// accepted. A shared graphclient.Client (Config.Graph) reads
+// administrators' roles, so those calls pace with every other package's.
 // Personal Microsoft accounts connect through the delegated flow with the
 // Common or Consumers authority; app-only access is refused for them.
 package consent

@@ -9,7 +9,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/consent"
+	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/fakegraph"
 	"github.com/m365link/m365link/internal/fakegraph/idp"
 	"github.com/m365link/m365link/tokens"
@@ -22,7 +24,7 @@ func ExamplePlan_RenderMarkdown() {
 		panic(err)
 	}
 	_ = plan.RenderMarkdown(os.Stdout)
-	fmt.Println(plan.Scopes(consent.Global.GraphResource, true))
+	fmt.Println(plan.Scopes(m365link.Global, true))
 	// Output:
 	// | Permission | Type | Admin consent | Needed | For | Why |
 	// |---|---|---|---|---|---|
@@ -58,7 +60,7 @@ func ExamplePlan_RenderText() {
 // by environment variables.)
 func Example_wiring() {
 	plan, _ := consent.PlanFor(consent.Delegated, consent.MailSync, consent.CalendarSync)
-	cloud := consent.Global
+	cloud := m365link.USGovL4 // or m365link.Global, USGovL5, China: set once, on the token manager
 
 	secret, _ := tokens.ClientSecret(os.Getenv("M365_CLIENT_SECRET"))
 	ring, _ := tokens.NewKeyRing(1, loadKeyFromKMS())
@@ -66,14 +68,16 @@ func Example_wiring() {
 		ClientID:   os.Getenv("M365_CLIENT_ID"),
 		Credential: secret,
 		Store:      tokens.NewEncrypted(&tokens.Memory{}, ring), // tokens/sqlstore in production
-		Scopes:     plan.GraphScopes(cloud.GraphResource, true),
+		Cloud:      cloud,
+		Scopes:     plan.GraphScopes(cloud, true),
 	})
+	graph, _ := graphclient.New(graphclient.Config{Cloud: cloud}) // the one the sync engine takes too
 	connector, _ := consent.New(consent.Config{
 		ClientID:      os.Getenv("M365_CLIENT_ID"),
-		Cloud:         cloud,
 		RedirectURI:   "https://app.example.com/m365/callback",
-		Scopes:        plan.Scopes(cloud.GraphResource, true),
-		Tokens:        manager,
+		Scopes:        plan.Scopes(cloud, true),
+		Tokens:        manager, // and its cloud
+		Graph:         graph,
 		VerifyAppOnly: true,
 		// Several instances: States: consentsql.New(db, consentsql.Postgres, nil).
 	})
@@ -125,11 +129,11 @@ func ExampleConnector_BeginAdminConsent() {
 
 	secret, _ := tokens.ClientSecret("s3cret")
 	ring, _ := tokens.NewKeyRing(1, make([]byte, 32))
+	fake := m365link.Global // the global cloud, at the fakes
+	fake.Name, fake.AuthorityHost, fake.GraphBase = "fake", microsoft.URL(), graph.URL()
 	manager, _ := tokens.NewManager(tokens.Config{ClientID: clientID, Credential: secret, Store: tokens.NewEncrypted(&tokens.Memory{}, ring),
-		AuthorityHost: microsoft.URL(), DisableInstanceDiscovery: true, HTTPClient: microsoft.Client()})
-	cloud := consent.Global
-	cloud.AuthorityHost, cloud.GraphBase = microsoft.URL(), graph.URL()
-	connector, err := consent.New(consent.Config{ClientID: clientID, Cloud: cloud, RedirectURI: back, Tokens: manager,
+		Cloud: fake, HTTPClient: microsoft.Client()})
+	connector, err := consent.New(consent.Config{ClientID: clientID, RedirectURI: back, Tokens: manager,
 		VerifyAppOnly: true, HTTPClient: microsoft.Client()})
 	if err != nil {
 		panic(err)

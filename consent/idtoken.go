@@ -75,7 +75,7 @@ func (c *Connector) verifyIDToken(ctx context.Context, raw, nonce string) (idCla
 	if err != nil || rsa.VerifyPKCS1v15(key, crypto.SHA256, sum[:], sig) != nil {
 		return idClaims{}, invalid("the ID token's signature does not verify with the identity platform's published keys")
 	}
-	if want := strings.TrimRight(c.cfg.Cloud.IssuerHost, "/") + "/" + cl.Tenant + "/v2.0"; cl.Issuer != want {
+	if cl.Issuer != c.issuer(cl.Tenant) {
 		return idClaims{}, &Error{Kind: ErrTenant, Description: "the ID token's issuer " + cl.Issuer + " is not this cloud's for its tenant", Remediation: "Check the cloud the app is configured for"}
 	}
 	if !audienceIs(cl.Audience, c.cfg.ClientID) {

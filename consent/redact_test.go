@@ -41,9 +41,9 @@ func TestNoSecretInFormattedOutput(t *testing.T) {
 		// encoding/json, which must keep an Attempt whole for stores.
 		jsonShowsAll bool
 	}{
-		{"*Connector", w.c, "consent.Connector{ClientID: " + appID + ", Cloud: global}", false},
-		{"Config", cfg, "consent.Config{ClientID: " + appID + ", Cloud: global, RedirectURI: " + redirect + ", AdminRedirectURI: " + adminBack + "}", false},
-		{"*Config", &cfg, "consent.Config{ClientID: " + appID + ", Cloud: global, RedirectURI: " + redirect + ", AdminRedirectURI: " + adminBack + "}", false},
+		{"*Connector", w.c, "consent.Connector{ClientID: " + appID + ", Cloud: fake}", false},
+		{"Config", cfg, "consent.Config{ClientID: " + appID + ", Cloud: fake, RedirectURI: " + redirect + ", AdminRedirectURI: " + adminBack + "}", false},
+		{"*Config", &cfg, "consent.Config{ClientID: " + appID + ", Cloud: fake, RedirectURI: " + redirect + ", AdminRedirectURI: " + adminBack + "}", false},
 		{"*SignedStates", signed, "consent.SignedStates{}", false},
 		{"*MemoryStates", mem, "consent.MemoryStates{}", false},
 		{"Attempt", attempt, "consent.Attempt{Flow: connect, Tenant: " + tenantA + ", ReturnTo: /vendors/1, Expires: 2026-11-24T12:00:00Z}", false},

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/graph"
 )
 
@@ -63,14 +64,19 @@ func adminRolesOf(roles []string) ([]string, error) {
 		}
 	}
 	if len(bad) > 0 {
-		return nil, fmt.Errorf("consent: Config.AdminRoles holds role template IDs, which are GUIDs, not %s", strings.Join(bad, ", "))
+		return nil, fmt.Errorf("Config.AdminRoles holds role template IDs, which are GUIDs, not %s", strings.Join(bad, ", "))
 	}
 	return out, nil
 }
 
-// roleCheckRetry bounds the retries of the role check: a browser is
-// waiting on the answer.
-var roleCheckRetry = graph.RetryPolicy{MaxAttempts: 3, MaxElapsed: 15 * time.Second, MaxRetryAfter: 5 * time.Second}
+// ownGraphRetry bounds the retries of the connector's own Graph client
+// (when Config.Graph is nil): a browser waits on the role check, an
+// operator on a connection test.
+var ownGraphRetry = graphclient.Retry{MaxAttempts: 3, MaxElapsed: 15 * time.Second, MaxRetryAfter: 5 * time.Second}
+
+// roleCheckTimeout bounds the role check on any client, a shared one
+// with a patient retry policy included: a browser is waiting.
+const roleCheckTimeout = 15 * time.Second
 
 // maxRolePages bounds the pages of directory roles read for one sign-in:
 // Entra ID has about a hundred built-in roles and Graph pages memberOf by
@@ -96,6 +102,9 @@ func (c *Connector) adminRole(ctx context.Context, accessToken string) (string, 
 		return &oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"}, nil
 	})
 	req := &graph.Request{Path: rolesPath, Query: url.Values{"$select": {"roleTemplateId"}}, Token: tok}
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, roleCheckTimeout)
+	defer cancel()
 	held := map[string]bool{}
 	unnamed := false
 	for pages := 0; req != nil; pages++ {
@@ -109,7 +118,7 @@ func (c *Connector) adminRole(ctx context.Context, accessToken string) (string, 
 			NextLink string `json:"@odata.nextLink"`
 		}
 		if err := c.graph.JSON(ctx, req, &page); err != nil {
-			return "", rolesError(ctx, err)
+			return "", rolesError(parent, err)
 		}
 		for _, r := range page.Value {
 			if r.RoleTemplateID == "" {
@@ -172,6 +181,8 @@ func rolesError(ctx context.Context, err error) error {
 	case errors.Is(err, m365link.ErrUntrustedLink):
 		return &Error{Kind: ErrUnavailable, Description: what + ": its answer links elsewhere, and was not followed (" + err.Error() + ")",
 			Remediation: "Try again; if it keeps happening, check what sits between the app and Microsoft Graph (proxies)"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return unavailable(fmt.Sprintf("%s within %s", what, roleCheckTimeout))
 	}
 	return unavailable(what + ": " + err.Error())
 }

@@ -69,7 +69,7 @@ func (e *credentialError) Unwrap() []error { return []error{ErrClientCredentials
 // redirect points; the library never does, not even on an http.Client the
 // host passed in (it uses a copy whose CheckRedirect refuses). Nothing was
 // sent to the redirect's target. It is neither transient nor a reason to
-// reconnect: check the configured authority (AuthorityHost, the token URL)
+// reconnect: check the configured authority (Config.Cloud, the token URL)
 // and any proxy on the way.
 var ErrRedirectRefused = errors.New("tokens: identity platform redirect refused")
 

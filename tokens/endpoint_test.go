@@ -138,7 +138,7 @@ func managerFor(t *testing.T, e *env, authority string, hc *http.Client) *tokens
 	cred, err := tokens.ClientSecret(secret)
 	require.NoError(t, err)
 	m, err := tokens.NewManager(tokens.Config{ClientID: clientID, Credential: cred, Store: e.store,
-		AuthorityHost: authority, DisableInstanceDiscovery: true, Scopes: mailRead, HTTPClient: hc, Attempts: 2})
+		Cloud: fakeCloud(authority), Scopes: mailRead, HTTPClient: hc, Attempts: 2})
 	require.NoError(t, err)
 	return m
 }

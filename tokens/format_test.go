@@ -54,8 +54,8 @@ func TestSecretsNeverFormatted(t *testing.T) {
 	certCred, err := tokens.ClientCertificate([]*x509.Certificate{cert}, certKey)
 	require.NoError(t, err)
 
-	cfg := tokens.Config{ClientID: clientID, Credential: cred, Store: plain, AuthorityHost: e.idp.URL(),
-		DisableInstanceDiscovery: true, Scopes: mailRead, HTTPClient: e.idp.Client()}
+	cfg := tokens.Config{ClientID: clientID, Credential: cred, Store: plain, Cloud: fakeCloud(e.idp.URL()),
+		Scopes: mailRead, HTTPClient: e.idp.Client()}
 	m, err := tokens.NewManager(cfg)
 	require.NoError(t, err)
 	code := e.idp.IssueCode(clientID, tenantID, userID, redirect, "", "n", mailRead)

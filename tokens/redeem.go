@@ -70,10 +70,10 @@ func (c Connected) LogValue() slog.Value {
 // token filed under the account's tenant.
 func (m *Manager) RedeemCode(ctx context.Context, tenant, code, redirectURI, verifier string, scopes []string) (Connected, error) {
 	mem := &memoryCache{}
-	client, err := confidential.New(m.cfg.AuthorityHost+"/"+tenant, m.cfg.ClientID, m.cfg.Credential.cred,
+	client, err := confidential.New(m.authority+"/"+tenant, m.cfg.ClientID, m.cfg.Credential.cred,
 		confidential.WithCache(mem),
 		confidential.WithHTTPClient(m.hc),
-		confidential.WithInstanceDiscovery(!m.cfg.DisableInstanceDiscovery))
+		confidential.WithInstanceDiscovery(m.discovery))
 	if err != nil {
 		return Connected{}, fmt.Errorf("tokens: MSAL client: %w", err)
 	}

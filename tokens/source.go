@@ -19,11 +19,6 @@ import (
 	"github.com/m365link/m365link"
 )
 
-// DefaultAuthorityHost is the global cloud's identity platform. National
-// clouds: https://login.microsoftonline.us (US Gov L4/L5) and
-// https://login.chinacloudapi.cn (China).
-const DefaultAuthorityHost = "https://login.microsoftonline.com"
-
 // Credential is the app registration's own credential. Its String and
 // GoString name the kind only, never the secret.
 type Credential struct {
@@ -71,19 +66,20 @@ type Config struct {
 	// Store holds every account's tokens; wrap the host's store with
 	// [NewEncrypted]. Required.
 	Store Store
-	// AuthorityHost is the identity platform; default DefaultAuthorityHost.
-	AuthorityHost string
-	// DisableInstanceDiscovery skips MSAL's authority validation, for
-	// private clouds and test doubles.
-	DisableInstanceDiscovery bool
-	// Scopes are requested for delegated accounts, e.g.
-	// "https://graph.microsoft.com/Mail.Read". Required for delegated use:
-	// MSAL finds cached tokens by scope, and Entra ID answers a ".default"
-	// request with the granted scopes, so ".default" would never hit the cache.
+	// Cloud is the Microsoft cloud the app is registered in; the zero
+	// Cloud is [m365link.Global]. Tokens come from its identity platform
+	// (AuthorityHost), and app-only tokens are for its Graph
+	// (Cloud.AppScope(): every application permission granted there). A
+	// Cloud whose AuthorityHost is none of Microsoft's clouds' (a test
+	// double, a private deployment) is used as given: MSAL's instance
+	// discovery, which knows only Microsoft's hosts, is skipped for it.
+	Cloud m365link.Cloud
+	// Scopes are requested for delegated accounts, as the cloud's Graph
+	// scopes: Cloud.Scope("Mail.Read"), or consent's Plan.GraphScopes.
+	// Required for delegated use: MSAL finds cached tokens by scope, and
+	// Entra ID answers a ".default" request with the granted scopes, so
+	// ".default" would never hit the cache.
 	Scopes []string
-	// AppScope is requested for app-only accounts; default
-	// "https://graph.microsoft.com/.default".
-	AppScope string
 	// HTTPClient reaches the identity platform; nil means
 	// http.DefaultClient. The manager uses a copy whose CheckRedirect
 	// refuses every redirect ([ErrRedirectRefused]); the client itself is
@@ -102,11 +98,13 @@ type Config struct {
 // Manager hands out one [Source] per account and keeps their shared
 // configuration. It is safe for concurrent use; create one per process.
 type Manager struct {
-	cfg      Config
-	hc       *http.Client
-	log      *slog.Logger
-	owner    string
-	claimTTL time.Duration
+	cfg       Config
+	authority string // the cloud's AuthorityHost without a trailing slash
+	discovery bool   // MSAL's instance discovery, for Microsoft's own hosts
+	hc        *http.Client
+	log       *slog.Logger
+	owner     string
+	claimTTL  time.Duration
 
 	mu      gosync.Mutex
 	sources map[string]*Source
@@ -117,15 +115,10 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.ClientID == "" || cfg.Store == nil || cfg.Credential.kind == "" {
 		return nil, errors.New("tokens: Config needs ClientID, Credential and Store")
 	}
-	if cfg.AuthorityHost == "" {
-		cfg.AuthorityHost = DefaultAuthorityHost
-	}
-	cfg.AuthorityHost = strings.TrimRight(cfg.AuthorityHost, "/")
-	if !strings.HasPrefix(cfg.AuthorityHost, "https://") {
-		return nil, errors.New("tokens: AuthorityHost must be an https URL")
-	}
-	if cfg.AppScope == "" {
-		cfg.AppScope = "https://graph.microsoft.com/.default"
+	cfg.Cloud = cfg.Cloud.OrDefault()
+	authority := strings.TrimRight(cfg.Cloud.AuthorityHost, "/")
+	if !strings.HasPrefix(authority, "https://") || cfg.Cloud.GraphResource == "" {
+		return nil, fmt.Errorf("tokens: Config.Cloud %q needs an https AuthorityHost and a GraphResource", cfg.Cloud.Name)
 	}
 	if cfg.RefreshBefore <= 0 {
 		cfg.RefreshBefore = 5 * time.Minute
@@ -142,18 +135,34 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	hc.Transport = &endpointTransport{base: base, attempts: cfg.Attempts, baseWait: 200 * time.Millisecond}
 	m := &Manager{
-		cfg:      cfg,
-		hc:       hc,
-		log:      cfg.Logger,
-		owner:    randomID(),
-		claimTTL: claimTTL,
-		sources:  map[string]*Source{},
+		cfg:       cfg,
+		authority: authority,
+		discovery: microsoftAuthority(authority),
+		hc:        hc,
+		log:       cfg.Logger,
+		owner:     randomID(),
+		claimTTL:  claimTTL,
+		sources:   map[string]*Source{},
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	return m, nil
 }
+
+// microsoftAuthority reports whether authority is the identity platform
+// of one of Microsoft's clouds, which MSAL's instance discovery knows.
+func microsoftAuthority(authority string) bool {
+	for _, c := range []m365link.Cloud{m365link.Global, m365link.USGovL4, m365link.USGovL5, m365link.China} {
+		if strings.EqualFold(authority, c.AuthorityHost) {
+			return true
+		}
+	}
+	return false
+}
+
+// Cloud returns the cloud the manager gets tokens from.
+func (m *Manager) Cloud() m365link.Cloud { return m.cfg.Cloud }
 
 // String names the client ID and the kind of credential; never the
 // secret or any token.
@@ -271,10 +280,10 @@ func (s *Source) msal() (*confidential.Client, *msalCache, error) {
 		return s.client, s.cache, nil
 	}
 	mc := &msalCache{store: s.m.cfg.Store, key: s.key}
-	c, err := confidential.New(s.m.cfg.AuthorityHost+"/"+s.account.TenantID, s.m.cfg.ClientID, s.m.cfg.Credential.cred,
+	c, err := confidential.New(s.m.authority+"/"+s.account.TenantID, s.m.cfg.ClientID, s.m.cfg.Credential.cred,
 		confidential.WithCache(mc),
 		confidential.WithHTTPClient(s.m.hc),
-		confidential.WithInstanceDiscovery(!s.m.cfg.DisableInstanceDiscovery))
+		confidential.WithInstanceDiscovery(s.m.discovery))
 	if err != nil {
 		return nil, nil, fmt.Errorf("tokens: MSAL client for %s: %w", s.account, err)
 	}
@@ -321,7 +330,7 @@ func (s *Source) acquire(ctx context.Context) (*oauth2.Token, int64, error) {
 
 func (s *Source) acquireApp(ctx context.Context, client *confidential.Client) (confidential.AuthResult, error) {
 	cctx, capt := withCapture(ctx)
-	res, err := client.AcquireTokenByCredential(cctx, []string{s.m.cfg.AppScope}, confidential.WithTenantID(s.account.TenantID))
+	res, err := client.AcquireTokenByCredential(cctx, []string{s.m.cfg.Cloud.AppScope()}, confidential.WithTenantID(s.account.TenantID))
 	if err != nil {
 		return res, s.wrap(err, capt)
 	}

@@ -31,6 +31,14 @@ var (
 	alice    = m365link.Account{TenantID: tenantID, UserID: userID}
 )
 
+// fakeCloud is the global cloud with its identity platform at authority:
+// the fake's URL, or a front of it.
+func fakeCloud(authority string) m365link.Cloud {
+	c := m365link.Global
+	c.Name, c.AuthorityHost = "fake", authority
+	return c
+}
+
 type env struct {
 	idp   *idp.Server
 	raw   *tokens.Memory
@@ -59,7 +67,7 @@ func (e *env) process(t *testing.T, store tokens.Store) *tokens.Manager {
 	}
 	m, err := tokens.NewManager(tokens.Config{
 		ClientID: clientID, Credential: cred, Store: store,
-		AuthorityHost: e.idp.URL(), DisableInstanceDiscovery: true,
+		Cloud:  fakeCloud(e.idp.URL()),
 		Scopes: mailRead, HTTPClient: e.idp.Client(),
 	})
 	require.NoError(t, err)
@@ -303,7 +311,7 @@ func TestWrongClientSecret(t *testing.T) {
 	e := newEnv(t)
 	cred, _ := tokens.ClientSecret("wrong")
 	m, err := tokens.NewManager(tokens.Config{ClientID: clientID, Credential: cred, Store: e.store,
-		AuthorityHost: e.idp.URL(), DisableInstanceDiscovery: true, Scopes: mailRead, HTTPClient: e.idp.Client()})
+		Cloud: fakeCloud(e.idp.URL()), Scopes: mailRead, HTTPClient: e.idp.Client()})
 	require.NoError(t, err)
 	_, err = m.Source(m365link.Account{TenantID: tenantID}).Token(context.Background())
 	require.ErrorIs(t, err, tokens.ErrClientCredentials)

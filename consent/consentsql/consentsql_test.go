@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
 
+	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/consent"
 	"github.com/m365link/m365link/consent/consentsql"
 	"github.com/m365link/m365link/internal/fakegraph"
@@ -285,11 +286,11 @@ func TestCallbackConsumedOnOneInstanceIsRefusedOnAnother(t *testing.T) {
 			cred, _ := tokens.ClientSecret(appSecret)
 			ring, _ := tokens.NewKeyRing(1, bytes.Repeat([]byte{5}, 32))
 			instance := func() *consent.Connector {
-				tok, err := tokens.NewManager(tokens.Config{ClientID: appID, Credential: cred, Store: tokens.NewEncrypted(&tokens.Memory{}, ring),
-					AuthorityHost: ip.URL(), DisableInstanceDiscovery: true, Scopes: []string{"https://graph.microsoft.com/Mail.Read"}, HTTPClient: ip.Client()})
-				require.NoError(t, err)
-				cloud := consent.Global
+				cloud := m365link.Global
 				cloud.AuthorityHost, cloud.GraphBase = ip.URL(), graph.URL()
+				tok, err := tokens.NewManager(tokens.Config{ClientID: appID, Credential: cred, Store: tokens.NewEncrypted(&tokens.Memory{}, ring),
+					Cloud: cloud, Scopes: []string{"https://graph.microsoft.com/Mail.Read"}, HTTPClient: ip.Client()})
+				require.NoError(t, err)
 				c, err := consent.New(consent.Config{ClientID: appID, Cloud: cloud, RedirectURI: redirect, Tokens: tok,
 					Scopes: []string{"openid", "profile", "offline_access", "https://graph.microsoft.com/Mail.Read"}, States: d.states(t), HTTPClient: ip.Client()})
 				require.NoError(t, err)

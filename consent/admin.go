@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/m365link/m365link"
-	"github.com/m365link/m365link/internal/graph"
 	"github.com/m365link/m365link/tokens"
 )
 
@@ -256,6 +254,9 @@ func (c *Connector) completeAdminConsent(ctx context.Context, a Attempt, p map[s
 		out.Admin, out.AdminRole = m365link.Account{TenantID: tenant, UserID: a.Subject}, a.AdminRole
 	}
 	if c.cfg.VerifyAppOnly {
+		// A failure remembered from before the consent (a connection test,
+		// say) must not stand in for the answer the consent changed.
+		c.cfg.Tokens.Forget(m365link.Account{TenantID: tenant})
 		if _, err := c.cfg.Tokens.Source(m365link.Account{TenantID: tenant}).Token(ctx); err != nil {
 			return nil, appOnlyError(err)
 		}
@@ -265,7 +266,13 @@ func (c *Connector) completeAdminConsent(ctx context.Context, a Attempt, p map[s
 }
 
 // appOnlyError maps a failed app-only acquisition to a consent error.
+// A refused app credential stays the tokens package's error
+// ([tokens.ErrClientCredentials]): the host's configuration, not consent,
+// is at fault.
 func appOnlyError(err error) error {
+	if errors.Is(err, tokens.ErrClientCredentials) {
+		return err
+	}
 	var re *m365link.ReconnectError
 	if errors.As(err, &re) {
 		code := 0
@@ -277,52 +284,6 @@ func appOnlyError(err error) error {
 		return oauthError(ee.Err, ee.Code, ee.Description)
 	}
 	return err
-}
-
-// Check is one step of [Connector.TestConnection].
-type Check struct {
-	// Name says what was tried, e.g. "list users".
-	Name string
-	// Permission is the application permission the step needs.
-	Permission string
-	// Err is nil when the step worked.
-	Err error
-}
-
-// OK reports whether the step worked.
-func (c Check) OK() bool { return c.Err == nil }
-
-// TestConnection proves what an app-only (service) connection can actually
-// do in tenant: acquire a token, list users, and read mailbox's Inbox and
-// calendars (mailbox is a UPN or user ID; empty skips the mailbox steps).
-// Every step runs and reports; a failed token stops the rest.
-func (c *Connector) TestConnection(ctx context.Context, client *graph.Client, tenant, mailbox string) []Check {
-	checks := []Check{{Name: "acquire an app-only token", Permission: "(admin consent)"}}
-	if strings.EqualFold(tenant, PersonalTenantID) || strings.EqualFold(tenant, Consumers) {
-		checks[0].Err = &Error{Kind: ErrPersonalAccount, Description: "personal Microsoft accounts have no organisation to grant app-only access", Remediation: "Connect each user with the delegated flow instead"}
-		return checks
-	}
-	src := c.cfg.Tokens.Source(m365link.Account{TenantID: strings.ToLower(tenant)})
-	if _, err := src.Token(ctx); err != nil {
-		checks[0].Err = appOnlyError(err)
-		return checks
-	}
-	type step struct {
-		check Check
-		path  string
-		query url.Values
-	}
-	steps := []step{{Check{Name: "list users", Permission: "User.Read.All"}, "/users", url.Values{"$top": {"1"}, "$select": {"id"}}}}
-	if mailbox != "" {
-		steps = append(steps,
-			step{Check{Name: "read " + mailbox + "'s Inbox", Permission: "Mail.Read"}, graph.Path("users", mailbox, "mailFolders", "inbox"), nil},
-			step{Check{Name: "read " + mailbox + "'s calendars", Permission: "Calendars.Read"}, graph.Path("users", mailbox, "calendars"), url.Values{"$top": {"1"}}})
-	}
-	for _, s := range steps {
-		s.check.Err = client.JSON(ctx, &graph.Request{Method: http.MethodGet, Path: s.path, Query: s.query, Token: src}, nil)
-		checks = append(checks, s.check)
-	}
-	return checks
 }
 
 // RevokeInstructions tells an admin how to remove the app on Microsoft's

@@ -38,11 +38,15 @@ func TestAdminConsentEndToEnd(t *testing.T) {
 	w.idp.SignInAs(tenantA, carolID)
 	ctx := context.Background()
 
-	// Before consent, the service connection fails with a typed error.
-	checks := w.c.TestConnection(ctx, w.gc, tenantA, "alice@contoso.com")
-	require.Len(t, checks, 1)
-	assert.ErrorIs(t, checks[0].Err, ErrAppNotInTenant)
-	w.tok.Forget(m365link.Account{TenantID: tenantA})
+	// Before consent, the service connection fails with a typed error
+	// (which the token source remembers: it fails fast from now on).
+	report, err := w.c.TestConnection(ctx, nil, tenantA, "alice@contoso.com")
+	require.NoError(t, err)
+	require.Len(t, report.Checks, 1)
+	assert.False(t, report.OK())
+	assert.ErrorIs(t, report.Checks[0].Err, ErrAppNotInTenant)
+	assert.ErrorIs(t, report.Checks[0].Err, m365link.ErrConsentRequired)
+	assert.Equal(t, "The app is not registered in this organisation. An administrator must open the admin consent link first", report.Checks[0].Remediation)
 
 	// The administrator signs in first: OpenID Connect, PKCE, nonce.
 	u, err := w.c.BeginAdminConsent(ctx, "admin-session", &AdminConsentOptions{ReturnTo: "/settings"})
@@ -71,14 +75,18 @@ func TestAdminConsentEndToEnd(t *testing.T) {
 	assert.True(t, w.idp.Consented(tenantA, appID))
 	assert.Equal(t, 2, w.idp.Grants("client_credentials"), "one refused before consent, one proving it")
 
-	checks = w.c.TestConnection(ctx, w.gc, tenantA, "alice@contoso.com")
-	var names []string
-	for _, c := range checks {
-		assert.NoError(t, c.Err, c.Name)
-		names = append(names, c.Name+" ["+c.Permission+"]")
-	}
-	assert.Equal(t, []string{"acquire an app-only token [(admin consent)]", "list users [User.Read.All]",
-		"read alice@contoso.com's Inbox [Mail.Read]", "read alice@contoso.com's calendars [Calendars.Read]"}, names)
+	// The consent's proof asked the identity platform again: the failure
+	// remembered before it did not stand in for the answer.
+	report, err = w.c.TestConnection(ctx, nil, tenantA, "alice@contoso.com")
+	require.NoError(t, err)
+	assert.True(t, report.OK())
+	assert.Equal(t, &ConnectionReport{Tenant: tenantA, Mailbox: "alice@contoso.com", Checks: []Check{
+		{Name: "acquire an app-only token", Permission: "(admin consent)"},
+		{Name: "list users", Permission: "User.Read.All"},
+		{Name: "find alice@contoso.com", Permission: "User.Read.All"},
+		{Name: "read alice@contoso.com's Inbox", Permission: "Mail.Read"},
+		{Name: "read alice@contoso.com's calendars", Permission: "Calendars.Read"},
+	}}, report)
 
 	// Disconnect removes the tenant's tokens and says how to revoke at Microsoft.
 	instructions, err := w.c.Disconnect(ctx, m365link.Account{TenantID: tenantA}, nil)

@@ -401,8 +401,12 @@ func TestPersonalAccounts(t *testing.T) {
 	assert.ErrorIs(t, err, ErrTenant)
 
 	// Personal accounts have no organisation for an app-only connection.
-	checks := w.c.TestConnection(context.Background(), w.gc, PersonalTenantID, "")
-	assert.ErrorIs(t, checks[0].Err, ErrPersonalAccount)
+	report, err := w.c.TestConnection(context.Background(), nil, PersonalTenantID, "")
+	require.NoError(t, err)
+	assert.Equal(t, &ConnectionReport{Tenant: PersonalTenantID, Checks: []Check{{Name: "acquire an app-only token", Permission: "(admin consent)",
+		Err: &Error{Kind: ErrPersonalAccount, Description: "personal Microsoft accounts have no organisation to grant app-only access",
+			Remediation: "Connect each user with the delegated flow instead"},
+		Remediation: "Connect each user with the delegated flow instead"}}}, report)
 }
 
 // Each cloud's connector sends browsers to its own identity platform,

@@ -37,7 +37,9 @@
 //   - Every failure an admin or user can hit (consent missing, assignment
 //     required, Conditional Access, app not in tenant, admin approval
 //     required, declined) is a typed *[Error] with a remediation in plain words.
-//   - [Connector.TestConnection] proves what an app-only connection can do;
+//   - [Connector.TestConnection] proves what an app-only connection can do,
+//     on the process's shared graphclient.Client, in a [ConnectionReport]
+//     whose every failed [Check] has a typed error and a remediation;
 //     [Connector.Disconnect] removes an account or a tenant cleanly.
 //   - [Connector.Handler] serves all of it as HTTP routes with safe
 //     defaults: a browser-binding cookie (HttpOnly, Secure, SameSite=Lax),

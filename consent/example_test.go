@@ -191,3 +191,56 @@ func ExampleConnector_BeginAdminConsent() {
 	// tenant: 72f988bf-86f1-41af-91ab-2d7cd011db47 admin: 1f0c2b6a-9a4e-4d7b-8c3e-5b2a7d9e0f11 verified: true then: /settings
 	// global administrator: true
 }
+
+// An operator's connection test of a service (app-only) connection, on
+// the process's shared Graph client, here against the library's fakes of
+// the identity platform and Graph. Each failed step says what to do, and
+// its error matches the m365link sentinels.
+func ExampleConnector_TestConnection() {
+	const (
+		clientID = "a0c1e0b8-5d6e-4c42-9b53-0f5c7a1d2e3f"
+		contoso  = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+		bob      = "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"
+	)
+	microsoft := idp.New() // stands in for login.microsoftonline.com
+	defer microsoft.Close()
+	microsoft.AddApp(idp.App{ClientID: clientID, Secret: "s3cret", RedirectURIs: []string{"https://app.example.com/m365/callback"}})
+	graph := fakegraph.New() // stands in for graph.microsoft.com
+	defer graph.Close()
+	graph.AddTenant(fakegraph.Tenant{ID: contoso, DisplayName: "Contoso", Domains: []string{"contoso.com"}})
+	graph.AddUser(contoso, fakegraph.User{ID: bob, UPN: "bob@contoso.com", AccountEnabled: true}) // no Exchange Online licence
+	graph.SetTokenTenant(func(token string, _ *http.Request) string { c, _ := microsoft.Validate(token); return c.TenantID })
+
+	fake := m365link.Global // the global cloud, at the fakes
+	fake.Name, fake.AuthorityHost, fake.GraphBase = "fake", microsoft.URL(), graph.URL()
+	secret, _ := tokens.ClientSecret("s3cret")
+	ring, _ := tokens.NewKeyRing(1, make([]byte, 32))
+	manager, _ := tokens.NewManager(tokens.Config{ClientID: clientID, Credential: secret, Store: tokens.NewEncrypted(&tokens.Memory{}, ring),
+		Cloud: fake, HTTPClient: microsoft.Client()})
+	shared, _ := graphclient.New(graphclient.Config{Cloud: fake, HTTPClient: graph.Client()}) // the one sync uses too
+	connector, err := consent.New(consent.Config{ClientID: clientID, RedirectURI: "https://app.example.com/m365/callback",
+		Tokens: manager, Graph: shared})
+	if err != nil {
+		panic(err)
+	}
+
+	report, err := connector.TestConnection(context.Background(), nil, contoso, "bob@contoso.com")
+	if err != nil {
+		panic(err)
+	}
+	for _, c := range report.Checks {
+		if c.OK() {
+			fmt.Println("ok:  ", c.Name)
+			continue
+		}
+		fmt.Println("fail:", c.Name, "-", c.Remediation)
+	}
+	fmt.Println("all ok:", report.OK(), "- no mailbox:", errors.Is(report.Checks[3].Err, m365link.ErrMailboxNotEnabled))
+	// Output:
+	// ok:   acquire an app-only token
+	// ok:   list users
+	// ok:   find bob@contoso.com
+	// fail: read bob@contoso.com's Inbox - bob@contoso.com has no Exchange Online mailbox (unlicensed, inactive, soft-deleted or on-premises): assign it a licence that includes Exchange Online, or test another mailbox
+	// fail: read bob@contoso.com's calendars - bob@contoso.com has no Exchange Online mailbox (unlicensed, inactive, soft-deleted or on-premises): assign it a licence that includes Exchange Online, or test another mailbox
+	// all ok: false - no mailbox: true
+}

@@ -281,7 +281,7 @@ func TestHandlerStatuses(t *testing.T) {
 				return nil, Hooks{}
 			}},
 		{name: "the app's own secret is rejected", path: "/m365/connect", status: 500,
-			body: "consent: rejected by Microsoft (AADSTS7000215): Invalid client secret provided. See the description; the admin can look up the AADSTS code in the Entra sign-in logs\n",
+			body: "consent: rejected by Microsoft (AADSTS7000215): Invalid client secret provided. The app's client secret was refused. Check the secret the app is configured with against the app registration's Certificates & secrets\n",
 			setup: func(w *world) (func(*Config), Hooks) {
 				w.idp.FailNext(idp.Failure{Status: 401, Error: "invalid_client", Code: 7000215, Description: "Invalid client secret provided.", GrantType: "authorization_code"})
 				return nil, Hooks{}

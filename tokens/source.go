@@ -194,8 +194,12 @@ func (m *Manager) Source(account m365link.Account) *Source {
 }
 
 // Forget drops the in-memory state of account (its cached token and any
-// reconnect-required state), for example after it reconnected or was
-// disconnected. The stored tokens are not touched. A refresh already
+// reconnect-required state it remembers), so that its next Source asks
+// again: after something the store does not show changed its grant, such
+// as an administrator consenting for an app-only account's tenant (the
+// consent package calls it then). Reconnecting ([Manager.Save]) and
+// [Manager.Disconnect] call it themselves. The stored tokens are not
+// touched. A refresh already
 // running goes on; the account's next Source waits for its claim in the
 // store, as another process would, and then reads its result rather than
 // refreshing again.

@@ -16,18 +16,24 @@ var (
 	// [RetryAfter] and try again; the library already retried a bounded number
 	// of times before returning it.
 	ErrThrottled = errors.New("m365link: throttled by Microsoft Graph")
-	// ErrUnavailable: a transient server-side failure (500, 502, 503, 504) or
-	// a dropped connection that outlived the retries. Try again later.
-	ErrUnavailable = errors.New("m365link: Microsoft Graph unavailable")
+	// ErrUnavailable: a transient failure of Microsoft Graph (500, 502,
+	// 503, 504) or of the identity platform (5xx, 429, temporarily
+	// unavailable), or a dropped connection, that outlived the retries.
+	// Try again later.
+	ErrUnavailable = errors.New("m365link: Microsoft service unavailable")
 	// ErrUnauthorized: Graph rejected the access token (401). The token
 	// source should refresh; if refreshing fails too the account needs
 	// reconnecting ([ErrReconnectRequired]).
 	ErrUnauthorized = errors.New("m365link: access token rejected")
 	// ErrForbidden: the caller is authenticated but not allowed (403): a
-	// missing permission, an Exchange RBAC scope or a policy. Not retried.
+	// missing permission, an Exchange RBAC scope or a policy; in consent,
+	// an account that is no administrator or not assigned to the app. Not
+	// retried.
 	ErrForbidden = errors.New("m365link: forbidden")
 	// ErrConsentRequired: the permission the call needs has not been granted
-	// (or was withdrawn). An admin must (re)consent. Matches [ErrForbidden] too.
+	// (or was withdrawn, or was declined when asked). An admin must
+	// (re)consent, or the user accept when connecting. Matches
+	// [ErrForbidden] too.
 	ErrConsentRequired = errors.New("m365link: consent required")
 	// ErrNotFound: the user, folder or item does not exist (404).
 	ErrNotFound = errors.New("m365link: not found")
@@ -42,7 +48,8 @@ var (
 	ErrSyncReset = errors.New("m365link: sync state reset by Microsoft Graph")
 	// ErrReconnectRequired: the account's grant is gone (revoked, expired after
 	// inactivity, password changed, MFA or Conditional Access needs the user).
-	// The user (or admin, for app-only) must connect again. See [ReconnectError].
+	// The user (or admin, for app-only) must connect again. See
+	// [ReconnectError]; consent's Conditional Access refusals match it too.
 	ErrReconnectRequired = errors.New("m365link: reconnect required")
 	// ErrMalformedResponse: Graph's answer could not be read: a truncated
 	// body or JSON that does not parse (transient in practice; retried), or

@@ -9,31 +9,42 @@ import (
 	"github.com/m365link/m365link/internal/aadsts"
 )
 
-// Sentinels for errors.Is. Every *[Error] matches exactly one of them.
+// Sentinels for errors.Is. Every *[Error] matches exactly one of them,
+// and the m365link sentinel its kind belongs to, where there is one (see
+// [Error.Is]): a host that handles m365link.ErrConsentRequired or
+// m365link.ErrUnavailable for every package handles these too.
 var (
 	// ErrInvalidCallback: a callback that is forged, replayed, expired,
 	// duplicated, for another session or otherwise malformed. Nothing was
 	// sent to the token endpoint. Start the flow again.
 	ErrInvalidCallback = errors.New("consent: invalid callback")
 	// ErrAccessDenied: the user or admin declined (access_denied, AADSTS65004).
+	// Also matches m365link.ErrConsentRequired.
 	ErrAccessDenied = errors.New("consent: access denied")
 	// ErrConsentRequired: a permission has not been granted (AADSTS65001).
 	// Also matches m365link.ErrConsentRequired.
 	ErrConsentRequired = errors.New("consent: consent required")
 	// ErrAdminApprovalRequired: only an admin can grant what the app asks
-	// (AADSTS90094, AADSTS90093 for a user).
+	// (AADSTS90094, AADSTS90093 for a user). Also matches
+	// m365link.ErrConsentRequired.
 	ErrAdminApprovalRequired = errors.New("consent: admin approval required")
 	// ErrNotAdmin: the account that signed in for admin consent holds none
 	// of Config.AdminRoles, or the one that answered the admin-consent
 	// link may not grant tenant-wide consent (AADSTS90093, AADSTS90094).
+	// Also matches m365link.ErrForbidden.
 	ErrNotAdmin = errors.New("consent: not an administrator")
 	// ErrUserNotAssigned: "Assignment required" is on and the user is not
-	// assigned to the app (AADSTS50105).
+	// assigned to the app (AADSTS50105). Also matches m365link.ErrForbidden.
 	ErrUserNotAssigned = errors.New("consent: user not assigned to the app")
-	// ErrConditionalAccess: a Conditional Access policy blocked sign-in (AADSTS53003).
+	// ErrConditionalAccess: a Conditional Access policy blocked sign-in
+	// (AADSTS53003), or multi-factor authentication is needed (AADSTS50076,
+	// AADSTS50079): the user must sign in again and meet it. Also matches
+	// m365link.ErrReconnectRequired, as the tokens package's refusals for
+	// the same codes do.
 	ErrConditionalAccess = errors.New("consent: blocked by conditional access")
 	// ErrAppNotInTenant: the app has no service principal in the tenant
-	// (AADSTS700016): nobody consented, or it was deleted.
+	// (AADSTS700016): nobody consented, or it was deleted. Also matches
+	// m365link.ErrConsentRequired.
 	ErrAppNotInTenant = errors.New("consent: app not found in tenant")
 	// ErrTenant: the tenant does not exist, is disabled, or is not the one
 	// expected (wrong tenant in the ID token, AADSTS90002, AADSTS5000225).
@@ -43,6 +54,7 @@ var (
 	ErrPersonalAccount = errors.New("consent: personal accounts cannot use app-only access")
 	// ErrUnavailable: a passing fault of the identity platform, or of
 	// Microsoft Graph while an administrator's roles are read; retry later.
+	// Also matches m365link.ErrUnavailable.
 	ErrUnavailable = errors.New("consent: Microsoft service unavailable")
 	// ErrRejected: any other error the identity platform returned, or
 	// Microsoft Graph when asked for an administrator's roles.
@@ -86,13 +98,29 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Is matches the error's kind, and m365link.ErrConsentRequired for consent kinds.
+// rootOf maps a kind to the m365link sentinel it belongs to. Kinds not
+// listed (a refused callback, a wrong tenant, a personal account, any
+// other refusal) have none: they are about the flow, not about Graph.
+var rootOf = map[error]error{
+	ErrAccessDenied:          m365link.ErrConsentRequired,
+	ErrConsentRequired:       m365link.ErrConsentRequired,
+	ErrAdminApprovalRequired: m365link.ErrConsentRequired,
+	ErrAppNotInTenant:        m365link.ErrConsentRequired,
+	ErrNotAdmin:              m365link.ErrForbidden,
+	ErrUserNotAssigned:       m365link.ErrForbidden,
+	ErrConditionalAccess:     m365link.ErrReconnectRequired,
+	ErrUnavailable:           m365link.ErrUnavailable,
+}
+
+// Is matches the error's kind, the m365link sentinel the kind belongs to,
+// and the wider sentinel that one belongs to, as a GraphError does
+// (consent required is forbidden).
 func (e *Error) Is(target error) bool {
 	if target == e.Kind {
 		return true
 	}
-	return target == m365link.ErrConsentRequired &&
-		(e.Kind == ErrConsentRequired || e.Kind == ErrAdminApprovalRequired || e.Kind == ErrAppNotInTenant)
+	root := rootOf[e.Kind]
+	return root != nil && (target == root || target == m365link.ErrForbidden && root == m365link.ErrConsentRequired)
 }
 
 func invalid(desc string) *Error {

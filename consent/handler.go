@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/m365link/m365link"
 )
 
 // Hooks connect the [Connector.Handler] routes to the host.
@@ -33,15 +35,16 @@ var ErrNoSession = errors.New("consent: no signed-in session")
 // outcomes the user or admin must act on (a refused callback, declined
 // consent, wrong tenant, blocked sign-in: every *[Error] not listed
 // below); 401 for [ErrNoSession]; 503 when the identity platform or
-// Microsoft Graph is unavailable ([ErrUnavailable]); 500 for failures on
-// the host's side: the app's own credentials rejected (invalid_client),
-// the state store, the hooks, or anything else.
+// Microsoft Graph is unavailable (m365link.ErrUnavailable, which
+// [ErrUnavailable] matches); 500 for failures on the host's side: the
+// app's own credentials rejected (invalid_client), the state store, the
+// hooks, or anything else.
 func HTTPStatus(err error) int {
 	var ce *Error
 	switch {
 	case errors.Is(err, ErrNoSession):
 		return http.StatusUnauthorized
-	case errors.Is(err, ErrUnavailable):
+	case errors.Is(err, m365link.ErrUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.As(err, &ce) && ce.OAuthError == "invalid_client":
 		return http.StatusInternalServerError

@@ -78,7 +78,7 @@ func (c *Connector) BeginAdminConsent(ctx context.Context, session string, opts 
 // browser to; nothing is stored besides the new state, which carries the
 // administrator and the role they held.
 func (c *Connector) CompleteAdminSignIn(ctx context.Context, session, rawQuery string) (string, error) {
-	p, err := ParseCallback(rawQuery)
+	p, err := parseCallback(rawQuery)
 	if err != nil {
 		return "", err
 	}
@@ -208,7 +208,7 @@ type AdminConsent struct {
 // confirmed by acquiring an app-only token for the tenant (stored through
 // tokens).
 func (c *Connector) CompleteAdminConsent(ctx context.Context, session, rawQuery string) (*AdminConsent, error) {
-	p, err := ParseCallback(rawQuery)
+	p, err := parseCallback(rawQuery)
 	if err != nil {
 		return nil, err
 	}
@@ -287,23 +287,8 @@ func appOnlyError(err error) error {
 }
 
 // RevokeInstructions tells an admin how to remove the app on Microsoft's
-// side, which no API call from the app itself can do for them.
+// side, which no API call from the app itself can do for them: show it
+// after disconnecting an account or tenant (tokens.Manager.Disconnect).
 const RevokeInstructions = "To revoke access on Microsoft's side: in the Microsoft Entra admin center, open " +
 	"Enterprise applications, select this app, and choose Properties > Delete (whole organisation), or " +
 	"Permissions > Review permissions to revoke grants. A single user can remove it at https://myapps.microsoft.com."
-
-// Disconnect removes an account cleanly: its tokens (every entry of the
-// tenant, for an app-only account) through the token manager, then the
-// host's own cleanup (sync state, subscriptions) through cleanup, which may
-// be nil. It returns RevokeInstructions for the admin.
-func (c *Connector) Disconnect(ctx context.Context, account m365link.Account, cleanup func(context.Context, m365link.Account) error) (string, error) {
-	if err := c.cfg.Tokens.Disconnect(ctx, account); err != nil {
-		return "", fmt.Errorf("consent: disconnect %s: %w", account, err)
-	}
-	if cleanup != nil {
-		if err := cleanup(ctx, account); err != nil {
-			return "", fmt.Errorf("consent: disconnect %s: %w", account, err)
-		}
-	}
-	return RevokeInstructions, nil
-}

@@ -24,7 +24,7 @@ type Completed struct {
 // [Connector.CompleteAdminConsent]. [Connector.Handler] serves its
 // callback routes with it.
 func (c *Connector) Complete(ctx context.Context, session, rawQuery string) (*Completed, error) {
-	p, err := ParseCallback(rawQuery)
+	p, err := parseCallback(rawQuery)
 	if err != nil {
 		return nil, err
 	}

@@ -284,10 +284,10 @@ func safeReturn(p string) string {
 	return p
 }
 
-// ParseCallback reads a callback's raw query. Every parameter must appear
+// parseCallback reads a callback's raw query. Every parameter must appear
 // at most once: a duplicated one (state=a&state=b) is rejected, as the two
 // copies could be read differently by different layers.
-func ParseCallback(rawQuery string) (map[string]string, error) {
+func parseCallback(rawQuery string) (map[string]string, error) {
 	if len(rawQuery) > 16<<10 {
 		return nil, invalid("the callback is too long")
 	}
@@ -348,7 +348,7 @@ type Connection struct {
 // verifier, checks the ID token's nonce, issuer and tenant, and stores the
 // account's tokens.
 func (c *Connector) CompleteConnect(ctx context.Context, session, rawQuery string) (*Connection, error) {
-	p, err := ParseCallback(rawQuery)
+	p, err := parseCallback(rawQuery)
 	if err != nil {
 		return nil, err
 	}

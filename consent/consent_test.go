@@ -367,7 +367,7 @@ func FuzzParseCallback(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		p, err := ParseCallback(raw)
+		p, err := parseCallback(raw)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidCallback) {
 				t.Fatalf("untyped error %v", err)

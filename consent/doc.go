@@ -39,8 +39,10 @@
 //     required, declined) is a typed *[Error] with a remediation in plain words.
 //   - [Connector.TestConnection] proves what an app-only connection can do,
 //     on the process's shared graphclient.Client, in a [ConnectionReport]
-//     whose every failed [Check] has a typed error and a remediation;
-//     [Connector.Disconnect] removes an account or a tenant cleanly.
+//     whose every failed [Check] has a typed error and a remediation. To
+//     disconnect an account or a tenant, tokens.Manager.Disconnect removes
+//     its tokens; [RevokeInstructions] tells the admin how to remove the
+//     app on Microsoft's side.
 //   - [Connector.Handler] serves all of it as HTTP routes with safe
 //     defaults: a browser-binding cookie (HttpOnly, Secure, SameSite=Lax),
 //     no open redirects, 4xx for the browser's bad input and 5xx for

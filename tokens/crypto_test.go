@@ -339,7 +339,7 @@ func TestMemoryStore(t *testing.T) {
 	}
 	assert.Equal(t, []Key{alice, bob}, keys)
 
-	require.NoError(t, DeleteAccount(ctx, m, alice.Account))
+	require.NoError(t, m.Delete(ctx, alice))
 	_, err = m.Get(ctx, alice)
 	assert.ErrorIs(t, err, ErrNotFound)
 	require.NoError(t, m.Delete(ctx, alice), "deleting a missing entry is fine")

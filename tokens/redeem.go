@@ -195,10 +195,17 @@ func jwtClaim(jwt, name string) string {
 	return v
 }
 
-// Disconnect deletes every stored entry of account and its in-memory
-// state. For an app-only account (no UserID) it deletes the whole tenant's
-// entries when the store implements [Lister]: users of a tenant whose admin
-// disconnected the organisation cannot sync either.
+// Disconnect is how an account or a tenant is disconnected: it deletes
+// every stored entry of account (MSAL's grant, an [External]'s token pair,
+// refresh claims) and its in-memory state: a delegated account's source
+// then fails with [m365link.ReasonNotConnected] until it connects again.
+// For an app-only
+// account (no UserID) it deletes the whole tenant's entries when the store
+// implements [Lister]: users of a tenant whose admin disconnected the
+// organisation cannot sync either. The host then drops its own records of
+// the account (sync state, subscriptions) and shows the admin
+// consent.RevokeInstructions: nothing the app does revokes its grant on
+// Microsoft's side.
 func (m *Manager) Disconnect(ctx context.Context, account m365link.Account) error {
 	keys := []Key{{Account: account, Purpose: PurposeMSAL}, {Account: account, Purpose: PurposeOAuth2}, {Account: account, Purpose: purposeClaim}}
 	if account.AppOnly() {

@@ -408,3 +408,26 @@ func TestWarmTokenDoesNotAllocate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 0.0, testing.AllocsPerRun(1000, func() { _, _ = x.Token(ctx) }))
 }
+
+// Disconnect is the one way out: the account's grant, a host token pair
+// and its claims are deleted, and its source says it is not connected.
+func TestDisconnect(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	m := e.process(t, nil)
+	e.connect(t, m)
+	x := tokens.NewExternal(e.store, alice, e.oauth2Config(), &tokens.ExternalOptions{HTTPClient: e.idp.Client()})
+	require.NoError(t, x.Save(ctx, e.hostToken(t)))
+	_, err := m.Source(alice).Token(ctx)
+	require.NoError(t, err)
+
+	require.NoError(t, m.Disconnect(ctx, alice))
+	for k, err := range e.raw.Keys(ctx, "") {
+		t.Errorf("left after disconnect: %v %v", k, err)
+	}
+	_, err = m.Source(alice).Token(ctx)
+	var re *m365link.ReconnectError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, m365link.ReconnectError{Account: alice, Reason: m365link.ReasonNotConnected,
+		Description: "no stored grant for this account: the user must connect"}, *re)
+}

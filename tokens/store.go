@@ -92,22 +92,12 @@ type Store interface {
 }
 
 // Lister is implemented by stores that can enumerate their keys; key
-// rotation ([Rewrap]) and disconnecting a whole tenant need it.
+// rotation ([Rewrap]) and disconnecting a whole tenant
+// ([Manager.Disconnect]) need it.
 type Lister interface {
 	// Keys yields every key whose account is in tenant, or every key when
 	// tenant is "". It stops at the first error, which it yields.
 	Keys(ctx context.Context, tenant string) iter.Seq2[Key, error]
-}
-
-// DeleteAccount removes every entry of account (all purposes) from s.
-func DeleteAccount(ctx context.Context, s Store, account m365link.Account) error {
-	var errs []error
-	for _, p := range []string{PurposeMSAL, PurposeOAuth2} {
-		if err := s.Delete(ctx, Key{Account: account, Purpose: p}); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // randomID returns 16 random hex digits, naming a process in refresh claims.

@@ -7,44 +7,61 @@
 //
 // # Packages
 //
-//   - m365link (this package): the shared vocabulary. Who an account or
+//   - m365link (this package): the shared vocabulary. Which Microsoft cloud
+//     ([Cloud]: [Global], [USGovL4], [USGovL5], [China]); who an account or
 //     mailbox is ([Account], [Mailbox]); what the sync engine hands a host
 //     ([Message], [Event], [Contact], [EmailAddress]); the errors every
 //     package returns ([GraphError], [ReconnectError], and sentinels such as
-//     [ErrThrottled] and [ErrSyncReset] for errors.Is). It imports no
-//     subpackage.
+//     [ErrThrottled], [ErrConsentRequired] and [ErrSyncReset] for
+//     errors.Is, the one way to classify them). It imports no subpackage.
+//   - graphclient: the one Graph client a process shares between packages
+//     (cloud, transport, retries, per-mailbox limiter), so throttling met by
+//     one package slows that mailbox in all of them.
 //   - consent: admin consent, one-click user connect (authorization code +
-//     PKCE), app-only service connections, the permission catalogue.
+//     PKCE), app-only service connections and their connection test, the
+//     permission catalogue.
 //   - tokens: the Store the host implements, encryption at rest, a token
-//     source per account that refreshes once under concurrency.
+//     source per account that refreshes once under concurrency, and
+//     disconnecting an account.
 //   - sync: the delta sync engine feeding host sinks, for thousands of
 //     mailboxes, within Graph's throttling limits, across crashes.
 //   - vendors and match: put every mail and meeting under the right vendor,
 //     with an explanation.
-//   - calendar and mailsend: meetings and mail to vendors.
+//   - tokens/sqlstore, sync/syncsql, consent/consentsql: the stores on
+//     database/sql (SQLite, PostgreSQL).
 //   - internal/graph: the one HTTP layer (auth, immutable IDs, per-mailbox
 //     pacing, retries, typed errors, paging with an origin check).
-//   - internal/fakegraph: an in-process fake of Graph that every test and
-//     the offline quickstart (go run ./examples/quickstart) run on.
+//   - internal/fakegraph: an in-process fake of Graph and of the identity
+//     platform that every test and the offline quickstart
+//     (go run ./examples/quickstart) run on.
+//
+// Planned, not yet here: calendar and mailsend (meetings and mail to
+// vendors), m365linktest (the public fake tenant for hosts' own tests),
+// graphsdk (msgraph-sdk-go on the shared client) and cmd/m365link (the
+// operator's command).
 //
 // # How the pieces fit
 //
 // A host wires them once at start-up (the sync package is imported as
-// m365sync: its name shadows the standard library's):
+// m365sync: its name shadows the standard library's). One [Cloud] value
+// goes to the token manager and the Graph client; consent takes it from
+// the token manager:
 //
+//	cloud := m365link.Global                                  // or USGovL4, USGovL5, China
 //	plan, _ := consent.PlanFor(consent.Delegated, consent.MailSync)
 //	ring, _ := tokens.NewKeyRing(1, keyFromKMS)
 //	raw, _ := sqlstore.New(db, sqlstore.Postgres, nil)        // tokens in the host's database
-//	mgr, _ := tokens.NewManager(tokens.Config{ClientID: id, Credential: secret,
-//		Store: tokens.NewEncrypted(raw, ring), Scopes: plan.GraphScopes(consent.Global.GraphResource, true)})
+//	mgr, _ := tokens.NewManager(tokens.Config{ClientID: id, Credential: secret, Cloud: cloud,
+//		Store: tokens.NewEncrypted(raw, ring), Scopes: plan.GraphScopes(cloud, true)})
+//	gc, _ := graphclient.New(graphclient.Config{Cloud: cloud, Logger: logger}) // one per process
 //	conn, _ := consent.New(consent.Config{ClientID: id, RedirectURI: callback,
-//		Scopes: plan.Scopes(consent.Global.GraphResource, true), Tokens: mgr})
+//		Scopes: plan.Scopes(cloud, true), Tokens: mgr, Graph: gc})
 //	http.Handle("/m365/", conn.Handler("/m365", hooks))      // admin consent + one-click connect
 //
 //	index, _ := vendors.NewIndex(hostVendors)                 // or the host's own vendors.Directory
 //	matcher, _ := match.New(match.Config{Directory: index, InternalDomains: tenantDomains, TrackedOnly: true})
 //	state, _ := syncsql.New(db, syncsql.Postgres, "")         // cursors, statuses, leases
-//	engine, _ := m365sync.New(m365sync.Config{
+//	engine, _ := m365sync.New(m365sync.Config{Client: gc,
 //		TenantID: tenant, Policy: m365sync.Policy{Groups: []string{buyersGroup}},
 //		Tokens:   func(mb m365link.Mailbox) m365sync.TokenSource { return mgr.Source(mb.Account()) },
 //		Sink:     match.Sink(matcher, hostSink),              // vendors attached, then the host's store

@@ -10,7 +10,9 @@
 // does not decrypt needs reconnecting, with
 // [m365link.ReasonStoredGrantUnreadable].
 //
-// A [Manager] hands out one [Source] per account. Tokens come from MSAL's
+// A [Manager] hands out one [Source] per account, for one Microsoft cloud
+// (Config.Cloud, an m365link.Cloud: the identity platform tokens come
+// from, and the Graph app-only tokens are for). Tokens come from MSAL's
 // confidential client (authorization code with PKCE via
 // [Manager.RedeemCode], silent refresh, client credentials for app-only
 // accounts), with MSAL's cache persisted through the Store: a refresh, and
@@ -33,6 +35,8 @@
 //
 // Hosts that obtained tokens with their own OAuth stack use [External]
 // instead: it refreshes with golang.org/x/oauth2 and persists every rotation.
+// [Manager.Disconnect] disconnects an account (or an app-only tenant),
+// whichever of the two holds its tokens.
 //
 // Tokens, refresh tokens and client secrets never appear in errors, logs
 // or String output.

@@ -351,8 +351,15 @@ func (e *Engine) finish(ctx context.Context, p *pass, err error) {
 	if err != nil {
 		e.logFailure(ctx, st.Mailbox, err)
 	}
-	if st.State == StateIdle && len(p.missing) > 0 {
-		st.Reason = "not found: " + strings.Join(p.missing, ", ")
+	if st.State == StateIdle {
+		var notes []string
+		if len(p.missing) > 0 {
+			notes = append(notes, "not found: "+strings.Join(p.missing, ", "))
+		}
+		if len(p.cut) > 0 {
+			notes = append(notes, fmt.Sprintf("subfolders deeper than %d levels not synced, below: %s", MaxFolderDepth, strings.Join(p.cut, ", ")))
+		}
+		st.Reason = strings.Join(notes, "; ")
 	}
 	e.publish(st)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -24,6 +24,7 @@ type pass struct {
 	st       Status
 	resolved *folderSet     // what the configured folders resolved to (kept in the mailbox record)
 	missing  []string       // configured folders the mailbox does not have
+	cut      []string       // folders whose children lie deeper than MaxFolderDepth
 	relist   bool           // a folder answered 404: look the folders up again next pass
 	expects  map[string]int // folder ID -> messages its full round should deliver
 }

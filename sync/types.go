@@ -41,6 +41,8 @@ type folderSet struct {
 	Folders []Folder `json:"folders,omitempty"`
 	// Missing names the configured folders the mailbox does not have.
 	Missing []string `json:"missing,omitempty"`
+	// Cut names the folders whose subfolders lie below MaxFolderDepth.
+	Cut []string `json:"cut,omitempty"`
 }
 
 // Removal is a message gone from a folder: deleted, moved out, or (in a

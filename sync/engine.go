@@ -226,30 +226,36 @@ func (e *Engine) lease(ctx context.Context, mb m365link.Mailbox) (release func()
 // what it means for the host, and the next pass resumes where this one
 // stopped.
 func (e *Engine) SyncOnce(ctx context.Context, mb m365link.Mailbox) error {
+	_, err := e.syncOnce(ctx, mb)
+	return err
+}
+
+// syncOnce is SyncOnce, also returning the pass (nil when none ran).
+func (e *Engine) syncOnce(ctx context.Context, mb m365link.Mailbox) (*pass, error) {
 	if mb.TenantID == "" {
 		mb.TenantID = e.cfg.TenantID
 	}
 	if mb.UserID == "" {
-		return errors.New("sync: SyncOnce needs the mailbox's UserID")
+		return nil, errors.New("sync: SyncOnce needs the mailbox's UserID")
 	}
 	if !strings.EqualFold(mb.TenantID, e.cfg.TenantID) {
-		return fmt.Errorf("sync: mailbox %s is in tenant %s, not the engine's %s", mb, mb.TenantID, e.cfg.TenantID)
+		return nil, fmt.Errorf("sync: mailbox %s is in tenant %s, not the engine's %s", mb, mb.TenantID, e.cfg.TenantID)
 	}
 	unlock, err := e.lockMailbox(ctx, mb.Key())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer unlock()
 	release, err := e.lease(ctx, mb)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer release()
 	// The saved status, not this engine's copy: another worker may have
 	// synced the mailbox since (Folders must be the latest).
 	rec, err := e.loadRecord(ctx, mb.Key())
 	if err != nil {
-		return fmt.Errorf("sync: %s: %w", mb, err)
+		return nil, fmt.Errorf("sync: %s: %w", mb, err)
 	}
 	st := rec.Status
 	st.Mailbox, st.Pages, st.Items, st.Estimate, st.Reason, st.ThrottledUntil = mb, 0, 0, 0, "", time.Time{}
@@ -260,11 +266,11 @@ func (e *Engine) SyncOnce(ctx context.Context, mb m365link.Mailbox) error {
 	}
 	e.finish(ctx, p, err)
 	if err == nil || errors.Is(err, ErrLeaseLost) || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return err
+		return p, err
 	}
 	// Graph's, the token source's and the host's errors, typed for
 	// errors.Is and errors.As, with the mailbox they concern.
-	return fmt.Errorf("sync: %s: %w", mb, err)
+	return p, fmt.Errorf("sync: %s: %w", mb, err)
 }
 
 // logFailure logs a failed pass once, at Warn: the mailbox, each failed

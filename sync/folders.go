@@ -22,7 +22,7 @@ import (
 )
 
 func (p *pass) request(path string, q url.Values) *graph.Request {
-	return &graph.Request{Path: path, Query: q, Header: http.Header{}, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.e.observe}
+	return &graph.Request{Path: path, Query: q, Header: http.Header{}, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.observe}
 }
 
 // relistInterval is how long a mailbox's resolved folders are trusted

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/m365link/m365link"
@@ -27,6 +28,14 @@ type pass struct {
 	cut      []string       // folders whose children lie deeper than MaxFolderDepth
 	relist   bool           // a folder answered 404: look the folders up again next pass
 	expects  map[string]int // folder ID -> messages its full round should deliver
+
+	requests atomic.Int64 // attempts this pass sent, retries included
+}
+
+// observe counts one attempt of one of the pass's requests.
+func (p *pass) observe(status int) {
+	p.requests.Add(1)
+	p.e.observe(status)
 }
 
 func (p *pass) run(ctx context.Context) error {

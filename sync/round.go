@@ -37,7 +37,7 @@ func (p *pass) deltaRequest(f Folder, c cursor, pageSize int) *graph.Request {
 		h.Add("Prefer", `outlook.body-content-type="text"`)
 	}
 	if c.Link != "" {
-		return &graph.Request{URL: c.Link, Header: h, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.e.observe}
+		return &graph.Request{URL: c.Link, Header: h, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.observe}
 	}
 	sel := graph.MessageSelect
 	if p.e.cfg.IncludeBody {
@@ -48,7 +48,7 @@ func (p *pass) deltaRequest(f Folder, c cursor, pageSize int) *graph.Request {
 		q.Set("$filter", "receivedDateTime ge "+c.Since.UTC().Format(time.RFC3339))
 	}
 	return &graph.Request{Path: graph.Path("users", p.mb.UserID, "mailFolders", f.ID, "messages", "delta"),
-		Query: q, Header: h, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.e.observe}
+		Query: q, Header: h, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.observe}
 }
 
 // folder syncs one folder to the end of its current delta round and

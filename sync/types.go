@@ -6,16 +6,14 @@ import (
 	"math"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/graphclient"
 )
 
-// TokenSource supplies access tokens for a mailbox's account. tokens.Source
-// and tokens.External satisfy it. It must be safe for concurrent use.
-type TokenSource interface {
-	Token(ctx context.Context) (*oauth2.Token, error)
-}
+// TokenSource supplies access tokens for a mailbox's account: the one
+// token-source type every package takes (tokens.Source, tokens.External,
+// graphclient.StaticToken and graphclient.TokenFunc satisfy it).
+type TokenSource = graphclient.TokenSource
 
 // Folder is a synced mail folder of a mailbox.
 type Folder struct {

@@ -105,7 +105,7 @@ func (p *pass) resolveAll(ctx context.Context) ([]Folder, error) {
 				p.mu.Lock()
 				p.missing = append(p.missing, name)
 				p.mu.Unlock()
-				p.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: folder not found", slog.String("mailbox", p.key), slog.String("folder", name))
+				p.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: folder not found", mailboxAttr(p.mb), slog.String("folder", name))
 				continue
 			}
 			return nil, err
@@ -182,7 +182,7 @@ func (p *pass) prefetch(ctx context.Context) map[int]prefetched {
 	req := p.request("/$batch", nil)
 	req.Method, req.Body, req.Idempotent, req.Weight = http.MethodPost, map[string]any{"requests": items}, true, min(len(items), 4)
 	if err := p.e.gc.JSON(ctx, req, &out); err != nil {
-		p.e.log.LogAttrs(ctx, slog.LevelDebug, "sync: folder batch failed; one by one", slog.String("mailbox", p.key), slog.String("error", err.Error()))
+		p.e.log.LogAttrs(ctx, slog.LevelDebug, "sync: folder batch failed; one by one", mailboxAttr(p.mb), slog.String("error", err.Error()))
 		return nil
 	}
 	got := make(map[int]prefetched, len(out.Responses))
@@ -293,7 +293,7 @@ func (p *pass) children(ctx context.Context, f Folder, depth int, excluded map[s
 			p.cut = append(p.cut, c.Name)
 			p.mu.Unlock()
 			p.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: child folders deeper than MaxFolderDepth not synced",
-				slog.String("mailbox", p.key), slog.String("folder", c.Name), slog.Int("depth", MaxFolderDepth))
+				mailboxAttr(p.mb), slog.String("folder", c.Name), slog.Int("depth", MaxFolderDepth))
 			continue
 		}
 		more, err := p.children(ctx, c, depth+1, excluded)

@@ -269,7 +269,7 @@ func (p *pass) dropFolders(ctx context.Context, folders []Folder) error {
 		if err := p.save(ctx, Folder{ID: id}, cursor{Generation: c.Generation}); err != nil {
 			return err
 		}
-		p.e.log.LogAttrs(ctx, slog.LevelInfo, "sync: folder no longer synced; emptied", slog.String("mailbox", p.key), slog.String("folder", id))
+		p.e.log.LogAttrs(ctx, slog.LevelInfo, "sync: folder no longer synced; emptied", mailboxAttr(p.mb), slog.String("folder", id))
 		if err := p.reset(ctx, Reset{Mailbox: p.mb, FolderID: id, Phase: ResetEnd, Generation: DropGeneration}); err != nil {
 			return err
 		}

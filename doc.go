@@ -19,6 +19,8 @@
 //     source per account that refreshes once under concurrency.
 //   - sync: the delta sync engine feeding host sinks, for thousands of
 //     mailboxes, within Graph's throttling limits, across crashes.
+//   - sqlstore: the stores of tokens, sync and consent in the host's SQLite
+//     or PostgreSQL database, with one serialised Migrate.
 //   - vendors and match: put every mail and meeting under the right vendor,
 //     with an explanation.
 //   - calendar and mailsend: meetings and mail to vendors.
@@ -34,21 +36,20 @@
 //
 //	plan, _ := consent.PlanFor(consent.Delegated, consent.MailSync)
 //	ring, _ := tokens.NewKeyRing(1, keyFromKMS)
-//	raw, _ := sqlstore.New(db, sqlstore.Postgres, nil)        // tokens in the host's database
+//	store, _ := sqlstore.New(db, sqlstore.Postgres, nil)      // tokens, sync state, leases, consent states
 //	mgr, _ := tokens.NewManager(tokens.Config{ClientID: id, Credential: secret,
-//		Store: tokens.NewEncrypted(raw, ring), Scopes: plan.GraphScopes(consent.Global.GraphResource, true)})
+//		Store: tokens.NewEncrypted(store.Tokens(), ring), Scopes: plan.GraphScopes(consent.Global.GraphResource, true)})
 //	conn, _ := consent.New(consent.Config{ClientID: id, RedirectURI: callback,
-//		Scopes: plan.Scopes(consent.Global.GraphResource, true), Tokens: mgr})
+//		Scopes: plan.Scopes(consent.Global.GraphResource, true), Tokens: mgr, States: store.ConsentStates()})
 //	http.Handle("/m365/", conn.Handler("/m365", hooks))      // admin consent + one-click connect
 //
 //	index, _ := vendors.NewIndex(hostVendors)                 // or the host's own vendors.Directory
 //	matcher, _ := match.New(match.Config{Directory: index, InternalDomains: tenantDomains, TrackedOnly: true})
-//	state, _ := syncsql.New(db, syncsql.Postgres, "")         // cursors, statuses, leases
 //	engine, _ := m365sync.New(m365sync.Config{
 //		TenantID: tenant, Policy: m365sync.Policy{Groups: []string{buyersGroup}},
 //		Tokens:   func(mb m365link.Mailbox) m365sync.TokenSource { return mgr.Source(mb.Account()) },
 //		Sink:     match.Sink(matcher, hostSink),              // vendors attached, then the host's store
-//		State:    state, Leases: state, Window: m365sync.Window{Days: 90},
+//		State:    store.SyncState(), Leases: store.Leases(), Window: m365sync.Window{Days: 90},
 //	})
 //	go engine.Run(ctx)
 //

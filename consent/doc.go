@@ -59,8 +59,8 @@
 // [StateStore], and each callback is accepted once. [MemoryStates] (the
 // default) and the single-use memory of [SignedStates] hold for one process
 // only: a host running several instances shares a database-backed store,
-// consentsql.States, so a callback consumed by one instance is refused by
-// every other.
+// the sqlstore package's ConsentStates, so a callback consumed by one
+// instance is refused by every other.
 //
 // National clouds are a [Cloud] value (Global, USGovL4, USGovL5, China).
 // Personal Microsoft accounts connect through the delegated flow with the

@@ -65,7 +65,7 @@ func Example_wiring() {
 	manager, _ := tokens.NewManager(tokens.Config{
 		ClientID:   os.Getenv("M365_CLIENT_ID"),
 		Credential: secret,
-		Store:      tokens.NewEncrypted(&tokens.Memory{}, ring), // tokens/sqlstore in production
+		Store:      tokens.NewEncrypted(&tokens.Memory{}, ring), // sqlstore's Tokens in production
 		Scopes:     plan.GraphScopes(cloud.GraphResource, true),
 	})
 	connector, _ := consent.New(consent.Config{
@@ -75,7 +75,7 @@ func Example_wiring() {
 		Scopes:        plan.Scopes(cloud.GraphResource, true),
 		Tokens:        manager,
 		VerifyAppOnly: true,
-		// Several instances: States: consentsql.New(db, consentsql.Postgres, nil).
+		// Several instances: States: store.ConsentStates(), store from sqlstore.New.
 	})
 	http.Handle("/m365/", connector.Handler("/m365", consent.Hooks{
 		Session: func(r *http.Request) (string, error) { return sessionUserID(r) },

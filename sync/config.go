@@ -168,7 +168,7 @@ func (c Config) Validate() error {
 		bad("Sink is required")
 	}
 	if c.State == nil {
-		bad("State is required (MemoryState, sync/syncsql or the host's own StateStore)")
+		bad("State is required (MemoryState, sqlstore's SyncState or the host's own StateStore)")
 	}
 	for i, f := range c.Folders {
 		n := 0

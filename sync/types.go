@@ -139,8 +139,8 @@ type Sink interface {
 // others derived from folder IDs, which are case-sensitive).
 // Implementations must be safe for concurrent use and durable when Save
 // returns: the engine resumes from what it saved. [MemoryState] keeps them
-// in memory, sync/syncsql in SQLite or PostgreSQL, and synctest.RunStateStore
-// checks a host's own.
+// in memory, the sqlstore package in SQLite or PostgreSQL, and
+// synctest.RunStateStore checks a host's own.
 type StateStore interface {
 	// Load returns the record saved under mailbox and key; a missing one
 	// is nil with a nil error.

@@ -4,13 +4,13 @@ import (
 	"testing"
 
 	m365sync "github.com/m365link/m365link/sync"
-	"github.com/m365link/m365link/sync/synctest"
+	"github.com/m365link/m365link/sync/sinktest"
 )
 
 func TestSyncStateContract(t *testing.T) {
 	for _, be := range databases {
 		t.Run(be.name, func(t *testing.T) {
-			synctest.RunStateStore(t, func(t *testing.T) m365sync.StateStore { return be.db(t).newStore(t).SyncState() })
+			sinktest.RunStateStore(t, func(t *testing.T) m365sync.StateStore { return be.db(t).newStore(t).SyncState() })
 		})
 	}
 }
@@ -18,7 +18,7 @@ func TestSyncStateContract(t *testing.T) {
 func TestLeasesContract(t *testing.T) {
 	for _, be := range databases {
 		t.Run(be.name, func(t *testing.T) {
-			synctest.RunLeaseStore(t, func(t *testing.T) m365sync.LeaseStore { return be.db(t).newStore(t).Leases() })
+			sinktest.RunLeaseStore(t, func(t *testing.T) m365sync.LeaseStore { return be.db(t).newStore(t).Leases() })
 		})
 	}
 }

@@ -14,7 +14,7 @@
 //   - [Sink] receives pages of upserts and removals keyed by Graph's
 //     immutable IDs, a [Reset] at the start and end of a full resync, and
 //     a notice when a mailbox leaves the policy. [MemorySink] is the
-//     reference implementation; synctest.RunSink checks a host's own.
+//     reference implementation; sinktest.RunSink checks a host's own.
 //   - [StateStore] keeps the engine's records — each folder's cursor and
 //     each mailbox's status — as opaque, versioned bytes the engine owns
 //     (it reads its older formats): [MemoryState], or the sqlstore

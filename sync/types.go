@@ -114,7 +114,7 @@ type Reset struct {
 // engine; across worker processes a [LeaseStore] keeps that promise). A
 // cursor is saved only after the sink returned nil for the page it covers;
 // an error stops the mailbox's pass, which resumes from the last cursor.
-// [MemorySink] is the reference implementation, and synctest.RunSink
+// [MemorySink] is the reference implementation, and sinktest.RunSink
 // checks a host's own.
 type Sink interface {
 	// Apply commits a page atomically: upsert every message by ID,
@@ -140,7 +140,7 @@ type Sink interface {
 // Implementations must be safe for concurrent use and durable when Save
 // returns: the engine resumes from what it saved. [MemoryState] keeps them
 // in memory, the sqlstore package in SQLite or PostgreSQL, and
-// synctest.RunStateStore checks a host's own.
+// sinktest.RunStateStore checks a host's own.
 type StateStore interface {
 	// Load returns the record saved under mailbox and key; a missing one
 	// is nil with a nil error.

@@ -69,26 +69,18 @@ func folderConfig(specs []FolderSpec, children bool) string {
 // descendants, each folder once.
 func (p *pass) resolveAll(ctx context.Context) ([]Folder, error) {
 	pre := p.prefetch(ctx)
-	excluded := map[string]bool{}
-	for i, spec := range p.e.cfg.Folders {
-		if !spec.Exclude {
-			continue
-		}
-		f, err := p.resolveSpec(ctx, i, spec, pre)
-		if errors.Is(err, m365link.ErrNotFound) && !errors.Is(err, m365link.ErrMailboxNotEnabled) {
-			continue // nothing to leave out
-		}
-		if err != nil {
-			return nil, err
-		}
-		excluded[f.ID] = true
+	excluded, err := p.resolveExcluded(ctx, pre)
+	if err != nil {
+		return nil, err
 	}
 	var out []Folder
 	seen := map[string]bool{}
-	add := func(f Folder) {
-		if !seen[f.ID] && !excluded[f.ID] {
-			seen[f.ID] = true
-			out = append(out, f)
+	add := func(fs ...Folder) {
+		for _, f := range fs {
+			if !seen[f.ID] && !excluded[f.ID] {
+				seen[f.ID] = true
+				out = append(out, f)
+			}
 		}
 	}
 	var notFound error
@@ -96,42 +88,75 @@ func (p *pass) resolveAll(ctx context.Context) ([]Folder, error) {
 		if spec.Exclude {
 			continue
 		}
-		f, err := p.resolveSpec(ctx, i, spec, pre)
-		if err != nil {
-			if errors.Is(err, m365link.ErrNotFound) && !errors.Is(err, m365link.ErrMailboxNotEnabled) {
-				// One missing folder must not stop the others.
-				notFound = err
-				name := spec.WellKnown + spec.Path + spec.ID
-				p.mu.Lock()
-				p.missing = append(p.missing, name)
-				p.mu.Unlock()
-				p.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: folder not found", mailboxAttr(p.mb), slog.String("folder", name))
-				continue
-			}
-			return nil, err
-		}
-		if excluded[f.ID] {
+		fs, err := p.resolveIncluded(ctx, i, spec, pre, excluded)
+		if isMissingFolder(err) {
+			// One missing folder must not stop the others.
+			notFound = err
+			name := spec.WellKnown + spec.Path + spec.ID
+			p.mu.Lock()
+			p.missing = append(p.missing, name)
+			p.mu.Unlock()
+			p.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: folder not found", mailboxAttr(p.mb), slog.String("folder", name))
 			continue
 		}
-		root := strings.EqualFold(spec.WellKnown, "msgfolderroot")
-		if !root {
-			add(f)
+		if err != nil {
+			return nil, err
 		}
-		if spec.Children || p.e.cfg.ChildFolders {
-			if root {
-				f.Name = ""
-			}
-			kids, err := p.children(ctx, f, 0, excluded)
-			if err != nil {
-				return nil, err
-			}
-			for _, k := range kids {
-				add(k)
-			}
-		}
+		add(fs...)
 	}
 	if len(out) == 0 && notFound != nil {
 		return nil, notFound
+	}
+	return out, nil
+}
+
+// isMissingFolder reports whether err says a folder (not the mailbox) is
+// not there.
+func isMissingFolder(err error) bool {
+	return errors.Is(err, m365link.ErrNotFound) && !errors.Is(err, m365link.ErrMailboxNotEnabled)
+}
+
+// resolveExcluded returns the IDs of the folders the Exclude specs name
+// (a missing one excludes nothing).
+func (p *pass) resolveExcluded(ctx context.Context, pre map[int]prefetched) (map[string]bool, error) {
+	excluded := map[string]bool{}
+	for i, spec := range p.e.cfg.Folders {
+		if !spec.Exclude {
+			continue
+		}
+		f, err := p.resolveSpec(ctx, i, spec, pre)
+		if isMissingFolder(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		excluded[f.ID] = true
+	}
+	return excluded, nil
+}
+
+// resolveIncluded returns spec i's folder and, where asked, its
+// descendants; the mailbox root itself is left out (it holds no mail).
+func (p *pass) resolveIncluded(ctx context.Context, i int, spec FolderSpec, pre map[int]prefetched, excluded map[string]bool) ([]Folder, error) {
+	f, err := p.resolveSpec(ctx, i, spec, pre)
+	if err != nil || excluded[f.ID] {
+		return nil, err
+	}
+	var out []Folder
+	root := strings.EqualFold(spec.WellKnown, "msgfolderroot")
+	if !root {
+		out = append(out, f)
+	}
+	if spec.Children || p.e.cfg.ChildFolders {
+		if root {
+			f.Name = ""
+		}
+		kids, err := p.children(ctx, f, 0, excluded)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, kids...)
 	}
 	return out, nil
 }

@@ -192,7 +192,7 @@ func (s *Server) messagesDelta(rc *reqCtx) *result {
 			return false
 		}
 		l.next()
-		l.b = messageSchema.object(l.b, true, r.m.ChangeKey, r.m.ID, &r.m, sel, rctx)
+		l.b = messageSchema.object(l.b, true, &r.m, sel, rctx)
 		return true
 	}
 	return s.deltaPage(rc, env, st)
@@ -237,7 +237,7 @@ func (s *Server) eventsDelta(rc *reqCtx) *result {
 			return false
 		case inView(&r.e, start, end):
 			l.next()
-			l.b = eventSchema.object(l.b, true, r.e.ChangeKey, r.e.ID, &r.e, eventSchema.dflt, rctx)
+			l.b = eventSchema.object(l.b, true, &r.e, eventSchema.dflt, rctx)
 			return true
 		case st.from > 0:
 			l.next()
@@ -281,7 +281,7 @@ func (s *Server) contactsDelta(rc *reqCtx) *result {
 	env.emit = func(l *listWriter, id string, _ *syncState) bool {
 		r := mb.contacts[id]
 		l.next()
-		l.b = contactSchema.object(l.b, true, r.c.ChangeKey, r.c.ID, &r.c, sel, nil)
+		l.b = contactSchema.object(l.b, true, &r.c, sel, nil)
 		return true
 	}
 	return s.deltaPage(rc, env, st)

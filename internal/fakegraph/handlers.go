@@ -192,7 +192,7 @@ func (s *Server) listUsers(rc *reqCtx) *result {
 	l := newList(s.metadata(rc, "users"))
 	for _, u := range users[lo:hi] {
 		l.next()
-		l.b = userSchema.object(l.b, false, "", u.u.ID, &u.u, sel, nil)
+		l.b = userSchema.object(l.b, false, &u.u, sel, nil)
 	}
 	link := ""
 	if next != "" {
@@ -215,7 +215,7 @@ func (s *Server) getUser(rc *reqCtx) *result {
 	b := []byte(`{"@odata.context":`)
 	b = appendString(b, s.metadata(rc, "users/$entity"))
 	b = append(b, ',')
-	obj := userSchema.object(nil, false, "", u.u.ID, &u.u, sel, nil)
+	obj := userSchema.object(nil, false, &u.u, sel, nil)
 	return jsonResult(append(b, obj[1:]...))
 }
 
@@ -248,7 +248,7 @@ func (s *Server) listGroups(rc *reqCtx) *result {
 	l := newList(s.metadata(rc, "groups"))
 	for _, g := range groups[lo:hi] {
 		l.next()
-		l.b = groupSchema.object(l.b, false, "", g.g.ID, &g.g, sel, nil)
+		l.b = groupSchema.object(l.b, false, &g.g, sel, nil)
 	}
 	link := ""
 	if next != "" {
@@ -271,7 +271,7 @@ func (s *Server) getGroup(rc *reqCtx) *result {
 	b := []byte(`{"@odata.context":`)
 	b = appendString(b, s.metadata(rc, "groups/$entity"))
 	b = append(b, ',')
-	obj := groupSchema.object(nil, false, "", g.g.ID, &g.g, sel, nil)
+	obj := groupSchema.object(nil, false, &g.g, sel, nil)
 	return jsonResult(append(b, obj[1:]...))
 }
 
@@ -341,9 +341,9 @@ func (s *Server) listMembers(rc *reqCtx) *result {
 	var objs [][]byte
 	for _, id := range ids {
 		if u := s.userByKey[strings.ToLower(id)]; u != nil && wantUsers {
-			objs = append(objs, userSchema.object(nil, true, "", u.u.ID, &u.u, usel, nil))
+			objs = append(objs, userSchema.object(nil, true, &u.u, usel, nil))
 		} else if sub := s.groupByID[strings.ToLower(id)]; sub != nil && wantGroups {
-			objs = append(objs, groupSchema.object(nil, true, "", sub.g.ID, &sub.g, gsel, nil))
+			objs = append(objs, groupSchema.object(nil, true, &sub.g, gsel, nil))
 		}
 	}
 	lo, hi, next, res := s.listPage(rc, len(objs), 100, 999)
@@ -430,7 +430,7 @@ func (s *Server) listFolders(rc *reqCtx) *result {
 	l := newList(s.metadata(rc, path))
 	for _, c := range kids[:min(size, len(kids))] {
 		l.next()
-		l.b = folderSchema.object(l.b, false, "", c.id, &folderView{c}, sel, nil)
+		l.b = folderSchema.object(l.b, false, &folderView{c}, sel, nil)
 	}
 	link := ""
 	if len(kids) > size {
@@ -463,7 +463,7 @@ func (s *Server) getFolder(rc *reqCtx) *result {
 	b := []byte(`{"@odata.context":`)
 	b = appendString(b, s.metadata(rc, keyed("users", mb.userID)+"/mailFolders/$entity"))
 	b = append(b, ',')
-	obj := folderSchema.object(nil, false, "", f.id, &folderView{f}, sel, nil)
+	obj := folderSchema.object(nil, false, &folderView{f}, sel, nil)
 	return jsonResult(append(b, obj[1:]...))
 }
 
@@ -557,7 +557,7 @@ func (s *Server) listMessages(rc *reqCtx) *result {
 	}
 	for _, r := range page[:min(size, len(page))] {
 		l.next()
-		l.b = messageSchema.object(l.b, false, r.m.ChangeKey, r.m.ID, &r.m, sel, rctx)
+		l.b = messageSchema.object(l.b, false, &r.m, sel, rctx)
 	}
 	link := ""
 	if len(page) > size {
@@ -590,7 +590,7 @@ func (s *Server) getMessage(rc *reqCtx) *result {
 	b := []byte(`{"@odata.context":`)
 	b = appendString(b, s.metadata(rc, keyed("users", mb.userID)+"/messages/$entity"))
 	b = append(b, ',')
-	obj := messageSchema.object(nil, false, r.m.ChangeKey, r.m.ID, &r.m, sel, s.renderCtx(rc, mb))
+	obj := messageSchema.object(nil, false, &r.m, sel, s.renderCtx(rc, mb))
 	return jsonResult(append(b, obj[1:]...))
 }
 
@@ -625,7 +625,7 @@ func (s *Server) listCalendars(rc *reqCtx) *result {
 	}
 	l := newList(s.metadata(rc, keyed("users", mb.userID)+"/calendars"))
 	l.next()
-	l.b = calendarSchema.object(l.b, false, "", mb.calendar.id, &calendarView{mb.calendar, s.ownerAddress(mb)}, sel, nil)
+	l.b = calendarSchema.object(l.b, false, &calendarView{mb.calendar, s.ownerAddress(mb)}, sel, nil)
 	return jsonResult(l.close("", ""))
 }
 
@@ -647,7 +647,7 @@ func (s *Server) getCalendar(rc *reqCtx) *result {
 	b := []byte(`{"@odata.context":`)
 	b = appendString(b, s.metadata(rc, keyed("users", mb.userID)+"/calendars/$entity"))
 	b = append(b, ',')
-	obj := calendarSchema.object(nil, false, "", c.id, &calendarView{c, s.ownerAddress(mb)}, sel, nil)
+	obj := calendarSchema.object(nil, false, &calendarView{c, s.ownerAddress(mb)}, sel, nil)
 	return jsonResult(append(b, obj[1:]...))
 }
 
@@ -722,7 +722,7 @@ func (s *Server) listCalendarView(rc *reqCtx) *result {
 	l := newList(s.metadata(rc, keyed("users", mb.userID)+"/calendarView"))
 	for _, r := range page[:min(size, len(page))] {
 		l.next()
-		l.b = eventSchema.object(l.b, false, r.e.ChangeKey, r.e.ID, &r.e, sel, rctx)
+		l.b = eventSchema.object(l.b, false, &r.e, sel, rctx)
 	}
 	link := ""
 	if len(page) > size {
@@ -750,7 +750,7 @@ func (s *Server) getEvent(rc *reqCtx) *result {
 	b := []byte(`{"@odata.context":`)
 	b = appendString(b, s.metadata(rc, keyed("users", mb.userID)+"/events/$entity"))
 	b = append(b, ',')
-	obj := eventSchema.object(nil, false, r.e.ChangeKey, r.e.ID, &r.e, sel, s.renderCtx(rc, mb))
+	obj := eventSchema.object(nil, false, &r.e, sel, s.renderCtx(rc, mb))
 	return jsonResult(append(b, obj[1:]...))
 }
 
@@ -794,7 +794,7 @@ func (s *Server) listContactFolders(rc *reqCtx) *result {
 	l := newList(s.metadata(rc, keyed("users", mb.userID)+"/contactFolders"))
 	for _, c := range folders {
 		l.next()
-		l.b = contactFolderSchema.object(l.b, false, "", c.id, &contactFolderView{c}, sel, nil)
+		l.b = contactFolderSchema.object(l.b, false, &contactFolderView{c}, sel, nil)
 	}
 	return jsonResult(l.close("", ""))
 }
@@ -839,7 +839,7 @@ func (s *Server) listContacts(rc *reqCtx) *result {
 	l := newList(s.metadata(rc, path))
 	for _, r := range page[:min(size, len(page))] {
 		l.next()
-		l.b = contactSchema.object(l.b, false, r.c.ChangeKey, r.c.ID, &r.c, sel, nil)
+		l.b = contactSchema.object(l.b, false, &r.c, sel, nil)
 	}
 	link := ""
 	if len(page) > size {
@@ -866,7 +866,7 @@ func (s *Server) getContact(rc *reqCtx) *result {
 	b := []byte(`{"@odata.context":`)
 	b = appendString(b, s.metadata(rc, keyed("users", mb.userID)+"/contacts/$entity"))
 	b = append(b, ',')
-	obj := contactSchema.object(nil, false, r.c.ChangeKey, r.c.ID, &r.c, sel, nil)
+	obj := contactSchema.object(nil, false, &r.c, sel, nil)
 	return jsonResult(append(b, obj[1:]...))
 }
 
@@ -902,14 +902,14 @@ func (s *Server) listMemberOf(rc *reqCtx) *result {
 	if wantGroups {
 		for _, g := range s.groups {
 			if slices.Contains(g.members, u.u.ID) {
-				objs = append(objs, groupSchema.object(nil, true, "", g.g.ID, &g.g, gsel, nil))
+				objs = append(objs, groupSchema.object(nil, true, &g.g, gsel, nil))
 			}
 		}
 	}
 	if wantRoles {
 		for _, tmpl := range u.u.DirectoryRoles {
 			r := directoryRole{tenantID: u.u.TenantID, templateID: tmpl}
-			objs = append(objs, roleSchema.object(nil, true, "", r.id(), &r, rsel, nil))
+			objs = append(objs, roleSchema.object(nil, true, &r, rsel, nil))
 		}
 	}
 	lo, hi, next, res := s.listPage(rc, len(objs), 100, 999)

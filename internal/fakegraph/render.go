@@ -63,36 +63,36 @@ func appendStringOrNull(b []byte, s string) []byte {
 	return appendString(b, s)
 }
 
-func appendStrings(b []byte, ss []string) []byte {
+// appendArray renders xs as a JSON array, each element by elem.
+func appendArray[E any](b []byte, xs []E, elem func([]byte, E) []byte) []byte {
 	b = append(b, '[')
-	for i, s := range ss {
+	for i, x := range xs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = elem(b, x)
 	}
 	return append(b, ']')
 }
 
+func appendStrings(b []byte, ss []string) []byte { return appendArray(b, ss, appendString) }
+
 // appendTimeZ renders an instant as Graph renders message times:
 // "2026-11-20T10:00:00Z"; the zero time is null.
-func appendTimeZ(b []byte, t time.Time) []byte {
-	if t.IsZero() {
-		return append(b, "null"...)
-	}
-	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05Z")
-	return append(b, '"')
-}
+func appendTimeZ(b []byte, t time.Time) []byte { return appendUTC(b, t, "2006-01-02T15:04:05Z") }
 
 // appendTime7Z renders an instant with seven fractional digits, as Graph
 // renders event and contact timestamps.
 func appendTime7Z(b []byte, t time.Time) []byte {
+	return appendUTC(b, t, "2006-01-02T15:04:05.0000000Z")
+}
+
+func appendUTC(b []byte, t time.Time, layout string) []byte {
 	if t.IsZero() {
 		return append(b, "null"...)
 	}
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05.0000000Z")
+	b = t.UTC().AppendFormat(b, layout)
 	return append(b, '"')
 }
 
@@ -117,16 +117,7 @@ func appendRecipient(b []byte, a Address) []byte {
 	return append(b, '}')
 }
 
-func appendRecipients(b []byte, as []Address) []byte {
-	b = append(b, '[')
-	for i, a := range as {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendRecipient(b, a)
-	}
-	return append(b, ']')
-}
+func appendRecipients(b []byte, as []Address) []byte { return appendArray(b, as, appendRecipient) }
 
 // preview is Graph's bodyPreview: the body as text, whitespace collapsed,
 // at most 255 characters.
@@ -176,13 +167,16 @@ type prop[T any] struct {
 // schema is the property list of one Graph entity type.
 type schema[T any] struct {
 	typeName string // "message"
-	props    []prop[T]
-	index    map[string]int // lower-cased name -> props index
-	dflt     []int
+	// key gives an entity's id and the change key its @odata.etag carries
+	// ("" for the types Graph renders without one).
+	key   func(x *T) (id, etag string)
+	props []prop[T]
+	index map[string]int // lower-cased name -> props index
+	dflt  []int
 }
 
-func newSchema[T any](typeName string, props []prop[T]) *schema[T] {
-	sc := &schema[T]{typeName: typeName, props: props, index: map[string]int{}}
+func newSchema[T any](typeName string, key func(*T) (id, etag string), props []prop[T]) *schema[T] {
+	sc := &schema[T]{typeName: typeName, key: key, props: props, index: map[string]int{}}
 	for i, p := range props {
 		sc.index[strings.ToLower(p.name)] = i
 		if p.dflt {
@@ -235,7 +229,8 @@ func (sc *schema[T]) parseSelect(v string) ([]int, error) {
 
 // object renders one entity: annotations first, then id, then the selected
 // properties.
-func (sc *schema[T]) object(b []byte, withType bool, etag, id string, x *T, sel []int, rc *renderCtx) []byte {
+func (sc *schema[T]) object(b []byte, withType bool, x *T, sel []int, rc *renderCtx) []byte {
+	id, etag := sc.key(x)
 	b = append(b, '{')
 	if withType {
 		b = append(b, `"@odata.type":"#microsoft.graph.`...)
@@ -295,7 +290,7 @@ func body(b []byte, content, contentType string, rc *renderCtx) []byte {
 	return append(b, '}')
 }
 
-var messageSchema = newSchema("message", []prop[Message]{
+var messageSchema = newSchema("message", func(m *Message) (string, string) { return m.ID, m.ChangeKey }, []prop[Message]{
 	{name: "createdDateTime", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendTimeZ(b, m.CreatedDateTime) }},
 	{name: "lastModifiedDateTime", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendTimeZ(b, m.LastModifiedDateTime) }},
 	str("changeKey", func(m *Message) string { return m.ChangeKey }),
@@ -351,7 +346,7 @@ func eventDateTime(b []byte, t time.Time, rc *renderCtx) []byte {
 	return append(b, '}')
 }
 
-var eventSchema = newSchema("event", []prop[Event]{
+var eventSchema = newSchema("event", func(e *Event) (string, string) { return e.ID, e.ChangeKey }, []prop[Event]{
 	{name: "createdDateTime", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendTime7Z(b, e.CreatedDateTime) }},
 	{name: "lastModifiedDateTime", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendTime7Z(b, e.LastModifiedDateTime) }},
 	str("changeKey", func(e *Event) string { return e.ChangeKey }),
@@ -427,29 +422,7 @@ var eventSchema = newSchema("event", []prop[Event]{
 		return append(b, `,"locationType":"default","uniqueIdType":"unknown"}]`...)
 	}},
 	raw[Event]("recurrence", "null"),
-	{name: "attendees", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte {
-		b = append(b, '[')
-		for i, a := range e.Attendees {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			typ, resp := a.Type, a.Response
-			if typ == "" {
-				typ = "required"
-			}
-			if resp == "" {
-				resp = "none"
-			}
-			b = append(b, `{"type":`...)
-			b = appendString(b, typ)
-			b = append(b, `,"status":{"response":`...)
-			b = appendString(b, resp)
-			b = append(b, `,"time":"0001-01-01T00:00:00Z"},"emailAddress":`...)
-			b = appendEmail(b, a.Address)
-			b = append(b, '}')
-		}
-		return append(b, ']')
-	}},
+	{name: "attendees", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendArray(b, e.Attendees, appendAttendee) }},
 	{name: "organizer", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendRecipient(b, e.Organizer) }},
 	{name: "onlineMeeting", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte {
 		if !e.IsOnlineMeeting {
@@ -461,7 +434,24 @@ var eventSchema = newSchema("event", []prop[Event]{
 	}},
 })
 
-var contactSchema = newSchema("contact", []prop[Contact]{
+func appendAttendee(b []byte, a Attendee) []byte {
+	typ, resp := a.Type, a.Response
+	if typ == "" {
+		typ = "required"
+	}
+	if resp == "" {
+		resp = "none"
+	}
+	b = append(b, `{"type":`...)
+	b = appendString(b, typ)
+	b = append(b, `,"status":{"response":`...)
+	b = appendString(b, resp)
+	b = append(b, `,"time":"0001-01-01T00:00:00Z"},"emailAddress":`...)
+	b = appendEmail(b, a.Address)
+	return append(b, '}')
+}
+
+var contactSchema = newSchema("contact", func(c *Contact) (string, string) { return c.ID, c.ChangeKey }, []prop[Contact]{
 	{name: "createdDateTime", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte { return appendTimeZ(b, c.CreatedDateTime) }},
 	{name: "lastModifiedDateTime", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte { return appendTimeZ(b, c.LastModifiedDateTime) }},
 	str("changeKey", func(c *Contact) string { return c.ChangeKey }),
@@ -482,16 +472,7 @@ var contactSchema = newSchema("contact", []prop[Contact]{
 	raw[Contact]("mobilePhone", "null"),
 	{name: "businessPhones", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte { return appendStrings(b, c.BusinessPhones) }},
 	raw[Contact]("homePhones", "[]"),
-	{name: "emailAddresses", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte {
-		b = append(b, '[')
-		for i, a := range c.EmailAddresses {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendEmail(b, a)
-		}
-		return append(b, ']')
-	}},
+	{name: "emailAddresses", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte { return appendArray(b, c.EmailAddresses, appendEmail) }},
 	raw[Contact]("businessAddress", "{}"),
 })
 
@@ -499,7 +480,7 @@ type folderView struct {
 	c *container
 }
 
-var folderSchema = newSchema("mailFolder", []prop[folderView]{
+var folderSchema = newSchema("mailFolder", func(f *folderView) (string, string) { return f.c.id, "" }, []prop[folderView]{
 	str("displayName", func(f *folderView) string { return f.c.name }),
 	strOrNull("parentFolderId", func(f *folderView) string { return f.c.parentID }),
 	{name: "childFolderCount", dflt: true, write: func(b []byte, f *folderView, _ *renderCtx) []byte {
@@ -516,7 +497,7 @@ type calendarView struct {
 	owner Address
 }
 
-var calendarSchema = newSchema("calendar", []prop[calendarView]{
+var calendarSchema = newSchema("calendar", func(c *calendarView) (string, string) { return c.c.id, "" }, []prop[calendarView]{
 	str("name", func(c *calendarView) string { return c.c.name }),
 	raw[calendarView]("color", `"auto"`),
 	raw[calendarView]("hexColor", `""`),
@@ -534,12 +515,12 @@ var calendarSchema = newSchema("calendar", []prop[calendarView]{
 
 type contactFolderView struct{ c *container }
 
-var contactFolderSchema = newSchema("contactFolder", []prop[contactFolderView]{
+var contactFolderSchema = newSchema("contactFolder", func(f *contactFolderView) (string, string) { return f.c.id, "" }, []prop[contactFolderView]{
 	strOrNull("parentFolderId", func(f *contactFolderView) string { return f.c.parentID }),
 	str("displayName", func(f *contactFolderView) string { return f.c.name }),
 })
 
-var userSchema = newSchema("user", []prop[User]{
+var userSchema = newSchema("user", func(u *User) (string, string) { return u.ID, "" }, []prop[User]{
 	raw[User]("businessPhones", "[]"),
 	str("displayName", func(u *User) string { return u.DisplayName }),
 	strOrNull("givenName", func(u *User) string { return firstWord(u.DisplayName) }),
@@ -560,7 +541,7 @@ var userSchema = newSchema("user", []prop[User]{
 	}},
 })
 
-var groupSchema = newSchema("group", []prop[Group]{
+var groupSchema = newSchema("group", func(g *Group) (string, string) { return g.ID, "" }, []prop[Group]{
 	strOrNull("description", func(g *Group) string { return g.Description }),
 	str("displayName", func(g *Group) string { return g.DisplayName }),
 	raw[Group]("groupTypes", "[]"),
@@ -592,7 +573,7 @@ var roleNames = map[string][2]string{
 	"9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": {"Application Administrator", "Can create and manage all aspects of app registrations and enterprise apps."},
 }
 
-var roleSchema = newSchema("directoryRole", []prop[directoryRole]{
+var roleSchema = newSchema("directoryRole", func(r *directoryRole) (string, string) { return r.id(), "" }, []prop[directoryRole]{
 	str("description", func(r *directoryRole) string {
 		if n, ok := roleNames[strings.ToLower(r.templateID)]; ok {
 			return n[1]

@@ -213,10 +213,10 @@ func (s *Server) eventsDelta(rc *reqCtx) *result {
 		return res
 	}
 	base := keyed("users", mb.userID) + "/calendarView/delta()"
-	if cal != mb.calendar {
+	if cal != mb.events.primary {
 		base = keyed("users", mb.userID) + "/" + keyed("calendars", cal.id) + "/calendarView/delta()"
 	}
-	env := &deltaEnv{kind: 'e', typeName: "event", mb: mb, c: cal, state: mb.eventState, base: base}
+	env := &deltaEnv{kind: 'e', typeName: "event", mb: mb, c: cal, state: mb.events.state, base: base}
 	st, res := s.startRound(rc, env, func(st *syncState) *result {
 		start, end, ok := parseWindow(rc)
 		if !ok {
@@ -231,13 +231,13 @@ func (s *Server) eventsDelta(rc *reqCtx) *result {
 	start, end := time.Unix(st.start, 0), time.Unix(st.end, 0)
 	rctx := s.renderCtx(rc, mb)
 	env.emit = func(l *listWriter, id string, st *syncState) bool {
-		r := mb.events[id]
+		e := &mb.events.items[id].item
 		switch {
-		case r.e.Type == "seriesMaster":
+		case e.Type == "seriesMaster":
 			return false
-		case inView(&r.e, start, end):
+		case inView(e, start, end):
 			l.next()
-			l.b = eventSchema.object(l.b, true, &r.e, eventSchema.dflt, rctx)
+			l.b = eventSchema.object(l.b, true, e, eventSchema.dflt, rctx)
 			return true
 		case st.from > 0:
 			l.next()
@@ -261,7 +261,7 @@ func (s *Server) contactsDelta(rc *reqCtx) *result {
 		return res
 	}
 	env := &deltaEnv{
-		kind: 'c', typeName: "contact", mb: mb, c: f, state: mb.contactState,
+		kind: 'c', typeName: "contact", mb: mb, c: f, state: mb.contacts.state,
 		base: keyed("users", mb.userID) + "/" + keyed("contactFolders", f.id) + "/contacts/delta()",
 	}
 	st, res := s.startRound(rc, env, func(st *syncState) *result {
@@ -279,9 +279,8 @@ func (s *Server) contactsDelta(rc *reqCtx) *result {
 		return s.badSelect(rc, err)
 	}
 	env.emit = func(l *listWriter, id string, _ *syncState) bool {
-		r := mb.contacts[id]
 		l.next()
-		l.b = contactSchema.object(l.b, true, &r.c, sel, nil)
+		l.b = contactSchema.object(l.b, true, &mb.contacts.items[id].item, sel, nil)
 		return true
 	}
 	return s.deltaPage(rc, env, st)

@@ -598,9 +598,9 @@ func (s *Server) getMessage(rc *reqCtx) *result {
 
 func (s *Server) calendarOf(rc *reqCtx, mb *mailbox) (*container, *result) {
 	if rc.route.segs[1].name != "calendars" {
-		return mb.calendar, nil
+		return mb.events.primary, nil
 	}
-	c := mb.calendarRef(rc.route.key(1))
+	c := mb.events.ref(rc.route.key(1))
 	if c == nil {
 		return nil, s.notFound(rc)
 	}
@@ -625,7 +625,7 @@ func (s *Server) listCalendars(rc *reqCtx) *result {
 	}
 	l := newList(s.metadata(rc, keyed("users", mb.userID)+"/calendars"))
 	l.next()
-	l.b = calendarSchema.object(l.b, false, &calendarView{mb.calendar, s.ownerAddress(mb)}, sel, nil)
+	l.b = calendarSchema.object(l.b, false, &calendarView{mb.events.primary, s.ownerAddress(mb)}, sel, nil)
 	return jsonResult(l.close("", ""))
 }
 
@@ -704,25 +704,20 @@ func (s *Server) listCalendarView(rc *reqCtx) *result {
 	if res != nil {
 		return res
 	}
-	var evs []*eventRec
-	for _, r := range mb.events {
-		if r.e.CalendarID == cal.id && inView(&r.e, start, end) {
-			evs = append(evs, r)
-		}
-	}
-	slices.SortFunc(evs, func(a, b *eventRec) int {
-		if c := a.e.Start.Compare(b.e.Start); c != 0 {
+	evs := slices.DeleteFunc(mb.events.in(cal), func(e *Event) bool { return !inView(e, start, end) })
+	slices.SortFunc(evs, func(a, b *Event) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
 			return c
 		}
-		return strings.Compare(a.e.ID, b.e.ID)
+		return strings.Compare(a.ID, b.ID)
 	})
 	path := keyed("users", mb.userID) + "/" + keyed("calendars", cal.id) + "/calendarView"
 	page := evs[min(skip, len(evs)):]
 	rctx := s.renderCtx(rc, mb)
 	l := newList(s.metadata(rc, keyed("users", mb.userID)+"/calendarView"))
-	for _, r := range page[:min(size, len(page))] {
+	for _, e := range page[:min(size, len(page))] {
 		l.next()
-		l.b = eventSchema.object(l.b, false, &r.e, sel, rctx)
+		l.b = eventSchema.object(l.b, false, e, sel, rctx)
 	}
 	link := ""
 	if len(page) > size {
@@ -743,14 +738,14 @@ func (s *Server) getEvent(rc *reqCtx) *result {
 	if res != nil {
 		return res
 	}
-	r := mb.events[rc.route.key(1)]
+	r := mb.events.items[rc.route.key(1)]
 	if r == nil {
 		return s.notFound(rc)
 	}
 	b := []byte(`{"@odata.context":`)
 	b = appendString(b, s.metadata(rc, keyed("users", mb.userID)+"/events/$entity"))
 	b = append(b, ',')
-	obj := eventSchema.object(nil, false, &r.e, sel, s.renderCtx(rc, mb))
+	obj := eventSchema.object(nil, false, &r.item, sel, s.renderCtx(rc, mb))
 	return jsonResult(append(b, obj[1:]...))
 }
 
@@ -758,9 +753,9 @@ func (s *Server) getEvent(rc *reqCtx) *result {
 
 func (s *Server) contactFolderOf(rc *reqCtx, mb *mailbox) (*container, *result) {
 	if rc.route.segs[1].name != "contactfolders" {
-		return mb.contactRoot, nil
+		return mb.contacts.primary, nil
 	}
-	c := mb.contactFolder(rc.route.key(1))
+	c := mb.contacts.ref(rc.route.key(1))
 	if c == nil {
 		return nil, s.notFound(rc)
 	}
@@ -778,13 +773,13 @@ func (s *Server) listContactFolders(rc *reqCtx) *result {
 	if res != nil {
 		return res
 	}
-	folders := make([]*container, 0, len(mb.contactFolders))
-	for _, c := range mb.contactFolders {
+	folders := make([]*container, 0, len(mb.contacts.containers))
+	for _, c := range mb.contacts.containers {
 		folders = append(folders, c)
 	}
 	slices.SortFunc(folders, func(a, b *container) int {
-		if (a == mb.contactRoot) != (b == mb.contactRoot) {
-			if a == mb.contactRoot {
+		if (a == mb.contacts.primary) != (b == mb.contacts.primary) {
+			if a == mb.contacts.primary {
 				return -1
 			}
 			return 1
@@ -822,24 +817,19 @@ func (s *Server) listContacts(rc *reqCtx) *result {
 	if res != nil {
 		return res
 	}
-	var cs []*contactRec
-	for _, r := range mb.contacts {
-		if r.c.ParentFolderID == folder.id {
-			cs = append(cs, r)
-		}
-	}
-	slices.SortFunc(cs, func(a, b *contactRec) int {
-		if c := strings.Compare(a.c.DisplayName, b.c.DisplayName); c != 0 {
+	cs := mb.contacts.in(folder)
+	slices.SortFunc(cs, func(a, b *Contact) int {
+		if c := strings.Compare(a.DisplayName, b.DisplayName); c != 0 {
 			return c
 		}
-		return strings.Compare(a.c.ID, b.c.ID)
+		return strings.Compare(a.ID, b.ID)
 	})
 	path := keyed("users", mb.userID) + "/" + keyed("contactFolders", folder.id) + "/contacts"
 	page := cs[min(skip, len(cs)):]
 	l := newList(s.metadata(rc, path))
-	for _, r := range page[:min(size, len(page))] {
+	for _, c := range page[:min(size, len(page))] {
 		l.next()
-		l.b = contactSchema.object(l.b, false, &r.c, sel, nil)
+		l.b = contactSchema.object(l.b, false, c, sel, nil)
 	}
 	link := ""
 	if len(page) > size {
@@ -859,14 +849,14 @@ func (s *Server) getContact(rc *reqCtx) *result {
 	if res != nil {
 		return res
 	}
-	r := mb.contacts[rc.route.key(1)]
+	r := mb.contacts.items[rc.route.key(1)]
 	if r == nil {
 		return s.notFound(rc)
 	}
 	b := []byte(`{"@odata.context":`)
 	b = appendString(b, s.metadata(rc, keyed("users", mb.userID)+"/contacts/$entity"))
 	b = append(b, ',')
-	obj := contactSchema.object(nil, false, &r.c, sel, nil)
+	obj := contactSchema.object(nil, false, &r.item, sel, nil)
 	return jsonResult(append(b, obj[1:]...))
 }
 

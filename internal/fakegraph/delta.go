@@ -146,142 +146,130 @@ func (s *Server) deltaPage(rc *reqCtx, env *deltaEnv, st syncState) *result {
 // A $filter holds for the whole chain of rounds: later rounds report the
 // changed messages that match it, and every removal.
 func (s *Server) messagesDelta(rc *reqCtx) *result {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	f, res := s.folderOf(rc, mb, 1)
-	if res != nil {
-		return res
-	}
-	env := &deltaEnv{
-		kind: 'm', typeName: "message", mb: mb, c: f, state: mb.msgState,
-		base: keyed("users", mb.userID) + "/" + keyed("mailFolders", f.id) + "/messages/delta()",
-	}
-	st, res := s.startRound(rc, env, func(st *syncState) *result {
-		if _, err := messageSchema.parseSelect(rc.opt("select")); err != nil {
-			return s.badSelect(rc, err)
-		}
-		filter, res := s.parseFilter(rc, rc.opt("filter"))
+	return s.inMailbox(rc, func(mb *mailbox) *result {
+		f, res := s.folderOf(rc, mb, 1)
 		if res != nil {
 			return res
 		}
-		st.sel, st.filterOp = rc.opt("select"), filter.op
+		env := &deltaEnv{
+			kind: 'm', typeName: "message", mb: mb, c: f, state: mb.msgState,
+			base: keyed("users", mb.userID) + "/" + keyed("mailFolders", f.id) + "/messages/delta()",
+		}
+		st, res := s.startRound(rc, env, func(st *syncState) *result {
+			if _, err := messageSchema.parseSelect(rc.opt("select")); err != nil {
+				return s.badSelect(rc, err)
+			}
+			filter, res := s.parseFilter(rc, rc.opt("filter"))
+			if res != nil {
+				return res
+			}
+			st.sel, st.filterOp = rc.opt("select"), filter.op
+			if filter.op != 0 {
+				st.filterAt = filter.at.UnixNano()
+			}
+			return nil
+		})
+		if res != nil {
+			return res
+		}
+		sel, err := messageSchema.parseSelect(st.sel)
+		if err != nil {
+			return s.badSelect(rc, err)
+		}
+		filter := receivedFilter{op: st.filterOp, at: time.Unix(0, st.filterAt)}
 		if filter.op != 0 {
-			st.filterAt = filter.at.UnixNano()
+			env.limit = uint64(s.cfg.deltaCap)
 		}
-		return nil
+		rctx := s.renderCtx(rc)
+		env.emit = func(l *listWriter, id string, _ *syncState) bool {
+			r := mb.msgs[id]
+			if !filter.match(&r.m) {
+				return false
+			}
+			l.next()
+			l.b = messageSchema.object(l.b, true, &r.m, sel, rctx)
+			return true
+		}
+		return s.deltaPage(rc, env, st)
 	})
-	if res != nil {
-		return res
-	}
-	sel, err := messageSchema.parseSelect(st.sel)
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	filter := receivedFilter{op: st.filterOp, at: time.Unix(0, st.filterAt)}
-	if filter.op != 0 {
-		env.limit = uint64(s.cfg.deltaCap)
-	}
-	rctx := s.renderCtx(rc, mb)
-	env.emit = func(l *listWriter, id string, _ *syncState) bool {
-		r := mb.msgs[id]
-		if !filter.match(&r.m) {
-			return false
-		}
-		l.next()
-		l.b = messageSchema.object(l.b, true, &r.m, sel, rctx)
-		return true
-	}
-	return s.deltaPage(rc, env, st)
 }
 
 // eventsDelta serves GET /users/{id}[/calendars/{id}]/calendarView/delta.
 // Like Graph it ignores $select, never returns series masters, and in a
 // later round reports a changed event outside the window as removed.
 func (s *Server) eventsDelta(rc *reqCtx) *result {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	cal, res := s.calendarOf(rc, mb)
-	if res != nil {
-		return res
-	}
-	base := keyed("users", mb.userID) + "/calendarView/delta()"
-	if cal != mb.events.primary {
-		base = keyed("users", mb.userID) + "/" + keyed("calendars", cal.id) + "/calendarView/delta()"
-	}
-	env := &deltaEnv{kind: 'e', typeName: "event", mb: mb, c: cal, state: mb.events.state, base: base}
-	st, res := s.startRound(rc, env, func(st *syncState) *result {
-		start, end, ok := parseWindow(rc)
-		if !ok {
-			return s.windowMissing(rc)
+	return s.inMailbox(rc, func(mb *mailbox) *result {
+		cal, res := containerOf(s, rc, mb.events)
+		if res != nil {
+			return res
 		}
-		st.start, st.end = start.Unix(), end.Unix()
-		return nil
-	})
-	if res != nil {
-		return res
-	}
-	start, end := time.Unix(st.start, 0), time.Unix(st.end, 0)
-	rctx := s.renderCtx(rc, mb)
-	env.emit = func(l *listWriter, id string, st *syncState) bool {
-		e := &mb.events.items[id].item
-		switch {
-		case e.Type == "seriesMaster":
+		base := keyed("users", mb.userID) + "/calendarView/delta()"
+		if cal != mb.events.primary {
+			base = keyed("users", mb.userID) + "/" + keyed("calendars", cal.id) + "/calendarView/delta()"
+		}
+		env := &deltaEnv{kind: 'e', typeName: "event", mb: mb, c: cal, state: mb.events.state, base: base}
+		st, res := s.startRound(rc, env, func(st *syncState) *result {
+			start, end, ok := parseWindow(rc)
+			if !ok {
+				return s.windowMissing(rc)
+			}
+			st.start, st.end = start.Unix(), end.Unix()
+			return nil
+		})
+		if res != nil {
+			return res
+		}
+		start, end := time.Unix(st.start, 0), time.Unix(st.end, 0)
+		rctx := s.renderCtx(rc)
+		env.emit = func(l *listWriter, id string, st *syncState) bool {
+			e := &mb.events.items[id].item
+			switch {
+			case e.Type == "seriesMaster":
+				return false
+			case inView(e, start, end):
+				l.next()
+				l.b = eventSchema.object(l.b, true, e, eventSchema.dflt, rctx)
+				return true
+			case st.from > 0:
+				l.next()
+				l.b = removed(l.b, "event", id)
+			}
 			return false
-		case inView(e, start, end):
-			l.next()
-			l.b = eventSchema.object(l.b, true, e, eventSchema.dflt, rctx)
-			return true
-		case st.from > 0:
-			l.next()
-			l.b = removed(l.b, "event", id)
 		}
-		return false
-	}
-	return s.deltaPage(rc, env, st)
+		return s.deltaPage(rc, env, st)
+	})
 }
 
 // contactsDelta serves GET /users/{id}[/contactFolders/{id}]/contacts/delta.
 func (s *Server) contactsDelta(rc *reqCtx) *result {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	f, res := s.contactFolderOf(rc, mb)
-	if res != nil {
-		return res
-	}
-	env := &deltaEnv{
-		kind: 'c', typeName: "contact", mb: mb, c: f, state: mb.contacts.state,
-		base: keyed("users", mb.userID) + "/" + keyed("contactFolders", f.id) + "/contacts/delta()",
-	}
-	st, res := s.startRound(rc, env, func(st *syncState) *result {
-		if _, err := contactSchema.parseSelect(rc.opt("select")); err != nil {
+	return s.inMailbox(rc, func(mb *mailbox) *result {
+		f, res := containerOf(s, rc, mb.contacts)
+		if res != nil {
+			return res
+		}
+		env := &deltaEnv{
+			kind: 'c', typeName: "contact", mb: mb, c: f, state: mb.contacts.state,
+			base: keyed("users", mb.userID) + "/" + keyed("contactFolders", f.id) + "/contacts/delta()",
+		}
+		st, res := s.startRound(rc, env, func(st *syncState) *result {
+			if _, err := contactSchema.parseSelect(rc.opt("select")); err != nil {
+				return s.badSelect(rc, err)
+			}
+			st.sel = rc.opt("select")
+			return nil
+		})
+		if res != nil {
+			return res
+		}
+		sel, err := contactSchema.parseSelect(st.sel)
+		if err != nil {
 			return s.badSelect(rc, err)
 		}
-		st.sel = rc.opt("select")
-		return nil
+		env.emit = func(l *listWriter, id string, _ *syncState) bool {
+			l.next()
+			l.b = contactSchema.object(l.b, true, &mb.contacts.items[id].item, sel, nil)
+			return true
+		}
+		return s.deltaPage(rc, env, st)
 	})
-	if res != nil {
-		return res
-	}
-	sel, err := contactSchema.parseSelect(st.sel)
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	env.emit = func(l *listWriter, id string, _ *syncState) bool {
-		l.next()
-		l.b = contactSchema.object(l.b, true, &mb.contacts.items[id].item, sel, nil)
-		return true
-	}
-	return s.deltaPage(rc, env, st)
 }

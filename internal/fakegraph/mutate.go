@@ -21,10 +21,7 @@ func (s *Server) AddTenant(t Tenant) *Tenant {
 }
 
 func (s *Server) addTenantLocked(t Tenant) *Tenant {
-	if t.ID == "" {
-		s.dirN++
-		t.ID = guid(hashKey("tenant"), s.dirN)
-	}
+	s.fillDirectoryID(&t.ID, "tenant")
 	if _, dup := s.tenantByID[strings.ToLower(t.ID)]; dup {
 		panic("fakegraph: duplicate tenant " + t.ID)
 	}
@@ -34,6 +31,14 @@ func (s *Server) addTenantLocked(t Tenant) *Tenant {
 	s.tenantByID[strings.ToLower(t.ID)] = &stored
 	t.Domains = cloneSlice(t.Domains)
 	return &t
+}
+
+// fillDirectoryID gives a tenant, user or group without an ID a new GUID.
+func (s *Server) fillDirectoryID(id *string, kind string) {
+	if *id == "" {
+		s.dirN++
+		*id = guid(hashKey(kind), s.dirN)
+	}
 }
 
 // tenantLocked resolves a tenant ID; "" is the first tenant, created
@@ -63,10 +68,7 @@ func (s *Server) AddUser(tenantID string, u User) *User {
 	defer s.mu.Unlock()
 	t := s.tenantLocked(tenantID)
 	u.TenantID = t.ID
-	if u.ID == "" {
-		s.dirN++
-		u.ID = guid(hashKey("user"), s.dirN)
-	}
+	s.fillDirectoryID(&u.ID, "user")
 	if u.UPN == "" {
 		u.UPN = u.Mail
 	}
@@ -104,10 +106,7 @@ func (s *Server) AddGroup(tenantID string, g Group, memberIDs ...string) *Group 
 	defer s.mu.Unlock()
 	t := s.tenantLocked(tenantID)
 	g.TenantID = t.ID
-	if g.ID == "" {
-		s.dirN++
-		g.ID = guid(hashKey("group"), s.dirN)
-	}
+	s.fillDirectoryID(&g.ID, "group")
 	if _, dup := s.groupByID[strings.ToLower(g.ID)]; dup {
 		panic("fakegraph: duplicate group " + g.ID)
 	}

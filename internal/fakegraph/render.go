@@ -98,12 +98,21 @@ func appendUTC(b []byte, t time.Time, layout string) []byte {
 
 func appendBool(b []byte, v bool) []byte { return strconv.AppendBool(b, v) }
 
-func appendEmail(b []byte, a Address) []byte {
-	b = append(b, `{"name":`...)
-	b = appendString(b, a.Name)
-	b = append(b, `,"address":`...)
-	b = appendString(b, a.Address)
+// appendPair renders an object of two string properties.
+func appendPair(b []byte, name1, value1, name2, value2 string) []byte {
+	b = append(b, `{"`...)
+	b = append(b, name1...)
+	b = append(b, `":`...)
+	b = appendString(b, value1)
+	b = append(b, `,"`...)
+	b = append(b, name2...)
+	b = append(b, `":`...)
+	b = appendString(b, value2)
 	return append(b, '}')
+}
+
+func appendEmail(b []byte, a Address) []byte {
+	return appendPair(b, "name", a.Name, "address", a.Address)
 }
 
 // appendRecipient renders {"emailAddress":{...}}, or null for an empty
@@ -128,6 +137,23 @@ func preview(body string) string {
 	}
 	r := []rune(text)
 	return string(r[:255])
+}
+
+// orPreview is an item's bodyPreview: its own, else one made from body.
+func orPreview(own, body string) string {
+	if own != "" {
+		return own
+	}
+	return preview(body)
+}
+
+// orOWALink is an item's webLink: its own, else Outlook on the web's link
+// to the item in view.
+func orOWALink(own, id, view string) string {
+	if own != "" {
+		return own
+	}
+	return owaLink(id, view)
 }
 
 func stripTags(s string) string {
@@ -283,11 +309,7 @@ func body(b []byte, content, contentType string, rc *renderCtx) []byte {
 	if rc.textBody && contentType == "html" {
 		content, contentType = strings.TrimSpace(stripTags(content)), "text"
 	}
-	b = append(b, `{"contentType":`...)
-	b = appendString(b, contentType)
-	b = append(b, `,"content":`...)
-	b = appendString(b, content)
-	return append(b, '}')
+	return appendPair(b, "contentType", contentType, "content", content)
 }
 
 var messageSchema = newSchema("message", func(m *Message) (string, string) { return m.ID, m.ChangeKey }, []prop[Message]{
@@ -300,12 +322,7 @@ var messageSchema = newSchema("message", func(m *Message) (string, string) { ret
 	boolean("hasAttachments", func(m *Message) bool { return m.HasAttachments }),
 	str("internetMessageId", func(m *Message) string { return m.InternetMessageID }),
 	str("subject", func(m *Message) string { return m.Subject }),
-	str("bodyPreview", func(m *Message) string {
-		if m.BodyPreview != "" {
-			return m.BodyPreview
-		}
-		return preview(m.Body)
-	}),
+	str("bodyPreview", func(m *Message) string { return orPreview(m.BodyPreview, m.Body) }),
 	str("importance", func(m *Message) string { return m.Importance }),
 	str("parentFolderId", func(m *Message) string { return m.ParentFolderID }),
 	str("conversationId", func(m *Message) string { return m.ConversationID }),
@@ -314,12 +331,7 @@ var messageSchema = newSchema("message", func(m *Message) (string, string) { ret
 	raw[Message]("isReadReceiptRequested", "false"),
 	boolean("isRead", func(m *Message) bool { return m.IsRead }),
 	boolean("isDraft", func(m *Message) bool { return m.IsDraft }),
-	str("webLink", func(m *Message) string {
-		if m.WebLink != "" {
-			return m.WebLink
-		}
-		return owaLink(m.ID, "ReadMessageItem")
-	}),
+	str("webLink", func(m *Message) string { return orOWALink(m.WebLink, m.ID, "ReadMessageItem") }),
 	raw[Message]("inferenceClassification", `"focused"`),
 	{name: "body", dflt: true, write: func(b []byte, m *Message, rc *renderCtx) []byte { return body(b, m.Body, m.BodyContentType, rc) }},
 	{name: "sender", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendRecipient(b, m.Sender) }},
@@ -339,11 +351,7 @@ func eventDateTime(b []byte, t time.Time, rc *renderCtx) []byte {
 	if rc.loc != nil {
 		loc, name = rc.loc, rc.zoneName
 	}
-	b = append(b, `{"dateTime":"`...)
-	b = t.In(loc).AppendFormat(b, "2006-01-02T15:04:05.0000000")
-	b = append(b, `","timeZone":`...)
-	b = appendString(b, name)
-	return append(b, '}')
+	return appendPair(b, "dateTime", t.In(loc).Format("2006-01-02T15:04:05.0000000"), "timeZone", name)
 }
 
 var eventSchema = newSchema("event", func(e *Event) (string, string) { return e.ID, e.ChangeKey }, []prop[Event]{
@@ -359,12 +367,7 @@ var eventSchema = newSchema("event", func(e *Event) (string, string) { return e.
 	raw[Event]("isReminderOn", "true"),
 	raw[Event]("hasAttachments", "false"),
 	str("subject", func(e *Event) string { return e.Subject }),
-	str("bodyPreview", func(e *Event) string {
-		if e.BodyPreview != "" {
-			return e.BodyPreview
-		}
-		return preview(e.Body)
-	}),
+	str("bodyPreview", func(e *Event) string { return orPreview(e.BodyPreview, e.Body) }),
 	raw[Event]("importance", `"normal"`),
 	raw[Event]("sensitivity", `"normal"`),
 	boolean("isAllDay", func(e *Event) bool { return e.IsAllDay }),
@@ -376,12 +379,7 @@ var eventSchema = newSchema("event", func(e *Event) (string, string) { return e.
 	strOrNull("seriesMasterId", func(e *Event) string { return e.SeriesMasterID }),
 	str("showAs", func(e *Event) string { return e.ShowAs }),
 	str("type", func(e *Event) string { return e.Type }),
-	str("webLink", func(e *Event) string {
-		if e.WebLink != "" {
-			return e.WebLink
-		}
-		return owaLink(e.ID, "CalendarItem")
-	}),
+	str("webLink", func(e *Event) string { return orOWALink(e.WebLink, e.ID, "CalendarItem") }),
 	raw[Event]("onlineMeetingUrl", "null"),
 	boolean("isOnlineMeeting", func(e *Event) bool { return e.IsOnlineMeeting }),
 	str("onlineMeetingProvider", func(e *Event) string {

@@ -5,11 +5,6 @@ import (
 	"time"
 )
 
-// Events and contacts are stored, changed and deleted the same way: an
-// itemStore holds one kind of them with the containers they live in
-// (calendars, contact folders). Messages keep a store of their own for what
-// only they have: folder counts, moves and the folder tree.
-
 // mailboxItem is what an itemStore needs of its items: the fields every
 // item has, and a copy that shares nothing with the original.
 type mailboxItem[T any] interface {
@@ -38,10 +33,14 @@ type record[T any] struct {
 	seq  uint64
 }
 
+// itemStore holds one kind of mailbox item with the containers it lives in:
+// events in calendars, contacts in contact folders. Both are added, changed
+// and deleted the same way, through it. Messages keep a store of their own
+// for what only they have: folder counts, moves and the folder tree.
 type itemStore[T any, P mailboxItem[T]] struct {
 	mb         *mailbox
 	what       string // "event", as model panics name it
-	where      string // "calendar"
+	where      string // "calendar", as model panics name it
 	idKind     byte
 	containers map[string]*container
 	primary    *container // the default one, also known by its well-known name

@@ -542,7 +542,10 @@ func (s *Server) listFolders(rc *reqCtx) *result {
 		for i, c := range parent.children {
 			kids[i] = &folderView{c}
 		}
-		return renderPage(s, rc, folderSchema, sel, pg, itemPage[folderView]{items: kids, context: path, path: path, opts: []string{"$select", rc.opt("select")}})
+		return renderPage(s, rc, folderSchema, sel, pg, itemPage[folderView]{
+			items: kids, context: path, path: path,
+			opts: []string{"$select", rc.opt("select")},
+		})
 	})
 }
 
@@ -628,7 +631,8 @@ func (s *Server) listMessages(rc *reqCtx) *result {
 			}
 			return strings.Compare(a.ID, b.ID)
 		})
-		return itemPage[Message]{items: msgs, context: path, path: path,
+		return itemPage[Message]{
+			items: msgs, context: path, path: path,
 			opts:  []string{"$select", rc.opt("select"), "$filter", rc.opt("filter")},
 			count: strings.EqualFold(rc.opt("count"), "true"),
 		}, nil
@@ -743,7 +747,8 @@ func (s *Server) listCalendarView(rc *reqCtx) *result {
 			}
 			return strings.Compare(a.ID, b.ID)
 		})
-		return itemPage[Event]{items: evs,
+		return itemPage[Event]{
+			items:   evs,
 			context: keyed("users", mb.userID) + "/calendarView",
 			path:    keyed("users", mb.userID) + "/" + keyed("calendars", cal.id) + "/calendarView",
 			opts:    []string{"startDateTime", rc.opt("startdatetime"), "endDateTime", rc.opt("enddatetime"), "$select", rc.opt("select")},

@@ -25,10 +25,10 @@
 //     disconnecting an account.
 //   - sync: the delta sync engine feeding host sinks, for thousands of
 //     mailboxes, within Graph's throttling limits, across crashes.
+//   - sqlstore: the stores of tokens, sync and consent in the host's SQLite
+//     or PostgreSQL database, with one serialised Migrate.
 //   - vendors and match: put every mail and meeting under the right vendor,
 //     with an explanation.
-//   - tokens/sqlstore, sync/syncsql, consent/consentsql: the stores on
-//     database/sql (SQLite, PostgreSQL).
 //   - internal/graph: the one HTTP layer (auth, immutable IDs, per-mailbox
 //     pacing, retries, typed errors, paging with an origin check).
 //   - internal/fakegraph: an in-process fake of Graph and of the identity
@@ -50,22 +50,21 @@
 //	cloud := m365link.Global                                  // or USGovL4, USGovL5, China
 //	plan, _ := consent.PlanFor(consent.Delegated, consent.MailSync)
 //	ring, _ := tokens.NewKeyRing(1, keyFromKMS)
-//	raw, _ := sqlstore.New(db, sqlstore.Postgres, nil)        // tokens in the host's database
+//	store, _ := sqlstore.New(db, sqlstore.Postgres, nil)      // tokens, sync state, leases, consent states
 //	mgr, _ := tokens.NewManager(tokens.Config{ClientID: id, Credential: secret, Cloud: cloud,
-//		Store: tokens.NewEncrypted(raw, ring), Scopes: plan.GraphScopes(cloud, true)})
+//		Store: tokens.NewEncrypted(store.Tokens(), ring), Scopes: plan.GraphScopes(cloud, true)})
 //	gc, _ := graphclient.New(graphclient.Config{Cloud: cloud, Logger: logger}) // one per process
 //	conn, _ := consent.New(consent.Config{ClientID: id, RedirectURI: callback,
-//		Scopes: plan.Scopes(cloud, true), Tokens: mgr, Graph: gc})
+//		Scopes: plan.Scopes(cloud, true), Tokens: mgr, Graph: gc, States: store.ConsentStates()})
 //	http.Handle("/m365/", conn.Handler("/m365", hooks))      // admin consent + one-click connect
 //
 //	index, _ := vendors.NewIndex(hostVendors)                 // or the host's own vendors.Directory
 //	matcher, _ := match.New(match.Config{Directory: index, InternalDomains: tenantDomains, TrackedOnly: true})
-//	state, _ := syncsql.New(db, syncsql.Postgres, "")         // cursors, statuses, leases
 //	engine, _ := m365sync.New(m365sync.Config{Client: gc,
 //		TenantID: tenant, Policy: m365sync.Policy{Groups: []string{buyersGroup}},
 //		Tokens:   func(mb m365link.Mailbox) m365sync.TokenSource { return mgr.Source(mb.Account()) },
 //		Sink:     match.Sink(matcher, hostSink),              // vendors attached, then the host's store
-//		State:    state, Leases: state, Window: m365sync.Window{Days: 90},
+//		State:    store.SyncState(), Leases: store.Leases(), Window: m365sync.Window{Days: 90},
 //	})
 //	go engine.Run(ctx)
 //

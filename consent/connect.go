@@ -52,7 +52,7 @@ type Config struct {
 	Graph *graphclient.Client
 	// States keeps pending attempts; nil means a MemoryStates, which only
 	// suits a single process. A host running several instances uses a
-	// store they share (consentsql) so that every callback is single-use
+	// store they share (sqlstore) so that every callback is single-use
 	// across all of them.
 	States StateStore
 	// StateTTL bounds how long a user may take to sign in; default 10 minutes.

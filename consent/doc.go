@@ -63,8 +63,8 @@
 // [StateStore], and each callback is accepted once. [MemoryStates] (the
 // default) and the single-use memory of [SignedStates] hold for one process
 // only: a host running several instances shares a database-backed store,
-// consentsql.States, so a callback consumed by one instance is refused by
-// every other.
+// the sqlstore package's ConsentStates, so a callback consumed by one
+// instance is refused by every other.
 //
 // The Microsoft cloud (global, US Government L4 or L5, China) is one
 // [m365link.Cloud] value, set on the tokens manager (tokens.Config.Cloud)

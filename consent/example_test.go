@@ -67,7 +67,7 @@ func Example_wiring() {
 	manager, _ := tokens.NewManager(tokens.Config{
 		ClientID:   os.Getenv("M365_CLIENT_ID"),
 		Credential: secret,
-		Store:      tokens.NewEncrypted(&tokens.Memory{}, ring), // tokens/sqlstore in production
+		Store:      tokens.NewEncrypted(&tokens.Memory{}, ring), // sqlstore's Tokens in production
 		Cloud:      cloud,
 		Scopes:     plan.GraphScopes(cloud, true),
 	})
@@ -79,7 +79,7 @@ func Example_wiring() {
 		Tokens:        manager, // and its cloud
 		Graph:         graph,
 		VerifyAppOnly: true,
-		// Several instances: States: consentsql.New(db, consentsql.Postgres, nil).
+		// Several instances: States: store.ConsentStates(), store from sqlstore.New.
 	})
 	http.Handle("/m365/", connector.Handler("/m365", consent.Hooks{
 		Session: func(r *http.Request) (string, error) { return sessionUserID(r) },

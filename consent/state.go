@@ -66,8 +66,9 @@ var ErrStateNotFound = errors.New("consent: state not found, expired or already 
 // must be safe for concurrent use.
 //
 // Which one a host needs: one process, [MemoryStates] (the default);
-// several instances, a store they all reach, consentsql.States on the
-// host's database, whose Take is one atomic DELETE … RETURNING.
+// several instances, a store they all reach, the sqlstore package's
+// ConsentStates on the host's database, whose Take is one atomic
+// DELETE … RETURNING.
 // [SignedStates] needs no storage but is single-use per process only.
 type StateStore interface {
 	// Issue records a and returns the opaque state value for the URL.
@@ -80,8 +81,8 @@ type StateStore interface {
 // MemoryStates is a [StateStore] in process memory: the state value is the
 // attempt's random ID. It suits a host that runs one process (or routes a
 // browser's callback to the process that began it); a host with several
-// instances behind a load balancer needs a store they share, such as
-// consentsql's. The zero value is usable.
+// instances behind a load balancer needs a store they share, such as the
+// sqlstore package's. The zero value is usable.
 type MemoryStates struct {
 	// Max bounds the attempts kept; zero means DefaultMaxPending. When it
 	// is reached, the attempt closest to expiry is dropped (its callback
@@ -155,7 +156,7 @@ func (m *MemoryStates) clock() time.Time {
 // StateTTL is accepted there once more. For a user connect the identity
 // platform's single-use codes (AADSTS54005) still stop the replay; an
 // admin-consent callback carries no code. A host with several instances
-// that wants single use everywhere uses a shared store (consentsql).
+// that wants single use everywhere uses a shared store (sqlstore).
 type SignedStates struct {
 	key *hmacKey
 	now func() time.Time

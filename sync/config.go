@@ -12,9 +12,9 @@ import (
 )
 
 // FolderSpec names a folder to sync: a well-known name ("inbox",
-// "sentitems", "archive"), a display-name path from the mailbox root
-// ("Inbox/Vendors", matched case-insensitively), or an immutable ID. Set
-// one field.
+// "sentitems", "archive", "msgfolderroot"), a display-name path from the
+// mailbox root ("Inbox/Vendors", matched case-insensitively), or an
+// immutable ID. Set one of the three.
 type FolderSpec struct {
 	// WellKnown is a well-known folder name, e.g. "inbox".
 	WellKnown string
@@ -22,10 +22,31 @@ type FolderSpec struct {
 	Path string
 	// ID is a folder's immutable ID.
 	ID string
+	// Children adds the folder's descendants, down to MaxFolderDepth
+	// levels below it (a deeper folder is left out, and the mailbox's
+	// status names it). The mailbox root ("msgfolderroot") holds no mail
+	// itself: a spec for it syncs only its descendants.
+	Children bool
+	// Exclude leaves the folder and its descendants out of what the other
+	// specs select, e.g. Junk Email out of the whole mailbox.
+	Exclude bool
 }
 
-// DefaultFolders are Inbox and Sent Items.
-var DefaultFolders = []FolderSpec{{WellKnown: "inbox"}, {WellKnown: "sentitems"}}
+// MaxFolderDepth is how many levels of child folders a spec with Children
+// reaches below its folder.
+const MaxFolderDepth = 10
+
+// Folder presets for Config.Folders.
+var (
+	// DefaultFolders are Inbox and Sent Items.
+	DefaultFolders = []FolderSpec{{WellKnown: "inbox"}, {WellKnown: "sentitems"}}
+	// AllMailFolders is every folder of the mailbox.
+	AllMailFolders = []FolderSpec{{WellKnown: "msgfolderroot", Children: true}}
+	// AllButJunkAndDeleted is every folder but Junk Email, Deleted Items
+	// and their subfolders.
+	AllButJunkAndDeleted = []FolderSpec{{WellKnown: "msgfolderroot", Children: true},
+		{WellKnown: "junkemail", Exclude: true}, {WellKnown: "deleteditems", Exclude: true}}
+)
 
 // Window bounds how far back a folder's first sync goes. The zero value
 // syncs everything. The start is fixed when a folder starts syncing (and
@@ -66,8 +87,9 @@ type Config struct {
 	DirectoryToken TokenSource
 	// Policy selects the mailboxes Run syncs.
 	Policy Policy
-	// Folders to sync; default DefaultFolders. ChildFolders adds their
-	// descendants. A folder that does not exist in a mailbox is skipped
+	// Folders to sync; default DefaultFolders (see also AllMailFolders and
+	// AllButJunkAndDeleted). ChildFolders adds every spec's descendants,
+	// as FolderSpec.Children does for one. A folder that does not exist in a mailbox is skipped
 	// (and named in its status) unless none exists.
 	Folders      []FolderSpec
 	ChildFolders bool
@@ -146,7 +168,7 @@ func (c Config) Validate() error {
 		bad("Sink is required")
 	}
 	if c.State == nil {
-		bad("State is required (MemoryState, sync/syncsql or the host's own StateStore)")
+		bad("State is required (MemoryState, sqlstore's SyncState or the host's own StateStore)")
 	}
 	for i, f := range c.Folders {
 		n := 0

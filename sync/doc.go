@@ -14,14 +14,16 @@
 //   - [Sink] receives pages of upserts and removals keyed by Graph's
 //     immutable IDs, a [Reset] at the start and end of a full resync, and
 //     a notice when a mailbox leaves the policy. [MemorySink] is the
-//     reference implementation; synctest.RunSink checks a host's own.
+//     reference implementation; sinktest.RunSink checks a host's own.
 //   - [StateStore] keeps the engine's records — each folder's cursor and
 //     each mailbox's status — as opaque, versioned bytes the engine owns
-//     (it reads its older formats): [MemoryState], or sync/syncsql on
-//     SQLite or PostgreSQL. [Engine.LoadStatus] reads a mailbox's status
-//     as any worker sharing the store last saved it.
+//     (it reads its older formats): [MemoryState], or the sqlstore
+//     package's SyncState on SQLite or PostgreSQL. [Engine.LoadStatus]
+//     reads a mailbox's status as any worker sharing the store last saved
+//     it.
 //   - [LeaseStore] lets several worker processes share the mailboxes:
-//     [MemoryLeases] within one process, sync/syncsql across processes.
+//     [MemoryLeases] within one process, the sqlstore package's Leases
+//     across processes.
 //
 // An [Engine] is configured with a [Config]: the tenant, a token source
 // per mailbox (a tokens.Manager's sources fit [TokenSource]), the [Policy]

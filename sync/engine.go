@@ -214,7 +214,7 @@ func (e *Engine) lease(ctx context.Context, mb m365link.Mailbox) (release func()
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if err := e.cfg.Leases.Release(rctx, mb.Key(), e.owner); err != nil {
-			e.log.LogAttrs(ctx, slog.LevelWarn, "sync: release lease", slog.String("mailbox", mb.Key()), slog.String("error", err.Error()))
+			e.log.LogAttrs(ctx, slog.LevelWarn, "sync: release lease", mailboxAttr(mb), slog.String("error", err.Error()))
 		}
 	}, nil
 }
@@ -226,30 +226,36 @@ func (e *Engine) lease(ctx context.Context, mb m365link.Mailbox) (release func()
 // what it means for the host, and the next pass resumes where this one
 // stopped.
 func (e *Engine) SyncOnce(ctx context.Context, mb m365link.Mailbox) error {
+	_, err := e.syncOnce(ctx, mb)
+	return err
+}
+
+// syncOnce is SyncOnce, also returning the pass (nil when none ran).
+func (e *Engine) syncOnce(ctx context.Context, mb m365link.Mailbox) (*pass, error) {
 	if mb.TenantID == "" {
 		mb.TenantID = e.cfg.TenantID
 	}
 	if mb.UserID == "" {
-		return errors.New("sync: SyncOnce needs the mailbox's UserID")
+		return nil, errors.New("sync: SyncOnce needs the mailbox's UserID")
 	}
 	if !strings.EqualFold(mb.TenantID, e.cfg.TenantID) {
-		return fmt.Errorf("sync: mailbox %s is in tenant %s, not the engine's %s", mb, mb.TenantID, e.cfg.TenantID)
+		return nil, fmt.Errorf("sync: mailbox %s is in tenant %s, not the engine's %s", mb, mb.TenantID, e.cfg.TenantID)
 	}
 	unlock, err := e.lockMailbox(ctx, mb.Key())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer unlock()
 	release, err := e.lease(ctx, mb)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer release()
 	// The saved status, not this engine's copy: another worker may have
 	// synced the mailbox since (Folders must be the latest).
 	rec, err := e.loadRecord(ctx, mb.Key())
 	if err != nil {
-		return fmt.Errorf("sync: %s: %w", mb, err)
+		return nil, fmt.Errorf("sync: %s: %w", mb, err)
 	}
 	st := rec.Status
 	st.Mailbox, st.Pages, st.Items, st.Estimate, st.Reason, st.ThrottledUntil = mb, 0, 0, 0, "", time.Time{}
@@ -260,17 +266,27 @@ func (e *Engine) SyncOnce(ctx context.Context, mb m365link.Mailbox) error {
 	}
 	e.finish(ctx, p, err)
 	if err == nil || errors.Is(err, ErrLeaseLost) || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return err
+		return p, err
 	}
 	// Graph's, the token source's and the host's errors, typed for
 	// errors.Is and errors.As, with the mailbox they concern.
-	return fmt.Errorf("sync: %s: %w", mb, err)
+	return p, fmt.Errorf("sync: %s: %w", mb, err)
+}
+
+// mailboxAttr is how every log line names a mailbox: its tenant, user ID
+// and, when known, UPN, in one group.
+func mailboxAttr(mb m365link.Mailbox) slog.Attr {
+	attrs := []any{"tenant", mb.TenantID, "id", mb.UserID}
+	if mb.UPN != "" {
+		attrs = append(attrs, "upn", mb.UPN)
+	}
+	return slog.Group("mailbox", attrs...)
 }
 
 // logFailure logs a failed pass once, at Warn: the mailbox, each failed
 // folder and the typed cause. Errors never carry tokens or delta links.
 func (e *Engine) logFailure(ctx context.Context, mb m365link.Mailbox, err error) {
-	var folders []string
+	var folders, requestIDs []string
 	causes := map[string]bool{}
 	var each func(error)
 	each = func(err error) {
@@ -284,12 +300,20 @@ func (e *Engine) logFailure(ctx context.Context, mb m365link.Mailbox, err error)
 		if errors.As(err, &fe) {
 			folders = append(folders, fe.Folder.Name+" ("+fe.Folder.ID+")")
 		}
+		var ge *m365link.GraphError
+		if errors.As(err, &ge) && ge.RequestID != "" {
+			requestIDs = append(requestIDs, ge.RequestID)
+		}
 		causes[Cause(err)] = true
 	}
 	each(err)
-	e.log.LogAttrs(ctx, slog.LevelWarn, "sync: pass failed", slog.String("mailbox", mb.Key()),
-		slog.String("folders", strings.Join(folders, ", ")), slog.String("cause", strings.Join(slices.Sorted(maps.Keys(causes)), ", ")),
-		slog.String("error", err.Error()))
+	attrs := []slog.Attr{mailboxAttr(mb), slog.String("folders", strings.Join(folders, ", ")),
+		slog.String("cause", strings.Join(slices.Sorted(maps.Keys(causes)), ", "))}
+	if len(requestIDs) > 0 {
+		// For Microsoft support: Graph's request-id of each failure.
+		attrs = append(attrs, slog.String("request_id", strings.Join(requestIDs, ", ")))
+	}
+	e.log.LogAttrs(ctx, slog.LevelWarn, "sync: pass failed", append(attrs, slog.String("error", err.Error()))...)
 }
 
 // Cause names the kind of a sync failure for logs and metrics: "throttled",
@@ -351,14 +375,21 @@ func (e *Engine) finish(ctx context.Context, p *pass, err error) {
 	if err != nil {
 		e.logFailure(ctx, st.Mailbox, err)
 	}
-	if st.State == StateIdle && len(p.missing) > 0 {
-		st.Reason = "not found: " + strings.Join(p.missing, ", ")
+	if st.State == StateIdle {
+		var notes []string
+		if len(p.missing) > 0 {
+			notes = append(notes, "not found: "+strings.Join(p.missing, ", "))
+		}
+		if len(p.cut) > 0 {
+			notes = append(notes, fmt.Sprintf("subfolders deeper than %d levels not synced, below: %s", MaxFolderDepth, strings.Join(p.cut, ", ")))
+		}
+		st.Reason = strings.Join(notes, "; ")
 	}
 	e.publish(st)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := e.saveRecord(sctx, mailboxRecord{Status: st, Resolved: p.resolved}); err != nil {
-		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: save status", slog.String("mailbox", st.Mailbox.Key()), slog.String("error", err.Error()))
+		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: save status", mailboxAttr(st.Mailbox), slog.String("error", err.Error()))
 	}
 }
 
@@ -413,7 +444,7 @@ func (e *Engine) resetFolders(ctx context.Context, mb m365link.Mailbox, op strin
 		if err := e.saveCursor(ctx, key, id, c); err != nil {
 			return fmt.Errorf("sync: %s: %w", mb, err)
 		}
-		e.log.LogAttrs(ctx, slog.LevelInfo, "sync: folder reset by the host", slog.String("mailbox", key), slog.String("folder", id))
+		e.log.LogAttrs(ctx, slog.LevelInfo, "sync: folder reset by the host", mailboxAttr(mb), slog.String("folder", id))
 	}
 	if op == "ResetMailbox" && rec.Resolved != nil {
 		rec.Resolved = nil

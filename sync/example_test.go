@@ -146,3 +146,43 @@ func ExampleMemorySink() {
 	// true Quotation sent-id
 	// 2 upserts, 0 removals
 }
+
+// One pass over the mailboxes of users who connected (delegated tokens,
+// no directory access needed), then a summary: for a cron job or a CLI.
+// Folders come from a preset: the whole mailbox but Junk Email and
+// Deleted Items.
+func ExampleEngine_RunOnce() {
+	fg := fakegraph.New()
+	defer fg.Close()
+	seed := fakegraph.Seed(fg, fakegraph.SeedSpec{Mailboxes: 2, MessagesPerMailbox: 15, Vendors: 2, Seed: 2})
+	gc, err := graphclient.New(graphclient.Config{Cloud: m365link.Cloud{Name: "fake", GraphBase: fg.URL()}, HTTPClient: fg.Client()})
+	if err != nil {
+		panic(err)
+	}
+	var connected []m365link.Mailbox // e.g. from the host's tokens.Lister
+	for _, mb := range seed.Mailboxes {
+		connected = append(connected, m365link.Mailbox{TenantID: mb.User.TenantID, UserID: mb.User.ID, UPN: mb.User.UPN})
+	}
+	engine, err := m365sync.New(m365sync.Config{
+		Client:   gc,
+		TenantID: seed.Tenants[0].Tenant.ID,
+		Tokens:   func(m365link.Mailbox) m365sync.TokenSource { return staticToken{} }, // each user's own source
+		Policy:   m365sync.Policy{Mailboxes: connected},
+		Folders:  m365sync.AllButJunkAndDeleted,
+		Sink:     &m365sync.MemorySink{},
+		State:    &m365sync.MemoryState{},
+	})
+	if err != nil {
+		panic(err)
+	}
+	results, err := engine.RunOnce(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	for _, r := range results {
+		fmt.Printf("%s: %s, %d messages, error: %v\n", r.Mailbox.UPN, r.State, r.Items, r.Err)
+	}
+	// Output:
+	// bob@contoso.com: idle, 15 messages, error: <nil>
+	// alice@contoso.com: idle, 15 messages, error: <nil>
+}

@@ -22,7 +22,7 @@ import (
 )
 
 func (p *pass) request(path string, q url.Values) *graph.Request {
-	return &graph.Request{Path: path, Query: q, Header: http.Header{}, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.e.observe}
+	return &graph.Request{Path: path, Query: q, Header: http.Header{}, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.observe}
 }
 
 // relistInterval is how long a mailbox's resolved folders are trusted
@@ -39,7 +39,7 @@ func (p *pass) folders(ctx context.Context) ([]Folder, error) {
 	p.mu.Unlock()
 	if rs != nil && rs.Config == p.e.folderConfig && !rs.At.After(now) && now.Sub(rs.At) < relistInterval && len(rs.Folders) > 0 {
 		p.mu.Lock()
-		p.missing = slices.Clone(rs.Missing)
+		p.missing, p.cut = slices.Clone(rs.Missing), slices.Clone(rs.Cut)
 		p.mu.Unlock()
 		return slices.Clone(rs.Folders), nil
 	}
@@ -48,7 +48,7 @@ func (p *pass) folders(ctx context.Context) ([]Folder, error) {
 		return nil, err
 	}
 	p.mu.Lock()
-	p.resolved = &folderSet{Config: p.e.folderConfig, At: now, Folders: slices.Clone(out), Missing: slices.Clone(p.missing)}
+	p.resolved = &folderSet{Config: p.e.folderConfig, At: now, Folders: slices.Clone(out), Missing: slices.Clone(p.missing), Cut: slices.Clone(p.cut)}
 	p.mu.Unlock()
 	return out, nil
 }
@@ -64,58 +64,114 @@ func folderConfig(specs []FolderSpec, children bool) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// resolveAll resolves the configured folder specs to IDs and counts.
+// resolveAll resolves the configured folder specs to IDs and counts:
+// the excluded folders first, then every other spec and, where asked, its
+// descendants, each folder once.
 func (p *pass) resolveAll(ctx context.Context) ([]Folder, error) {
+	pre := p.prefetch(ctx)
+	excluded, err := p.resolveExcluded(ctx, pre)
+	if err != nil {
+		return nil, err
+	}
 	var out []Folder
 	seen := map[string]bool{}
-	add := func(f Folder) {
-		if !seen[f.ID] {
-			seen[f.ID] = true
-			out = append(out, f)
+	add := func(fs ...Folder) {
+		for _, f := range fs {
+			if !seen[f.ID] && !excluded[f.ID] {
+				seen[f.ID] = true
+				out = append(out, f)
+			}
 		}
 	}
 	var notFound error
-	pre := p.prefetch(ctx)
 	for i, spec := range p.e.cfg.Folders {
-		var f Folder
-		var err error
-		if pf, ok := pre[i]; ok {
-			wf := pf.wf
-			f, err = Folder{ID: wf.ID, Name: spec.WellKnown, Total: wf.TotalItemCount}, pf.err
-			if spec.ID != "" {
-				f.Name = wf.DisplayName
-			}
-		} else {
-			f, err = p.resolve(ctx, spec)
+		if spec.Exclude {
+			continue
+		}
+		fs, err := p.resolveIncluded(ctx, i, spec, pre, excluded)
+		if isMissingFolder(err) {
+			// One missing folder must not stop the others.
+			notFound = err
+			name := spec.WellKnown + spec.Path + spec.ID
+			p.mu.Lock()
+			p.missing = append(p.missing, name)
+			p.mu.Unlock()
+			p.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: folder not found", mailboxAttr(p.mb), slog.String("folder", name))
+			continue
 		}
 		if err != nil {
-			if errors.Is(err, m365link.ErrNotFound) && !errors.Is(err, m365link.ErrMailboxNotEnabled) {
-				// One missing folder must not stop the others.
-				notFound = err
-				name := spec.WellKnown + spec.Path + spec.ID
-				p.mu.Lock()
-				p.missing = append(p.missing, name)
-				p.mu.Unlock()
-				p.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: folder not found", slog.String("mailbox", p.key), slog.String("folder", name))
-				continue
-			}
 			return nil, err
 		}
-		add(f)
-		if p.e.cfg.ChildFolders {
-			kids, err := p.children(ctx, f, 0)
-			if err != nil {
-				return nil, err
-			}
-			for _, k := range kids {
-				add(k)
-			}
-		}
+		add(fs...)
 	}
 	if len(out) == 0 && notFound != nil {
 		return nil, notFound
 	}
 	return out, nil
+}
+
+// isMissingFolder reports whether err says a folder (not the mailbox) is
+// not there.
+func isMissingFolder(err error) bool {
+	return errors.Is(err, m365link.ErrNotFound) && !errors.Is(err, m365link.ErrMailboxNotEnabled)
+}
+
+// resolveExcluded returns the IDs of the folders the Exclude specs name
+// (a missing one excludes nothing).
+func (p *pass) resolveExcluded(ctx context.Context, pre map[int]prefetched) (map[string]bool, error) {
+	excluded := map[string]bool{}
+	for i, spec := range p.e.cfg.Folders {
+		if !spec.Exclude {
+			continue
+		}
+		f, err := p.resolveSpec(ctx, i, spec, pre)
+		if isMissingFolder(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		excluded[f.ID] = true
+	}
+	return excluded, nil
+}
+
+// resolveIncluded returns spec i's folder and, where asked, its
+// descendants; the mailbox root itself is left out (it holds no mail).
+func (p *pass) resolveIncluded(ctx context.Context, i int, spec FolderSpec, pre map[int]prefetched, excluded map[string]bool) ([]Folder, error) {
+	f, err := p.resolveSpec(ctx, i, spec, pre)
+	if err != nil || excluded[f.ID] {
+		return nil, err
+	}
+	var out []Folder
+	root := strings.EqualFold(spec.WellKnown, "msgfolderroot")
+	if !root {
+		out = append(out, f)
+	}
+	if spec.Children || p.e.cfg.ChildFolders {
+		if root {
+			f.Name = ""
+		}
+		kids, err := p.children(ctx, f, 0, excluded)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, kids...)
+	}
+	return out, nil
+}
+
+// resolveSpec resolves spec i, from the prefetched batch when it is there.
+func (p *pass) resolveSpec(ctx context.Context, i int, spec FolderSpec, pre map[int]prefetched) (Folder, error) {
+	pf, ok := pre[i]
+	if !ok {
+		return p.resolve(ctx, spec)
+	}
+	f := Folder{ID: pf.wf.ID, Name: spec.WellKnown, Total: pf.wf.TotalItemCount}
+	if spec.ID != "" {
+		f.Name = pf.wf.DisplayName
+	}
+	return f, pf.err
 }
 
 // prefetch looks up the folders named by well-known name or ID in one
@@ -151,7 +207,7 @@ func (p *pass) prefetch(ctx context.Context) map[int]prefetched {
 	req := p.request("/$batch", nil)
 	req.Method, req.Body, req.Idempotent, req.Weight = http.MethodPost, map[string]any{"requests": items}, true, min(len(items), 4)
 	if err := p.e.gc.JSON(ctx, req, &out); err != nil {
-		p.e.log.LogAttrs(ctx, slog.LevelDebug, "sync: folder batch failed; one by one", slog.String("mailbox", p.key), slog.String("error", err.Error()))
+		p.e.log.LogAttrs(ctx, slog.LevelDebug, "sync: folder batch failed; one by one", mailboxAttr(p.mb), slog.String("error", err.Error()))
 		return nil
 	}
 	got := make(map[int]prefetched, len(out.Responses))
@@ -238,30 +294,38 @@ func (p *pass) resolve(ctx context.Context, spec FolderSpec) (Folder, error) {
 	return Folder{ID: cur.ID, Name: spec.Path, Total: cur.TotalItemCount}, nil
 }
 
-// maxFolderDepth bounds the walk over child folders (Outlook allows
-// deeper trees, but mail filed that deep is rare and each level costs a
-// request per folder).
-const maxFolderDepth = 10
-
-func (p *pass) children(ctx context.Context, f Folder, depth int) ([]Folder, error) {
-	if depth >= maxFolderDepth {
-		return nil, nil
-	}
+// children lists f's descendants down to MaxFolderDepth levels, leaving
+// out the excluded folders and what lies below them. A folder with
+// children at the last level has them cut: the pass names it in the
+// mailbox's status.
+func (p *pass) children(ctx context.Context, f Folder, depth int, excluded map[string]bool) ([]Folder, error) {
 	kids, err := p.listChildren(ctx, f.ID)
 	if err != nil {
 		return nil, err
 	}
 	var out []Folder
 	for _, k := range kids {
-		c := Folder{ID: k.ID, Name: f.Name + "/" + k.DisplayName, Total: k.TotalItemCount}
-		out = append(out, c)
-		if k.ChildFolderCount > 0 {
-			more, err := p.children(ctx, c, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, more...)
+		if excluded[k.ID] {
+			continue
 		}
+		c := Folder{ID: k.ID, Name: strings.TrimPrefix(f.Name+"/"+k.DisplayName, "/"), Total: k.TotalItemCount}
+		out = append(out, c)
+		if k.ChildFolderCount == 0 {
+			continue
+		}
+		if depth+1 >= MaxFolderDepth {
+			p.mu.Lock()
+			p.cut = append(p.cut, c.Name)
+			p.mu.Unlock()
+			p.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: child folders deeper than MaxFolderDepth not synced",
+				mailboxAttr(p.mb), slog.String("folder", c.Name), slog.Int("depth", MaxFolderDepth))
+			continue
+		}
+		more, err := p.children(ctx, c, depth+1, excluded)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
 	}
 	return out, nil
 }

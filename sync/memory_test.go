@@ -6,19 +6,19 @@ import (
 
 	"github.com/m365link/m365link"
 	m365sync "github.com/m365link/m365link/sync"
-	"github.com/m365link/m365link/sync/synctest"
+	"github.com/m365link/m365link/sync/sinktest"
 )
 
 func TestMemoryStateContract(t *testing.T) {
-	synctest.RunStateStore(t, func(*testing.T) m365sync.StateStore { return &m365sync.MemoryState{} })
+	sinktest.RunStateStore(t, func(*testing.T) m365sync.StateStore { return &m365sync.MemoryState{} })
 }
 
 func TestMemoryLeasesContract(t *testing.T) {
-	synctest.RunLeaseStore(t, func(*testing.T) m365sync.LeaseStore { return &m365sync.MemoryLeases{} })
+	sinktest.RunLeaseStore(t, func(*testing.T) m365sync.LeaseStore { return &m365sync.MemoryLeases{} })
 }
 
 func TestMemorySinkContract(t *testing.T) {
-	synctest.RunSink(t, func(*testing.T) (m365sync.Sink, synctest.Contents) {
+	sinktest.RunSink(t, func(*testing.T) (m365sync.Sink, sinktest.Contents) {
 		s := &m365sync.MemorySink{}
 		return s, func(_ context.Context, mb m365link.Mailbox) (map[string]string, error) {
 			out := map[string]string{}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/m365link/m365link"
@@ -24,8 +25,17 @@ type pass struct {
 	st       Status
 	resolved *folderSet     // what the configured folders resolved to (kept in the mailbox record)
 	missing  []string       // configured folders the mailbox does not have
+	cut      []string       // folders whose children lie deeper than MaxFolderDepth
 	relist   bool           // a folder answered 404: look the folders up again next pass
 	expects  map[string]int // folder ID -> messages its full round should deliver
+
+	requests atomic.Int64 // attempts this pass sent, retries included
+}
+
+// observe counts one attempt of one of the pass's requests.
+func (p *pass) observe(status int) {
+	p.requests.Add(1)
+	p.e.observe(status)
 }
 
 func (p *pass) run(ctx context.Context) error {
@@ -259,7 +269,7 @@ func (p *pass) dropFolders(ctx context.Context, folders []Folder) error {
 		if err := p.save(ctx, Folder{ID: id}, cursor{Generation: c.Generation}); err != nil {
 			return err
 		}
-		p.e.log.LogAttrs(ctx, slog.LevelInfo, "sync: folder no longer synced; emptied", slog.String("mailbox", p.key), slog.String("folder", id))
+		p.e.log.LogAttrs(ctx, slog.LevelInfo, "sync: folder no longer synced; emptied", mailboxAttr(p.mb), slog.String("folder", id))
 		if err := p.reset(ctx, Reset{Mailbox: p.mb, FolderID: id, Phase: ResetEnd, Generation: DropGeneration}); err != nil {
 			return err
 		}

@@ -27,6 +27,17 @@ type Policy struct {
 	DenyUsers []string
 	// DenyGroups denies the (transitive) user members of groups.
 	DenyGroups []string
+	// Mailboxes are allowed as they are, without reading the directory:
+	// a host whose users each connected (delegated tokens, no app-only
+	// permission) lists them here, e.g. from its tokens.Lister, and calls
+	// [Engine.SetPolicy] when the list changes. A policy of Mailboxes alone
+	// (DenyUsers aside) makes no Graph call at all.
+	Mailboxes []m365link.Mailbox
+}
+
+// directoryFree reports whether resolving p needs no directory reads.
+func (p Policy) directoryFree() bool {
+	return !p.AllMailboxes && len(p.Users) == 0 && len(p.Groups) == 0 && len(p.DenyGroups) == 0
 }
 
 // SetPolicy replaces the policy; a running [Engine.Run] applies it at once:
@@ -60,17 +71,27 @@ func (e *Engine) Mailboxes(ctx context.Context) ([]m365link.Mailbox, error) {
 	e.mu.Lock()
 	pol := e.policy
 	e.mu.Unlock()
-	d := directory{e: e, tok: e.cfg.DirectoryToken}
-	if d.tok == nil {
-		d.tok = e.cfg.Tokens(m365link.Mailbox{TenantID: e.cfg.TenantID})
+	var allowed []wireUser
+	for _, mb := range pol.Mailboxes {
+		allowed = append(allowed, wireUser{ID: mb.UserID, UPN: mb.UPN, Name: mb.DisplayName})
 	}
-	allowed, err := d.allowed(ctx, pol)
-	if err != nil {
-		return nil, err
+	denied := map[string]bool{}
+	for _, u := range pol.DenyUsers {
+		denied[strings.ToLower(u)] = true
 	}
-	denied, err := d.denied(ctx, pol)
-	if err != nil {
-		return nil, err
+	if !pol.directoryFree() {
+		d := directory{e: e, tok: e.cfg.DirectoryToken}
+		if d.tok == nil {
+			d.tok = e.cfg.Tokens(m365link.Mailbox{TenantID: e.cfg.TenantID})
+		}
+		more, err := d.allowed(ctx, pol)
+		if err != nil {
+			return nil, err
+		}
+		allowed = append(allowed, more...)
+		if err := d.denied(ctx, pol, denied); err != nil {
+			return nil, err
+		}
 	}
 	seen := map[string]bool{}
 	var out []m365link.Mailbox
@@ -127,20 +148,16 @@ func (d directory) allowed(ctx context.Context, pol Policy) ([]wireUser, error) 
 	return append(out, withMail(gm)...), nil
 }
 
-// denied returns the denied users' IDs and UPNs, lower-cased.
-func (d directory) denied(ctx context.Context, pol Policy) (map[string]bool, error) {
-	denied := map[string]bool{}
-	for _, u := range pol.DenyUsers {
-		denied[strings.ToLower(u)] = true
-	}
+// denied adds the members of the deny groups to denied (IDs, lower-cased).
+func (d directory) denied(ctx context.Context, pol Policy, denied map[string]bool) error {
 	dm, err := d.members(ctx, pol.DenyGroups, true)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, u := range dm {
 		denied[strings.ToLower(u.ID)] = true
 	}
-	return denied, nil
+	return nil
 }
 
 // members lists the user members of groups, transitively. A missing

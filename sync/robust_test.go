@@ -448,9 +448,10 @@ func TestFailedPassIsLoggedOnce(t *testing.T) {
 	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 		lines = append(lines, l[:strings.Index(l, " error=")])
 	}
+	who := `mailbox.tenant=` + mb.TenantID + ` mailbox.id=` + mb.UserID + ` mailbox.upn=` + mb.UPN
 	assert.Equal(t, []string{
-		`level=WARN msg="sync: page refused: link to another origin" mailbox=` + mb.Key() + ` folder=` + inbox,
-		`level=WARN msg="sync: pass failed" mailbox=` + mb.Key() + ` folders="inbox (` + inbox + `)" cause="untrusted link"`,
+		`level=WARN msg="sync: page refused: link to another origin" ` + who + ` folder=` + inbox,
+		`level=WARN msg="sync: pass failed" ` + who + ` folders="inbox (` + inbox + `)" cause="untrusted link"`,
 	}, lines)
 	assert.NotContains(t, buf.String(), "skiptoken")
 	assert.NotContains(t, buf.String(), "deltatoken")

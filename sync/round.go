@@ -37,7 +37,7 @@ func (p *pass) deltaRequest(f Folder, c cursor, pageSize int) *graph.Request {
 		h.Add("Prefer", `outlook.body-content-type="text"`)
 	}
 	if c.Link != "" {
-		return &graph.Request{URL: c.Link, Header: h, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.e.observe}
+		return &graph.Request{URL: c.Link, Header: h, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.observe}
 	}
 	sel := graph.MessageSelect
 	if p.e.cfg.IncludeBody {
@@ -48,7 +48,7 @@ func (p *pass) deltaRequest(f Folder, c cursor, pageSize int) *graph.Request {
 		q.Set("$filter", "receivedDateTime ge "+c.Since.UTC().Format(time.RFC3339))
 	}
 	return &graph.Request{Path: graph.Path("users", p.mb.UserID, "mailFolders", f.ID, "messages", "delta"),
-		Query: q, Header: h, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.e.observe}
+		Query: q, Header: h, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.observe}
 }
 
 // folder syncs one folder to the end of its current delta round and
@@ -146,7 +146,7 @@ func (r *round) recover(ctx context.Context, err error) (again bool, _ error) {
 	case errors.As(err, &ge) && ge.StatusCode == http.StatusGatewayTimeout && r.pageSize > minPageSize:
 		// Big pages can time out at Graph: ask for smaller ones.
 		r.pageSize = max(minPageSize, r.pageSize/2)
-		e.log.LogAttrs(ctx, slog.LevelInfo, "sync: 504; smaller pages", slog.String("mailbox", p.key), slog.Int("pageSize", r.pageSize))
+		e.log.LogAttrs(ctx, slog.LevelInfo, "sync: 504; smaller pages", mailboxAttr(p.mb), slog.Int("pageSize", r.pageSize))
 		return true, nil
 	case errors.Is(err, m365link.ErrUntrustedLink):
 		e.untrusted.Add(1)
@@ -154,14 +154,14 @@ func (r *round) recover(ctx context.Context, err error) (again bool, _ error) {
 			// The saved cursor itself is unusable (written by an older
 			// version, or damaged): start over with a sweep.
 			e.log.LogAttrs(ctx, slog.LevelWarn, "sync: saved cursor unusable; full round",
-				slog.String("mailbox", p.key), slog.String("folder", r.f.ID))
+				mailboxAttr(p.mb), slog.String("folder", r.f.ID))
 			r.c.Link = ""
 			return true, nil
 		}
 		// Graph's answer points elsewhere: refused before anything of it
 		// was applied or saved; the last good cursor stays.
 		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: page refused: link to another origin",
-			slog.String("mailbox", p.key), slog.String("folder", r.f.ID), slog.String("error", err.Error()))
+			mailboxAttr(p.mb), slog.String("folder", r.f.ID), slog.String("error", err.Error()))
 	}
 	return false, err
 }
@@ -226,7 +226,7 @@ func (r *round) advance(ctx context.Context, page *graph.Page[graph.Message]) (d
 		// that hit the cap may have lost changes, removals among them:
 		// only a full round with a sweep is exact.
 		p.e.log.LogAttrs(ctx, slog.LevelInfo, "sync: filtered delta capped; falling back to unfiltered",
-			slog.String("mailbox", p.key), slog.String("folder", r.f.ID), slog.Int("delivered", c.Delivered), slog.Bool("initial", c.Initial))
+			mailboxAttr(p.mb), slog.String("folder", r.f.ID), slog.Int("delivered", c.Delivered), slog.Bool("initial", c.Initial))
 		c.Unfiltered, c.Link = true, ""
 		return false, nil
 	}
@@ -280,7 +280,7 @@ func (p *pass) expect(ctx context.Context, f Folder, c cursor) int {
 	}
 	q := url.Values{"$filter": {"receivedDateTime ge " + c.Since.UTC().Format(time.RFC3339)}, "$count": {"true"}, "$top": {"1"}, "$select": {"id"}}
 	if err := p.e.gc.JSON(ctx, p.request(graph.Path("users", p.mb.UserID, "mailFolders", f.ID, "messages"), q), &page); err != nil {
-		p.e.log.LogAttrs(ctx, slog.LevelDebug, "sync: count messages in the window", slog.String("mailbox", p.key),
+		p.e.log.LogAttrs(ctx, slog.LevelDebug, "sync: count messages in the window", mailboxAttr(p.mb),
 			slog.String("folder", f.ID), slog.String("error", err.Error()))
 		return 0
 	}
@@ -304,7 +304,7 @@ func (p *pass) onReset(ctx context.Context, f Folder, c cursor, cause error, res
 		if *restarts <= maxRestarts {
 			e.resyncs.Add(1)
 			e.log.LogAttrs(ctx, slog.LevelInfo, "sync: sync state reset during a full round; restarting it",
-				slog.String("mailbox", p.key), slog.String("folder", f.ID))
+				mailboxAttr(p.mb), slog.String("folder", f.ID))
 			c.Link = ""
 			return c, nil
 		}
@@ -334,7 +334,7 @@ func (p *pass) onReset(ctx context.Context, f Folder, c cursor, cause error, res
 		return c, cause
 	}
 	e.resyncs.Add(1)
-	e.log.LogAttrs(ctx, slog.LevelInfo, "sync: sync state reset; full resync", slog.String("mailbox", p.key), slog.String("folder", f.ID))
+	e.log.LogAttrs(ctx, slog.LevelInfo, "sync: sync state reset; full resync", mailboxAttr(p.mb), slog.String("folder", f.ID))
 	c.Link = ""
 	return c, nil
 }
@@ -372,7 +372,7 @@ func (p *pass) itemErrors(ctx context.Context, f Folder, errs []*m365link.ItemEr
 	p.st.ItemErrors += len(errs)
 	p.mu.Unlock()
 	for _, ie := range errs {
-		p.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: message not understood", slog.String("mailbox", p.key),
+		p.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: message not understood", mailboxAttr(p.mb),
 			slog.String("folder", f.ID), slog.String("id", ie.ID), slog.Int("index", ie.Index), slog.String("error", ie.Err.Error()))
 		if p.e.cfg.OnItemError != nil {
 			p.e.cfg.OnItemError(p.mb, ie)

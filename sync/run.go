@@ -222,14 +222,14 @@ func (e *Engine) remove(ctx context.Context, mb m365link.Mailbox) error {
 	}
 	defer release()
 	if err := e.cfg.Sink.MailboxRemoved(ctx, mb); err != nil {
-		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: sink refused a mailbox removal", slog.String("mailbox", k), slog.String("error", err.Error()))
+		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: sink refused a mailbox removal", mailboxAttr(mb), slog.String("error", err.Error()))
 		return err
 	}
 	if err := e.cfg.State.DeleteMailbox(ctx, k); err != nil {
-		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: delete mailbox state", slog.String("mailbox", k), slog.String("error", err.Error()))
+		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: delete mailbox state", mailboxAttr(mb), slog.String("error", err.Error()))
 		return err
 	}
-	e.log.LogAttrs(ctx, slog.LevelInfo, "sync: mailbox removed", slog.String("mailbox", k))
+	e.log.LogAttrs(ctx, slog.LevelInfo, "sync: mailbox removed", mailboxAttr(mb))
 	e.mu.Lock()
 	if _, ok := e.dropped[k]; ok {
 		delete(e.dropped, k)

@@ -19,8 +19,8 @@ import (
 
 	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/internal/fakegraph"
+	"github.com/m365link/m365link/sqlstore"
 	m365sync "github.com/m365link/m365link/sync"
-	"github.com/m365link/m365link/sync/syncsql"
 )
 
 // byEngine notes which engine applied pages of which mailbox.
@@ -49,11 +49,11 @@ func (s byEngine) Apply(ctx context.Context, p *m365sync.Page) error {
 func TestTwoEnginesShareMailboxesThroughSQLLeases(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
 		dbPath := filepath.Join(t.TempDir(), "sync.db")
-		twoEngines(t, func(t *testing.T) *syncsql.Store {
+		twoEngines(t, func(t *testing.T) *sqlstore.Store {
 			db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
 			require.NoError(t, err)
 			t.Cleanup(func() { db.Close() })
-			store, err := syncsql.New(db, syncsql.SQLite, "")
+			store, err := sqlstore.New(db, sqlstore.SQLite, nil)
 			require.NoError(t, err)
 			return store
 		})
@@ -66,22 +66,23 @@ func TestTwoEnginesShareMailboxesThroughSQLLeases(t *testing.T) {
 		var b [6]byte
 		_, _ = rand.Read(b[:])
 		prefix := "sync_test_" + hex.EncodeToString(b[:])
-		twoEngines(t, func(t *testing.T) *syncsql.Store {
+		twoEngines(t, func(t *testing.T) *sqlstore.Store {
 			db, err := sql.Open("pgx", dsn)
 			require.NoError(t, err)
 			t.Cleanup(func() {
-				_, _ = db.Exec("DROP TABLE IF EXISTS " + prefix + "_state")
-				_, _ = db.Exec("DROP TABLE IF EXISTS " + prefix + "_leases")
+				for _, table := range []string{"tokens", "sync_state", "sync_leases", "consent_states", "migrations"} {
+					_, _ = db.Exec("DROP TABLE IF EXISTS " + prefix + "_" + table)
+				}
 				db.Close()
 			})
-			store, err := syncsql.New(db, syncsql.Postgres, prefix)
+			store, err := sqlstore.New(db, sqlstore.Postgres, &sqlstore.Options{Prefix: prefix})
 			require.NoError(t, err)
 			return store
 		})
 	})
 }
 
-func twoEngines(t *testing.T, open func(t *testing.T) *syncsql.Store) {
+func twoEngines(t *testing.T, open func(t *testing.T) *sqlstore.Store) {
 	const n = 20
 	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: n, MessagesPerMailbox: 30, Vendors: 3, Seed: 9})
 	h.fg.Inject(fakegraph.Fault{Kind: fakegraph.Latency, Delay: time.Millisecond, Route: "messages/delta"})
@@ -92,8 +93,8 @@ func twoEngines(t *testing.T, open func(t *testing.T) *syncsql.Store) {
 	var wg gosync.WaitGroup
 	for _, name := range []string{"A", "B"} {
 		store := open(t)
-		cfg := h.config(byEngine{Sink: h.sink, name: name, mu: &mu, seen: seen}, store)
-		cfg.Leases, cfg.Schedule.Owner = store, name
+		cfg := h.config(byEngine{Sink: h.sink, name: name, mu: &mu, seen: seen}, store.SyncState())
+		cfg.Leases, cfg.Schedule.Owner = store.Leases(), name
 		cfg.Policy = m365sync.Policy{AllMailboxes: true}
 		cfg.Schedule.Interval, cfg.Schedule.Workers = 20*time.Millisecond, 4
 		e := h.engine(t, cfg)

@@ -10,8 +10,8 @@ import (
 // The engine's records in the host's StateStore: per mailbox, its record
 // (status and cached folder set) under key "", and one cursor per folder
 // under "f:" + the folder's ID. Both are JSON with a version; the keys and
-// the fields are those sync/syncsql stored before the store kept bytes,
-// so state saved by earlier versions loads as it is.
+// the fields are those the SQL store (then sync/syncsql) kept before
+// stores kept bytes, so state saved by earlier versions loads as it is.
 
 const (
 	cursorVersion = 2

@@ -6,16 +6,14 @@ import (
 	"math"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/graphclient"
 )
 
-// TokenSource supplies access tokens for a mailbox's account. tokens.Source
-// and tokens.External satisfy it. It must be safe for concurrent use.
-type TokenSource interface {
-	Token(ctx context.Context) (*oauth2.Token, error)
-}
+// TokenSource supplies access tokens for a mailbox's account: the one
+// token-source type every package takes (tokens.Source, tokens.External,
+// graphclient.StaticToken and graphclient.TokenFunc satisfy it).
+type TokenSource = graphclient.TokenSource
 
 // Folder is a synced mail folder of a mailbox.
 type Folder struct {
@@ -41,6 +39,8 @@ type folderSet struct {
 	Folders []Folder `json:"folders,omitempty"`
 	// Missing names the configured folders the mailbox does not have.
 	Missing []string `json:"missing,omitempty"`
+	// Cut names the folders whose subfolders lie below MaxFolderDepth.
+	Cut []string `json:"cut,omitempty"`
 }
 
 // Removal is a message gone from a folder: deleted, moved out, or (in a
@@ -114,7 +114,7 @@ type Reset struct {
 // engine; across worker processes a [LeaseStore] keeps that promise). A
 // cursor is saved only after the sink returned nil for the page it covers;
 // an error stops the mailbox's pass, which resumes from the last cursor.
-// [MemorySink] is the reference implementation, and synctest.RunSink
+// [MemorySink] is the reference implementation, and sinktest.RunSink
 // checks a host's own.
 type Sink interface {
 	// Apply commits a page atomically: upsert every message by ID,
@@ -139,8 +139,8 @@ type Sink interface {
 // others derived from folder IDs, which are case-sensitive).
 // Implementations must be safe for concurrent use and durable when Save
 // returns: the engine resumes from what it saved. [MemoryState] keeps them
-// in memory, sync/syncsql in SQLite or PostgreSQL, and synctest.RunStateStore
-// checks a host's own.
+// in memory, the sqlstore package in SQLite or PostgreSQL, and
+// sinktest.RunStateStore checks a host's own.
 type StateStore interface {
 	// Load returns the record saved under mailbox and key; a missing one
 	// is nil with a nil error.

@@ -1,7 +1,8 @@
 // Package tokens keeps Microsoft 365 tokens in the host's database, safely.
 //
-// The host implements [Store] (or uses [Memory] or the database/sql store
-// in tokens/sqlstore): opaque blobs per account with compare-and-swap.
+// The host implements [Store] (or uses [Memory], or the sqlstore package's
+// Tokens on SQLite or PostgreSQL): opaque blobs per account with
+// compare-and-swap.
 // [NewEncrypted] seals every blob with AES-256-GCM under a [KeyRing],
 // bound to its tenant, user, purpose and version in the store, so a blob
 // copied to another account's row, or an older blob of the same entry

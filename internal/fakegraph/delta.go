@@ -29,9 +29,31 @@ type deltaEnv struct {
 	state    itemState
 	base     string // the link path: users('..')/mailFolders('..')/messages/delta()
 	limit    uint64 // items after which the round ends silently (0 = none)
-	// emit renders a live present item and reports whether it counted as
-	// an item (tombstones and skips do not).
-	emit func(l *listWriter, id string, st *syncState) bool
+	// render appends a live present item.
+	render func(b []byte, id string) []byte
+	// belongs, when set, says how the round reports a live present item;
+	// without it each is reported.
+	belongs func(id string) inRound
+}
+
+// inRound is how a delta round reports a live log entry.
+type inRound int8
+
+const (
+	reported inRound = iota
+	skipped          // filtered out, or a series master
+	gone             // as removed: deleted, moved away, or an event out of the window
+)
+
+// how says how the round reports the live entry e.
+func (env *deltaEnv) how(e logEntry) inRound {
+	switch {
+	case e.removed:
+		return gone
+	case env.belongs == nil:
+		return reported
+	}
+	return env.belongs(e.id)
 }
 
 // startRound resolves the request's token (or its absence) to a state.
@@ -115,16 +137,20 @@ func (s *Server) deltaPage(rc *reqCtx, env *deltaEnv, st syncState) *result {
 		i++
 		budget--
 		st.after = e.seq
-		switch {
-		case !c.live(e, env.state):
-		case e.removed:
-			if st.from > 0 {
+		if !c.live(e, env.state) {
+			continue
+		}
+		switch env.how(e) {
+		case reported:
+			l.next()
+			l.b = env.render(l.b, e.id)
+			st.emitted++
+			capped = env.limit > 0 && st.emitted >= env.limit
+		case gone:
+			if st.from > 0 { // an initial round has nothing to take back
 				l.next()
 				l.b = removed(l.b, env.typeName, e.id)
 			}
-		case env.emit(l, e.id, &st):
-			st.emitted++
-			capped = env.limit > 0 && st.emitted >= env.limit
 		}
 	}
 	var out []byte
@@ -142,147 +168,134 @@ func (s *Server) deltaPage(rc *reqCtx, env *deltaEnv, st syncState) *result {
 	return res
 }
 
+// keepSelect checks the $select of a round's first request against sc and
+// keeps it in the round's state: the tokens carry it to every later page
+// and round.
+func keepSelect[T any](s *Server, rc *reqCtx, sc *schema[T], st *syncState) *result {
+	if _, err := sc.parseSelect(rc.opt("select")); err != nil {
+		return s.badSelect(rc, err)
+	}
+	st.sel = rc.opt("select")
+	return nil
+}
+
 // messagesDelta serves GET /users/{id}/mailFolders/{id}/messages/delta.
 // A $filter holds for the whole chain of rounds: later rounds report the
 // changed messages that match it, and every removal.
 func (s *Server) messagesDelta(rc *reqCtx) *result {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	f, res := s.folderOf(rc, mb, 1)
-	if res != nil {
-		return res
-	}
-	env := &deltaEnv{
-		kind: 'm', typeName: "message", mb: mb, c: f, state: mb.msgState,
-		base: keyed("users", mb.userID) + "/" + keyed("mailFolders", f.id) + "/messages/delta()",
-	}
-	st, res := s.startRound(rc, env, func(st *syncState) *result {
-		if _, err := messageSchema.parseSelect(rc.opt("select")); err != nil {
-			return s.badSelect(rc, err)
-		}
-		filter, res := s.parseFilter(rc, rc.opt("filter"))
+	return s.inMailbox(rc, func(mb *mailbox) *result {
+		f, res := s.folderOf(rc, mb, 1)
 		if res != nil {
 			return res
 		}
-		st.sel, st.filterOp = rc.opt("select"), filter.op
+		env := &deltaEnv{
+			kind: 'm', typeName: "message", mb: mb, c: f, state: mb.msgState,
+			base: keyed("users", mb.userID) + "/" + keyed("mailFolders", f.id) + "/messages/delta()",
+		}
+		st, res := s.startRound(rc, env, func(st *syncState) *result {
+			if res := keepSelect(s, rc, messageSchema, st); res != nil {
+				return res
+			}
+			filter, res := s.parseFilter(rc, rc.opt("filter"))
+			if res != nil {
+				return res
+			}
+			st.filterOp = filter.op
+			if filter.op != 0 {
+				st.filterAt = filter.at.UnixNano()
+			}
+			return nil
+		})
+		if res != nil {
+			return res
+		}
+		sel, err := messageSchema.parseSelect(st.sel)
+		if err != nil {
+			return s.badSelect(rc, err)
+		}
+		filter := receivedFilter{op: st.filterOp, at: time.Unix(0, st.filterAt)}
 		if filter.op != 0 {
-			st.filterAt = filter.at.UnixNano()
+			env.limit = uint64(s.cfg.deltaCap)
 		}
-		return nil
+		env.belongs = func(id string) inRound {
+			if filter.match(&mb.msgs[id].m) {
+				return reported
+			}
+			return skipped
+		}
+		rctx := s.renderCtx(rc)
+		env.render = func(b []byte, id string) []byte {
+			return messageSchema.object(b, true, &mb.msgs[id].m, sel, rctx)
+		}
+		return s.deltaPage(rc, env, st)
 	})
-	if res != nil {
-		return res
-	}
-	sel, err := messageSchema.parseSelect(st.sel)
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	filter := receivedFilter{op: st.filterOp, at: time.Unix(0, st.filterAt)}
-	if filter.op != 0 {
-		env.limit = uint64(s.cfg.deltaCap)
-	}
-	rctx := s.renderCtx(rc, mb)
-	env.emit = func(l *listWriter, id string, _ *syncState) bool {
-		r := mb.msgs[id]
-		if !filter.match(&r.m) {
-			return false
-		}
-		l.next()
-		l.b = messageSchema.object(l.b, true, r.m.ChangeKey, r.m.ID, &r.m, sel, rctx)
-		return true
-	}
-	return s.deltaPage(rc, env, st)
 }
 
 // eventsDelta serves GET /users/{id}[/calendars/{id}]/calendarView/delta.
 // Like Graph it ignores $select, never returns series masters, and in a
 // later round reports a changed event outside the window as removed.
 func (s *Server) eventsDelta(rc *reqCtx) *result {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	cal, res := s.calendarOf(rc, mb)
-	if res != nil {
-		return res
-	}
-	base := keyed("users", mb.userID) + "/calendarView/delta()"
-	if cal != mb.calendar {
-		base = keyed("users", mb.userID) + "/" + keyed("calendars", cal.id) + "/calendarView/delta()"
-	}
-	env := &deltaEnv{kind: 'e', typeName: "event", mb: mb, c: cal, state: mb.eventState, base: base}
-	st, res := s.startRound(rc, env, func(st *syncState) *result {
-		start, end, ok := parseWindow(rc)
-		if !ok {
-			return s.windowMissing(rc)
+	return s.inMailbox(rc, func(mb *mailbox) *result {
+		cal, res := containerOf(s, rc, mb.events)
+		if res != nil {
+			return res
 		}
-		st.start, st.end = start.Unix(), end.Unix()
-		return nil
+		base := keyed("users", mb.userID) + "/calendarView/delta()"
+		if cal != mb.events.primary {
+			base = keyed("users", mb.userID) + "/" + keyed("calendars", cal.id) + "/calendarView/delta()"
+		}
+		env := &deltaEnv{kind: 'e', typeName: "event", mb: mb, c: cal, state: mb.events.state, base: base}
+		st, res := s.startRound(rc, env, func(st *syncState) *result {
+			start, end, ok := parseWindow(rc)
+			if !ok {
+				return s.windowMissing(rc)
+			}
+			st.start, st.end = start.Unix(), end.Unix()
+			return nil
+		})
+		if res != nil {
+			return res
+		}
+		start, end := time.Unix(st.start, 0), time.Unix(st.end, 0)
+		env.belongs = func(id string) inRound {
+			switch e := &mb.events.items[id].item; {
+			case e.Type == "seriesMaster":
+				return skipped
+			case inView(e, start, end):
+				return reported
+			}
+			return gone
+		}
+		rctx := s.renderCtx(rc)
+		env.render = func(b []byte, id string) []byte {
+			return eventSchema.object(b, true, &mb.events.items[id].item, eventSchema.dflt, rctx)
+		}
+		return s.deltaPage(rc, env, st)
 	})
-	if res != nil {
-		return res
-	}
-	start, end := time.Unix(st.start, 0), time.Unix(st.end, 0)
-	rctx := s.renderCtx(rc, mb)
-	env.emit = func(l *listWriter, id string, st *syncState) bool {
-		r := mb.events[id]
-		switch {
-		case r.e.Type == "seriesMaster":
-			return false
-		case inView(&r.e, start, end):
-			l.next()
-			l.b = eventSchema.object(l.b, true, r.e.ChangeKey, r.e.ID, &r.e, eventSchema.dflt, rctx)
-			return true
-		case st.from > 0:
-			l.next()
-			l.b = removed(l.b, "event", id)
-		}
-		return false
-	}
-	return s.deltaPage(rc, env, st)
 }
 
 // contactsDelta serves GET /users/{id}[/contactFolders/{id}]/contacts/delta.
 func (s *Server) contactsDelta(rc *reqCtx) *result {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	f, res := s.contactFolderOf(rc, mb)
-	if res != nil {
-		return res
-	}
-	env := &deltaEnv{
-		kind: 'c', typeName: "contact", mb: mb, c: f, state: mb.contactState,
-		base: keyed("users", mb.userID) + "/" + keyed("contactFolders", f.id) + "/contacts/delta()",
-	}
-	st, res := s.startRound(rc, env, func(st *syncState) *result {
-		if _, err := contactSchema.parseSelect(rc.opt("select")); err != nil {
+	return s.inMailbox(rc, func(mb *mailbox) *result {
+		f, res := containerOf(s, rc, mb.contacts)
+		if res != nil {
+			return res
+		}
+		env := &deltaEnv{
+			kind: 'c', typeName: "contact", mb: mb, c: f, state: mb.contacts.state,
+			base: keyed("users", mb.userID) + "/" + keyed("contactFolders", f.id) + "/contacts/delta()",
+		}
+		st, res := s.startRound(rc, env, func(st *syncState) *result { return keepSelect(s, rc, contactSchema, st) })
+		if res != nil {
+			return res
+		}
+		sel, err := contactSchema.parseSelect(st.sel)
+		if err != nil {
 			return s.badSelect(rc, err)
 		}
-		st.sel = rc.opt("select")
-		return nil
+		env.render = func(b []byte, id string) []byte {
+			return contactSchema.object(b, true, &mb.contacts.items[id].item, sel, nil)
+		}
+		return s.deltaPage(rc, env, st)
 	})
-	if res != nil {
-		return res
-	}
-	sel, err := contactSchema.parseSelect(st.sel)
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	env.emit = func(l *listWriter, id string, _ *syncState) bool {
-		r := mb.contacts[id]
-		l.next()
-		l.b = contactSchema.object(l.b, true, r.c.ChangeKey, r.c.ID, &r.c, sel, nil)
-		return true
-	}
-	return s.deltaPage(rc, env, st)
 }

@@ -23,6 +23,12 @@ func newList(context string) *listWriter {
 	return l
 }
 
+// count adds @odata.count; call it before the first item. Graph puts it
+// before the value; any order is JSON.
+func (l *listWriter) count(n int) {
+	l.b = append(l.b[:len(l.b)-len(`,"value":[`)], `,"@odata.count":`+strconv.Itoa(n)+`,"value":[`...)
+}
+
 // next prepares for one more item.
 func (l *listWriter) next() {
 	if l.n > 0 {
@@ -93,18 +99,6 @@ func (s *Server) pageSize(rc *reqCtx, def, max int) (int, *result) {
 	return min(n, max), nil
 }
 
-func (s *Server) skip(rc *reqCtx) (int, *result) {
-	v := rc.opt("skip")
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, s.fail(rc, http.StatusBadRequest, "BadRequest", "Invalid $skip value '"+v+"'.")
-	}
-	return n, nil
-}
-
 func (s *Server) visible(rc *reqCtx, tenantID string) bool {
 	return rc.tenant == "" || strings.EqualFold(rc.tenant, tenantID)
 }
@@ -122,21 +116,37 @@ func (s *Server) mailboxOf(rc *reqCtx) (*mailbox, *result) {
 	return u.mb, nil
 }
 
+// inMailbox runs f under the lock on the mailbox the route names.
+func (s *Server) inMailbox(rc *reqCtx, f func(mb *mailbox) *result) *result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mb, res := s.mailboxOf(rc)
+	if res != nil {
+		return res
+	}
+	return f(mb)
+}
+
 func (s *Server) notFound(rc *reqCtx) *result {
 	return s.fail(rc, http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+}
+
+// resourceNotFound is the directory's 404 for key.
+func (s *Server) resourceNotFound(rc *reqCtx, key string) *result {
+	return s.fail(rc, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+key+"' does not exist or one of its queried reference-property objects are not present.")
 }
 
 func (s *Server) badSelect(rc *reqCtx, err error) *result {
 	return s.fail(rc, http.StatusBadRequest, "RequestBroker--ParseUri", err.Error())
 }
 
-func (s *Server) renderCtx(rc *reqCtx, mb *mailbox) *renderCtx {
+// renderCtx reads what rendering takes from the request; the mailbox read,
+// if any, is the route's user's.
+func (s *Server) renderCtx(rc *reqCtx) *renderCtx {
 	out := &renderCtx{textBody: strings.EqualFold(rc.prefer["outlook.body-content-type"], "text")}
 	out.loc, out.zoneName = zoneFor(rc.prefer["outlook.timezone"])
-	if mb != nil {
-		if u := s.userByKey[strings.ToLower(mb.userID)]; u != nil {
-			out.owner = u.u.Mail
-		}
+	if rc.user != nil {
+		out.owner = rc.user.u.Mail
 	}
 	return out
 }
@@ -145,7 +155,149 @@ func (s *Server) metadata(rc *reqCtx, fragment string) string {
 	return s.origin(rc) + "/v1.0/$metadata#" + fragment
 }
 
+// Reading one entity or a page of a collection has one shape: $select is
+// checked against the type's schema, the model is read under the lock, the
+// items render with the collection's context and next link. The helpers
+// below hold that shape; each handler says where its items are, in what
+// order, and how they page.
+
+// getEntity serves GET of one entity: find resolves it under the lock and
+// names the entity set whose $entity is the response's @odata.context
+// ("users", "users('{id}')/messages").
+func getEntity[T any](s *Server, rc *reqCtx, sc *schema[T], find func() (x *T, set string, res *result)) *result {
+	sel, err := sc.parseSelect(rc.opt("select"))
+	if err != nil {
+		return s.badSelect(rc, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x, set, res := find()
+	if res != nil {
+		return res
+	}
+	b := []byte(`{"@odata.context":`)
+	b = appendString(b, s.metadata(rc, set+"/$entity"))
+	b = append(b, ',')
+	obj := sc.object(nil, false, x, sel, s.renderCtx(rc))
+	return jsonResult(append(b, obj[1:]...))
+}
+
+// getInMailbox is getEntity for an entity of the route's mailbox, in the
+// entity set users('{id}')/{set}.
+func getInMailbox[T any](s *Server, rc *reqCtx, sc *schema[T], set string, find func(mb *mailbox) (*T, *result)) *result {
+	return getEntity(s, rc, sc, func() (*T, string, *result) {
+		mb, res := s.mailboxOf(rc)
+		if res != nil {
+			return nil, "", res
+		}
+		x, res := find(mb)
+		return x, keyed("users", mb.userID) + "/" + set, res
+	})
+}
+
+// paging is the page a mailbox collection request asks for: size items
+// from skip, as Graph pages mail with $top and $skip.
+type paging struct{ size, skip int }
+
+// parsePaging reads $top (default def, at most 1000) and $skip.
+func (s *Server) parsePaging(rc *reqCtx, def int) (paging, *result) {
+	size, res := s.pageSize(rc, def, 1000)
+	if res != nil {
+		return paging{}, res
+	}
+	v := rc.opt("skip")
+	if v == "" {
+		return paging{size: size}, nil
+	}
+	skip, err := strconv.Atoi(v)
+	if err != nil || skip < 0 {
+		return paging{}, s.fail(rc, http.StatusBadRequest, "BadRequest", "Invalid $skip value '"+v+"'.")
+	}
+	return paging{size, skip}, nil
+}
+
+// itemPage is a mailbox collection as its handler finds it.
+type itemPage[T any] struct {
+	items   []*T     // all of them, in the order Graph lists them
+	context string   // the @odata.context fragment
+	path    string   // where a next link points
+	opts    []string // the query options a next link repeats before $top and $skip
+	count   bool     // render @odata.count
+}
+
+// renderPage renders the page pg of p's items, and a next link when more
+// remain.
+func renderPage[T any](s *Server, rc *reqCtx, sc *schema[T], sel []int, pg paging, p itemPage[T]) *result {
+	l := newList(s.metadata(rc, p.context))
+	if p.count {
+		l.count(len(p.items))
+	}
+	rest := p.items[min(pg.skip, len(p.items)):]
+	rctx := s.renderCtx(rc)
+	for _, x := range rest[:min(pg.size, len(rest))] {
+		l.next()
+		l.b = sc.object(l.b, false, x, sel, rctx)
+	}
+	link := ""
+	if len(rest) > pg.size {
+		link = s.link(rc, p.path, slices.Concat(p.opts, []string{"$top", strconv.Itoa(pg.size), "$skip", strconv.Itoa(pg.skip + pg.size)})...)
+	}
+	return jsonResult(l.close("@odata.nextLink", link))
+}
+
+// listItems serves a mailbox collection paged as Graph pages mail: $select
+// is checked against sc, then by check (when set) the query options only
+// this collection takes, then $top (default the server's page size) and
+// $skip; under the lock find lists the route's items.
+func listItems[T any](s *Server, rc *reqCtx, sc *schema[T], check func() *result, find func(mb *mailbox) (itemPage[T], *result)) *result {
+	sel, err := sc.parseSelect(rc.opt("select"))
+	if err != nil {
+		return s.badSelect(rc, err)
+	}
+	if check != nil {
+		if res := check(); res != nil {
+			return res
+		}
+	}
+	pg, res := s.parsePaging(rc, s.cfg.pageSize)
+	if res != nil {
+		return res
+	}
+	return s.inMailbox(rc, func(mb *mailbox) *result {
+		p, res := find(mb)
+		if res != nil {
+			return res
+		}
+		return renderPage(s, rc, sc, sel, pg, p)
+	})
+}
+
+// listAll serves a mailbox collection Graph does not page: every item find
+// lists.
+func listAll[T any](s *Server, rc *reqCtx, sc *schema[T], find func(mb *mailbox) itemPage[T]) *result {
+	sel, err := sc.parseSelect(rc.opt("select"))
+	if err != nil {
+		return s.badSelect(rc, err)
+	}
+	return s.inMailbox(rc, func(mb *mailbox) *result {
+		p := find(mb)
+		return renderPage(s, rc, sc, sel, paging{size: len(p.items)}, p)
+	})
+}
+
 // directory
+
+// directoryRec is a user's or a group's record as the directory routes
+// read it.
+type directoryRec[T any] interface {
+	object() *T
+	tenantID() string
+}
+
+func (u *userRec) object() *User     { return &u.u }
+func (u *userRec) tenantID() string  { return u.u.TenantID }
+func (g *groupRec) object() *Group   { return &g.g }
+func (g *groupRec) tenantID() string { return g.g.TenantID }
 
 // listPage returns the [offset, offset+size) window of n items and the
 // skiptoken of the next page ("" on the last one).
@@ -169,110 +321,84 @@ func (s *Server) listPage(rc *reqCtx, n, def, max int) (lo, hi int, next string,
 	return lo, hi, next, nil
 }
 
-func (s *Server) listUsers(rc *reqCtx) *result {
-	if rc.opt("filter") != "" || rc.opt("search") != "" {
-		return s.fail(rc, http.StatusBadRequest, "Request_UnsupportedQuery", "The fake does not support $filter or $search on users.")
-	}
-	sel, err := userSchema.parseSelect(rc.opt("select"))
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var users []*userRec
-	for _, u := range s.users {
-		if s.visible(rc, u.u.TenantID) {
-			users = append(users, u)
-		}
-	}
-	lo, hi, next, res := s.listPage(rc, len(users), 100, 999)
+// directoryPage renders the page of a directory collection of n objects
+// that $top and $skiptoken ask for: item appends the i-th; a next link
+// points at path.
+func (s *Server) directoryPage(rc *reqCtx, context, path string, n int, item func(b []byte, i int) []byte) *result {
+	lo, hi, next, res := s.listPage(rc, n, 100, 999)
 	if res != nil {
 		return res
 	}
-	l := newList(s.metadata(rc, "users"))
-	for _, u := range users[lo:hi] {
+	l := newList(s.metadata(rc, context))
+	for i := lo; i < hi; i++ {
 		l.next()
-		l.b = userSchema.object(l.b, false, "", u.u.ID, &u.u, sel, nil)
+		l.b = item(l.b, i)
 	}
 	link := ""
 	if next != "" {
-		link = s.link(rc, "users", "$select", rc.opt("select"), "$top", rc.opt("top"), "$skiptoken", next)
+		link = s.link(rc, path, "$select", rc.opt("select"), "$top", rc.opt("top"), "$skiptoken", next)
 	}
 	return jsonResult(l.close("@odata.nextLink", link))
 }
 
-func (s *Server) getUser(rc *reqCtx) *result {
-	sel, err := userSchema.parseSelect(rc.opt("select"))
+// listDirectory serves /users and /groups: the objects of the caller's
+// tenant, in the order they were added. all reads the records under the
+// lock.
+func listDirectory[T any, R directoryRec[T]](s *Server, rc *reqCtx, sc *schema[T], set string, all func() []R) *result {
+	sel, err := sc.parseSelect(rc.opt("select"))
 	if err != nil {
 		return s.badSelect(rc, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := rc.user
-	if u == nil || !s.visible(rc, u.u.TenantID) {
-		return s.fail(rc, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+rc.route.userKey+"' does not exist or one of its queried reference-property objects are not present.")
+	var objs []*T
+	for _, r := range all() {
+		if s.visible(rc, r.tenantID()) {
+			objs = append(objs, r.object())
+		}
 	}
-	b := []byte(`{"@odata.context":`)
-	b = appendString(b, s.metadata(rc, "users/$entity"))
-	b = append(b, ',')
-	obj := userSchema.object(nil, false, "", u.u.ID, &u.u, sel, nil)
-	return jsonResult(append(b, obj[1:]...))
+	return s.directoryPage(rc, set, set, len(objs), func(b []byte, i int) []byte {
+		return sc.object(b, false, objs[i], sel, nil)
+	})
+}
+
+func (s *Server) listUsers(rc *reqCtx) *result {
+	if rc.opt("filter") != "" || rc.opt("search") != "" {
+		return s.fail(rc, http.StatusBadRequest, "Request_UnsupportedQuery", "The fake does not support $filter or $search on users.")
+	}
+	return listDirectory(s, rc, userSchema, "users", func() []*userRec { return s.users })
+}
+
+func (s *Server) getUser(rc *reqCtx) *result {
+	return getEntity(s, rc, userSchema, func() (*User, string, *result) {
+		if u := rc.user; u != nil && s.visible(rc, u.u.TenantID) {
+			return &u.u, "users", nil
+		}
+		return nil, "", s.resourceNotFound(rc, rc.route.userKey)
+	})
 }
 
 func (s *Server) groupOf(rc *reqCtx) (*groupRec, *result) {
 	key := rc.route.key(0)
 	g := s.groupByID[strings.ToLower(key)]
 	if g == nil || !s.visible(rc, g.g.TenantID) {
-		return nil, s.fail(rc, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+key+"' does not exist or one of its queried reference-property objects are not present.")
+		return nil, s.resourceNotFound(rc, key)
 	}
 	return g, nil
 }
 
 func (s *Server) listGroups(rc *reqCtx) *result {
-	sel, err := groupSchema.parseSelect(rc.opt("select"))
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var groups []*groupRec
-	for _, g := range s.groups {
-		if s.visible(rc, g.g.TenantID) {
-			groups = append(groups, g)
-		}
-	}
-	lo, hi, next, res := s.listPage(rc, len(groups), 100, 999)
-	if res != nil {
-		return res
-	}
-	l := newList(s.metadata(rc, "groups"))
-	for _, g := range groups[lo:hi] {
-		l.next()
-		l.b = groupSchema.object(l.b, false, "", g.g.ID, &g.g, sel, nil)
-	}
-	link := ""
-	if next != "" {
-		link = s.link(rc, "groups", "$select", rc.opt("select"), "$top", rc.opt("top"), "$skiptoken", next)
-	}
-	return jsonResult(l.close("@odata.nextLink", link))
+	return listDirectory(s, rc, groupSchema, "groups", func() []*groupRec { return s.groups })
 }
 
 func (s *Server) getGroup(rc *reqCtx) *result {
-	sel, err := groupSchema.parseSelect(rc.opt("select"))
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, res := s.groupOf(rc)
-	if res != nil {
-		return res
-	}
-	b := []byte(`{"@odata.context":`)
-	b = appendString(b, s.metadata(rc, "groups/$entity"))
-	b = append(b, ',')
-	obj := groupSchema.object(nil, false, "", g.g.ID, &g.g, sel, nil)
-	return jsonResult(append(b, obj[1:]...))
+	return getEntity(s, rc, groupSchema, func() (*Group, string, *result) {
+		g, res := s.groupOf(rc)
+		if res != nil {
+			return nil, "", res
+		}
+		return &g.g, "groups", nil
+	})
 }
 
 // memberSelect parses a $select for a mix of users and groups.
@@ -341,29 +467,21 @@ func (s *Server) listMembers(rc *reqCtx) *result {
 	var objs [][]byte
 	for _, id := range ids {
 		if u := s.userByKey[strings.ToLower(id)]; u != nil && wantUsers {
-			objs = append(objs, userSchema.object(nil, true, "", u.u.ID, &u.u, usel, nil))
+			objs = append(objs, userSchema.object(nil, true, &u.u, usel, nil))
 		} else if sub := s.groupByID[strings.ToLower(id)]; sub != nil && wantGroups {
-			objs = append(objs, groupSchema.object(nil, true, "", sub.g.ID, &sub.g, gsel, nil))
+			objs = append(objs, groupSchema.object(nil, true, &sub.g, gsel, nil))
 		}
 	}
-	lo, hi, next, res := s.listPage(rc, len(objs), 100, 999)
-	if res != nil {
-		return res
+	path := keyed("groups", g.g.ID) + "/" + canonical[rc.route.segs[1].name]
+	if cast != "" {
+		path += "/" + cast
 	}
-	l := newList(s.metadata(rc, "directoryObjects"))
-	for _, o := range objs[lo:hi] {
-		l.next()
-		l.b = append(l.b, o...)
-	}
-	link := ""
-	if next != "" {
-		path := keyed("groups", g.g.ID) + "/" + canonical[rc.route.segs[1].name]
-		if cast != "" {
-			path += "/" + cast
-		}
-		link = s.link(rc, path, "$select", rc.opt("select"), "$top", rc.opt("top"), "$skiptoken", next)
-	}
-	return jsonResult(l.close("@odata.nextLink", link))
+	return s.directoryObjects(rc, path, objs)
+}
+
+// directoryObjects renders a page of rendered users, groups or roles.
+func (s *Server) directoryObjects(rc *reqCtx, path string, objs [][]byte) *result {
+	return s.directoryPage(rc, "directoryObjects", path, len(objs), func(b []byte, i int) []byte { return append(b, objs[i]...) })
 }
 
 // transitive lists a group's members, nested groups and their members,
@@ -404,67 +522,47 @@ func (s *Server) listFolders(rc *reqCtx) *result {
 	if err != nil {
 		return s.badSelect(rc, err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	parent := mb.root
-	path := keyed("users", mb.userID) + "/mailFolders"
-	if len(rc.route.segs) > 2 {
-		if parent, res = s.folderOf(rc, mb, 1); res != nil {
+	return s.inMailbox(rc, func(mb *mailbox) *result {
+		parent := mb.root
+		path := keyed("users", mb.userID) + "/mailFolders"
+		if len(rc.route.segs) > 2 {
+			var res *result
+			if parent, res = s.folderOf(rc, mb, 1); res != nil {
+				return res
+			}
+			path = keyed("users", mb.userID) + "/" + keyed("mailFolders", parent.id) + "/childFolders"
+		}
+		// Unlike the item lists, folders read $top and $skip once the
+		// parent is found.
+		pg, res := s.parsePaging(rc, 10)
+		if res != nil {
 			return res
 		}
-		path = keyed("users", mb.userID) + "/" + keyed("mailFolders", parent.id) + "/childFolders"
-	}
-	size, res := s.pageSize(rc, 10, 1000)
-	if res != nil {
-		return res
-	}
-	skip, res := s.skip(rc)
-	if res != nil {
-		return res
-	}
-	kids := parent.children[min(skip, len(parent.children)):]
-	l := newList(s.metadata(rc, path))
-	for _, c := range kids[:min(size, len(kids))] {
-		l.next()
-		l.b = folderSchema.object(l.b, false, "", c.id, &folderView{c}, sel, nil)
-	}
-	link := ""
-	if len(kids) > size {
-		link = s.link(rc, path, "$select", rc.opt("select"), "$top", strconv.Itoa(size), "$skip", strconv.Itoa(skip+size))
-	}
-	return jsonResult(l.close("@odata.nextLink", link))
+		kids := make([]*folderView, len(parent.children))
+		for i, c := range parent.children {
+			kids[i] = &folderView{c}
+		}
+		return renderPage(s, rc, folderSchema, sel, pg, itemPage[folderView]{
+			items: kids, context: path, path: path,
+			opts: []string{"$select", rc.opt("select")},
+		})
+	})
 }
 
 func (s *Server) getFolder(rc *reqCtx) *result {
-	sel, err := folderSchema.parseSelect(rc.opt("select"))
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	f, res := s.folderOf(rc, mb, len(rc.route.segs)-1)
-	if res != nil {
-		return res
-	}
-	if len(rc.route.segs) == 3 {
-		// childFolders/{id} must name a child of the folder before it.
-		if parent := mb.folder(rc.route.key(1)); parent == nil || f.parentID != parent.id {
-			return s.notFound(rc)
+	return getInMailbox(s, rc, folderSchema, "mailFolders", func(mb *mailbox) (*folderView, *result) {
+		f, res := s.folderOf(rc, mb, len(rc.route.segs)-1)
+		if res != nil {
+			return nil, res
 		}
-	}
-	b := []byte(`{"@odata.context":`)
-	b = appendString(b, s.metadata(rc, keyed("users", mb.userID)+"/mailFolders/$entity"))
-	b = append(b, ',')
-	obj := folderSchema.object(nil, false, "", f.id, &folderView{f}, sel, nil)
-	return jsonResult(append(b, obj[1:]...))
+		if len(rc.route.segs) == 3 {
+			// childFolders/{id} must name a child of the folder before it.
+			if parent := mb.folder(rc.route.key(1)); parent == nil || f.parentID != parent.id {
+				return nil, s.notFound(rc)
+			}
+		}
+		return &folderView{f}, nil
+	})
 }
 
 // receivedFilter is the one $filter Graph allows on message delta:
@@ -506,105 +604,80 @@ func (s *Server) parseFilter(rc *reqCtx, v string) (receivedFilter, *result) {
 // listMessages serves a folder's messages (or all of the mailbox's),
 // newest first, paged with $top and $skip as Graph pages them.
 func (s *Server) listMessages(rc *reqCtx) *result {
-	sel, err := messageSchema.parseSelect(rc.opt("select"))
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	filter, res := s.parseFilter(rc, rc.opt("filter"))
-	if res != nil {
+	var filter receivedFilter
+	check := func() (res *result) {
+		filter, res = s.parseFilter(rc, rc.opt("filter"))
 		return res
 	}
-	size, res := s.pageSize(rc, s.cfg.pageSize, 1000)
-	if res != nil {
-		return res
-	}
-	skip, res := s.skip(rc)
-	if res != nil {
-		return res
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	var folder *container
-	path := keyed("users", mb.userID) + "/messages"
-	if len(rc.route.segs) > 2 {
-		if folder, res = s.folderOf(rc, mb, 1); res != nil {
-			return res
+	return listItems(s, rc, messageSchema, check, func(mb *mailbox) (itemPage[Message], *result) {
+		var folder *container
+		path := keyed("users", mb.userID) + "/messages"
+		if len(rc.route.segs) > 2 {
+			var res *result
+			if folder, res = s.folderOf(rc, mb, 1); res != nil {
+				return itemPage[Message]{}, res
+			}
+			path = keyed("users", mb.userID) + "/" + keyed("mailFolders", folder.id) + "/messages"
 		}
-		path = keyed("users", mb.userID) + "/" + keyed("mailFolders", folder.id) + "/messages"
-	}
-	var msgs []*msgRec
-	for _, r := range mb.msgs {
-		if (folder == nil || r.m.ParentFolderID == folder.id) && filter.match(&r.m) {
-			msgs = append(msgs, r)
+		var msgs []*Message
+		for _, r := range mb.msgs {
+			if (folder == nil || r.m.ParentFolderID == folder.id) && filter.match(&r.m) {
+				msgs = append(msgs, &r.m)
+			}
 		}
-	}
-	slices.SortFunc(msgs, func(a, b *msgRec) int {
-		if c := b.m.ReceivedDateTime.Compare(a.m.ReceivedDateTime); c != 0 {
-			return c
-		}
-		return strings.Compare(a.m.ID, b.m.ID)
+		slices.SortFunc(msgs, func(a, b *Message) int {
+			if c := b.ReceivedDateTime.Compare(a.ReceivedDateTime); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		return itemPage[Message]{
+			items: msgs, context: path, path: path,
+			opts:  []string{"$select", rc.opt("select"), "$filter", rc.opt("filter")},
+			count: strings.EqualFold(rc.opt("count"), "true"),
+		}, nil
 	})
-	page := msgs[min(skip, len(msgs)):]
-	rctx := s.renderCtx(rc, mb)
-	l := newList(s.metadata(rc, path))
-	if strings.EqualFold(rc.opt("count"), "true") {
-		// Graph puts @odata.count before the value; any order is JSON.
-		l.b = append(l.b[:len(l.b)-len(`,"value":[`)], `,"@odata.count":`+strconv.Itoa(len(msgs))+`,"value":[`...)
-	}
-	for _, r := range page[:min(size, len(page))] {
-		l.next()
-		l.b = messageSchema.object(l.b, false, r.m.ChangeKey, r.m.ID, &r.m, sel, rctx)
-	}
-	link := ""
-	if len(page) > size {
-		link = s.link(rc, path, "$select", rc.opt("select"), "$filter", rc.opt("filter"), "$top", strconv.Itoa(size), "$skip", strconv.Itoa(skip+size))
-	}
-	return jsonResult(l.close("@odata.nextLink", link))
 }
 
 func (s *Server) getMessage(rc *reqCtx) *result {
-	sel, err := messageSchema.parseSelect(rc.opt("select"))
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	last := len(rc.route.segs) - 1
-	r := mb.msgs[rc.route.key(last)]
-	if r == nil {
-		return s.notFound(rc)
-	}
-	if last == 2 {
-		if f := mb.folder(rc.route.key(1)); f == nil || f.id != r.m.ParentFolderID {
-			return s.notFound(rc)
+	return getInMailbox(s, rc, messageSchema, "messages", func(mb *mailbox) (*Message, *result) {
+		last := len(rc.route.segs) - 1
+		r := mb.msgs[rc.route.key(last)]
+		if r == nil {
+			return nil, s.notFound(rc)
 		}
-	}
-	b := []byte(`{"@odata.context":`)
-	b = appendString(b, s.metadata(rc, keyed("users", mb.userID)+"/messages/$entity"))
-	b = append(b, ',')
-	obj := messageSchema.object(nil, false, r.m.ChangeKey, r.m.ID, &r.m, sel, s.renderCtx(rc, mb))
-	return jsonResult(append(b, obj[1:]...))
+		if last == 2 {
+			if f := mb.folder(rc.route.key(1)); f == nil || f.id != r.m.ParentFolderID {
+				return nil, s.notFound(rc)
+			}
+		}
+		return &r.m, nil
+	})
 }
 
-// calendars and events
+// calendars, events and contacts
 
-func (s *Server) calendarOf(rc *reqCtx, mb *mailbox) (*container, *result) {
-	if rc.route.segs[1].name != "calendars" {
-		return mb.calendar, nil
+// containerOf resolves the calendar or contact folder a route names in its
+// second segment (calendars/{id}, contactFolders/{id}); a route that names
+// none reads the store's primary one.
+func containerOf[T any, P mailboxItem[T]](s *Server, rc *reqCtx, st *itemStore[T, P]) (*container, *result) {
+	if !rc.route.segs[1].hasKey {
+		return st.primary, nil
 	}
-	c := mb.calendarRef(rc.route.key(1))
+	c := st.ref(rc.route.key(1))
 	if c == nil {
 		return nil, s.notFound(rc)
 	}
 	return c, nil
+}
+
+// itemOf resolves the item a route names in its second segment
+// (events/{id}, contacts/{id}).
+func itemOf[T any, P mailboxItem[T]](s *Server, rc *reqCtx, st *itemStore[T, P]) (*T, *result) {
+	if r := st.items[rc.route.key(1)]; r != nil {
+		return &r.item, nil
+	}
+	return nil, s.notFound(rc)
 }
 
 func (s *Server) ownerAddress(mb *mailbox) Address {
@@ -613,42 +686,22 @@ func (s *Server) ownerAddress(mb *mailbox) Address {
 }
 
 func (s *Server) listCalendars(rc *reqCtx) *result {
-	sel, err := calendarSchema.parseSelect(rc.opt("select"))
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	l := newList(s.metadata(rc, keyed("users", mb.userID)+"/calendars"))
-	l.next()
-	l.b = calendarSchema.object(l.b, false, "", mb.calendar.id, &calendarView{mb.calendar, s.ownerAddress(mb)}, sel, nil)
-	return jsonResult(l.close("", ""))
+	return listAll(s, rc, calendarSchema, func(mb *mailbox) itemPage[calendarView] {
+		return itemPage[calendarView]{
+			items:   []*calendarView{{mb.events.primary, s.ownerAddress(mb)}},
+			context: keyed("users", mb.userID) + "/calendars",
+		}
+	})
 }
 
 func (s *Server) getCalendar(rc *reqCtx) *result {
-	sel, err := calendarSchema.parseSelect(rc.opt("select"))
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	c, res := s.calendarOf(rc, mb)
-	if res != nil {
-		return res
-	}
-	b := []byte(`{"@odata.context":`)
-	b = appendString(b, s.metadata(rc, keyed("users", mb.userID)+"/calendars/$entity"))
-	b = append(b, ',')
-	obj := calendarSchema.object(nil, false, "", c.id, &calendarView{c, s.ownerAddress(mb)}, sel, nil)
-	return jsonResult(append(b, obj[1:]...))
+	return getInMailbox(s, rc, calendarSchema, "calendars", func(mb *mailbox) (*calendarView, *result) {
+		c, res := containerOf(s, rc, mb.events)
+		if res != nil {
+			return nil, res
+		}
+		return &calendarView{c, s.ownerAddress(mb)}, nil
+	})
 }
 
 // parseWindow reads startDateTime and endDateTime; Graph takes an offset
@@ -682,192 +735,72 @@ func (s *Server) listCalendarView(rc *reqCtx) *result {
 	if !ok {
 		return s.windowMissing(rc)
 	}
-	sel, err := eventSchema.parseSelect(rc.opt("select"))
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	size, res := s.pageSize(rc, s.cfg.pageSize, 1000)
-	if res != nil {
-		return res
-	}
-	skip, res := s.skip(rc)
-	if res != nil {
-		return res
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	cal, res := s.calendarOf(rc, mb)
-	if res != nil {
-		return res
-	}
-	var evs []*eventRec
-	for _, r := range mb.events {
-		if r.e.CalendarID == cal.id && inView(&r.e, start, end) {
-			evs = append(evs, r)
+	return listItems(s, rc, eventSchema, nil, func(mb *mailbox) (itemPage[Event], *result) {
+		cal, res := containerOf(s, rc, mb.events)
+		if res != nil {
+			return itemPage[Event]{}, res
 		}
-	}
-	slices.SortFunc(evs, func(a, b *eventRec) int {
-		if c := a.e.Start.Compare(b.e.Start); c != 0 {
-			return c
-		}
-		return strings.Compare(a.e.ID, b.e.ID)
+		evs := slices.DeleteFunc(mb.events.in(cal), func(e *Event) bool { return !inView(e, start, end) })
+		slices.SortFunc(evs, func(a, b *Event) int {
+			if c := a.Start.Compare(b.Start); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		return itemPage[Event]{
+			items:   evs,
+			context: keyed("users", mb.userID) + "/calendarView",
+			path:    keyed("users", mb.userID) + "/" + keyed("calendars", cal.id) + "/calendarView",
+			opts:    []string{"startDateTime", rc.opt("startdatetime"), "endDateTime", rc.opt("enddatetime"), "$select", rc.opt("select")},
+		}, nil
 	})
-	path := keyed("users", mb.userID) + "/" + keyed("calendars", cal.id) + "/calendarView"
-	page := evs[min(skip, len(evs)):]
-	rctx := s.renderCtx(rc, mb)
-	l := newList(s.metadata(rc, keyed("users", mb.userID)+"/calendarView"))
-	for _, r := range page[:min(size, len(page))] {
-		l.next()
-		l.b = eventSchema.object(l.b, false, r.e.ChangeKey, r.e.ID, &r.e, sel, rctx)
-	}
-	link := ""
-	if len(page) > size {
-		link = s.link(rc, path, "startDateTime", rc.opt("startdatetime"), "endDateTime", rc.opt("enddatetime"),
-			"$select", rc.opt("select"), "$top", strconv.Itoa(size), "$skip", strconv.Itoa(skip+size))
-	}
-	return jsonResult(l.close("@odata.nextLink", link))
 }
 
 func (s *Server) getEvent(rc *reqCtx) *result {
-	sel, err := eventSchema.parseSelect(rc.opt("select"))
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	r := mb.events[rc.route.key(1)]
-	if r == nil {
-		return s.notFound(rc)
-	}
-	b := []byte(`{"@odata.context":`)
-	b = appendString(b, s.metadata(rc, keyed("users", mb.userID)+"/events/$entity"))
-	b = append(b, ',')
-	obj := eventSchema.object(nil, false, r.e.ChangeKey, r.e.ID, &r.e, sel, s.renderCtx(rc, mb))
-	return jsonResult(append(b, obj[1:]...))
-}
-
-// contacts
-
-func (s *Server) contactFolderOf(rc *reqCtx, mb *mailbox) (*container, *result) {
-	if rc.route.segs[1].name != "contactfolders" {
-		return mb.contactRoot, nil
-	}
-	c := mb.contactFolder(rc.route.key(1))
-	if c == nil {
-		return nil, s.notFound(rc)
-	}
-	return c, nil
+	return getInMailbox(s, rc, eventSchema, "events", func(mb *mailbox) (*Event, *result) { return itemOf(s, rc, mb.events) })
 }
 
 func (s *Server) listContactFolders(rc *reqCtx) *result {
-	sel, err := contactFolderSchema.parseSelect(rc.opt("select"))
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	folders := make([]*container, 0, len(mb.contactFolders))
-	for _, c := range mb.contactFolders {
-		folders = append(folders, c)
-	}
-	slices.SortFunc(folders, func(a, b *container) int {
-		if (a == mb.contactRoot) != (b == mb.contactRoot) {
-			if a == mb.contactRoot {
-				return -1
-			}
-			return 1
+	return listAll(s, rc, contactFolderSchema, func(mb *mailbox) itemPage[contactFolderView] {
+		primary := mb.contacts.primary
+		folders := make([]*contactFolderView, 0, len(mb.contacts.containers))
+		for _, c := range mb.contacts.containers {
+			folders = append(folders, &contactFolderView{c})
 		}
-		return strings.Compare(a.name, b.name)
+		// The default folder first, then the others by name.
+		slices.SortFunc(folders, func(a, b *contactFolderView) int {
+			if (a.c == primary) != (b.c == primary) {
+				if a.c == primary {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(a.c.name, b.c.name)
+		})
+		return itemPage[contactFolderView]{items: folders, context: keyed("users", mb.userID) + "/contactFolders"}
 	})
-	l := newList(s.metadata(rc, keyed("users", mb.userID)+"/contactFolders"))
-	for _, c := range folders {
-		l.next()
-		l.b = contactFolderSchema.object(l.b, false, "", c.id, &contactFolderView{c}, sel, nil)
-	}
-	return jsonResult(l.close("", ""))
 }
 
 func (s *Server) listContacts(rc *reqCtx) *result {
-	sel, err := contactSchema.parseSelect(rc.opt("select"))
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	size, res := s.pageSize(rc, s.cfg.pageSize, 1000)
-	if res != nil {
-		return res
-	}
-	skip, res := s.skip(rc)
-	if res != nil {
-		return res
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	folder, res := s.contactFolderOf(rc, mb)
-	if res != nil {
-		return res
-	}
-	var cs []*contactRec
-	for _, r := range mb.contacts {
-		if r.c.ParentFolderID == folder.id {
-			cs = append(cs, r)
+	return listItems(s, rc, contactSchema, nil, func(mb *mailbox) (itemPage[Contact], *result) {
+		folder, res := containerOf(s, rc, mb.contacts)
+		if res != nil {
+			return itemPage[Contact]{}, res
 		}
-	}
-	slices.SortFunc(cs, func(a, b *contactRec) int {
-		if c := strings.Compare(a.c.DisplayName, b.c.DisplayName); c != 0 {
-			return c
-		}
-		return strings.Compare(a.c.ID, b.c.ID)
+		cs := mb.contacts.in(folder)
+		slices.SortFunc(cs, func(a, b *Contact) int {
+			if c := strings.Compare(a.DisplayName, b.DisplayName); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		path := keyed("users", mb.userID) + "/" + keyed("contactFolders", folder.id) + "/contacts"
+		return itemPage[Contact]{items: cs, context: path, path: path, opts: []string{"$select", rc.opt("select")}}, nil
 	})
-	path := keyed("users", mb.userID) + "/" + keyed("contactFolders", folder.id) + "/contacts"
-	page := cs[min(skip, len(cs)):]
-	l := newList(s.metadata(rc, path))
-	for _, r := range page[:min(size, len(page))] {
-		l.next()
-		l.b = contactSchema.object(l.b, false, r.c.ChangeKey, r.c.ID, &r.c, sel, nil)
-	}
-	link := ""
-	if len(page) > size {
-		link = s.link(rc, path, "$select", rc.opt("select"), "$top", strconv.Itoa(size), "$skip", strconv.Itoa(skip+size))
-	}
-	return jsonResult(l.close("@odata.nextLink", link))
 }
 
 func (s *Server) getContact(rc *reqCtx) *result {
-	sel, err := contactSchema.parseSelect(rc.opt("select"))
-	if err != nil {
-		return s.badSelect(rc, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb, res := s.mailboxOf(rc)
-	if res != nil {
-		return res
-	}
-	r := mb.contacts[rc.route.key(1)]
-	if r == nil {
-		return s.notFound(rc)
-	}
-	b := []byte(`{"@odata.context":`)
-	b = appendString(b, s.metadata(rc, keyed("users", mb.userID)+"/contacts/$entity"))
-	b = append(b, ',')
-	obj := contactSchema.object(nil, false, r.c.ChangeKey, r.c.ID, &r.c, sel, nil)
-	return jsonResult(append(b, obj[1:]...))
+	return getInMailbox(s, rc, contactSchema, "contacts", func(mb *mailbox) (*Contact, *result) { return itemOf(s, rc, mb.contacts) })
 }
 
 // listMemberOf serves a user's direct memberships, /users/{id}/memberOf
@@ -896,41 +829,28 @@ func (s *Server) listMemberOf(rc *reqCtx) *result {
 		u, key = s.userByKey[strings.ToLower(rc.me)], rc.me
 	}
 	if u == nil || !s.visible(rc, u.u.TenantID) {
-		return s.fail(rc, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+key+"' does not exist or one of its queried reference-property objects are not present.")
+		return s.resourceNotFound(rc, key)
 	}
 	var objs [][]byte
 	if wantGroups {
 		for _, g := range s.groups {
 			if slices.Contains(g.members, u.u.ID) {
-				objs = append(objs, groupSchema.object(nil, true, "", g.g.ID, &g.g, gsel, nil))
+				objs = append(objs, groupSchema.object(nil, true, &g.g, gsel, nil))
 			}
 		}
 	}
 	if wantRoles {
 		for _, tmpl := range u.u.DirectoryRoles {
 			r := directoryRole{tenantID: u.u.TenantID, templateID: tmpl}
-			objs = append(objs, roleSchema.object(nil, true, "", r.id(), &r, rsel, nil))
+			objs = append(objs, roleSchema.object(nil, true, &r, rsel, nil))
 		}
 	}
-	lo, hi, next, res := s.listPage(rc, len(objs), 100, 999)
-	if res != nil {
-		return res
+	path := "me/memberOf"
+	if !me {
+		path = keyed("users", u.u.ID) + "/memberOf"
 	}
-	l := newList(s.metadata(rc, "directoryObjects"))
-	for _, o := range objs[lo:hi] {
-		l.next()
-		l.b = append(l.b, o...)
+	if cast != "" {
+		path += "/" + rc.route.segs[1].key
 	}
-	link := ""
-	if next != "" {
-		path := "me/memberOf"
-		if !me {
-			path = keyed("users", u.u.ID) + "/memberOf"
-		}
-		if cast != "" {
-			path += "/" + rc.route.segs[1].key
-		}
-		link = s.link(rc, path, "$select", rc.opt("select"), "$top", rc.opt("top"), "$skiptoken", next)
-	}
-	return jsonResult(l.close("@odata.nextLink", link))
+	return s.directoryObjects(rc, path, objs)
 }

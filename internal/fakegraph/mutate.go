@@ -21,10 +21,7 @@ func (s *Server) AddTenant(t Tenant) *Tenant {
 }
 
 func (s *Server) addTenantLocked(t Tenant) *Tenant {
-	if t.ID == "" {
-		s.dirN++
-		t.ID = guid(hashKey("tenant"), s.dirN)
-	}
+	s.fillDirectoryID(&t.ID, "tenant")
 	if _, dup := s.tenantByID[strings.ToLower(t.ID)]; dup {
 		panic("fakegraph: duplicate tenant " + t.ID)
 	}
@@ -34,6 +31,14 @@ func (s *Server) addTenantLocked(t Tenant) *Tenant {
 	s.tenantByID[strings.ToLower(t.ID)] = &stored
 	t.Domains = cloneSlice(t.Domains)
 	return &t
+}
+
+// fillDirectoryID gives a tenant, user or group without an ID a new GUID.
+func (s *Server) fillDirectoryID(id *string, kind string) {
+	if *id == "" {
+		s.dirN++
+		*id = guid(hashKey(kind), s.dirN)
+	}
 }
 
 // tenantLocked resolves a tenant ID; "" is the first tenant, created
@@ -63,10 +68,7 @@ func (s *Server) AddUser(tenantID string, u User) *User {
 	defer s.mu.Unlock()
 	t := s.tenantLocked(tenantID)
 	u.TenantID = t.ID
-	if u.ID == "" {
-		s.dirN++
-		u.ID = guid(hashKey("user"), s.dirN)
-	}
+	s.fillDirectoryID(&u.ID, "user")
 	if u.UPN == "" {
 		u.UPN = u.Mail
 	}
@@ -104,10 +106,7 @@ func (s *Server) AddGroup(tenantID string, g Group, memberIDs ...string) *Group 
 	defer s.mu.Unlock()
 	t := s.tenantLocked(tenantID)
 	g.TenantID = t.ID
-	if g.ID == "" {
-		s.dirN++
-		g.ID = guid(hashKey("group"), s.dirN)
-	}
+	s.fillDirectoryID(&g.ID, "group")
 	if _, dup := s.groupByID[strings.ToLower(g.ID)]; dup {
 		panic("fakegraph: duplicate group " + g.ID)
 	}
@@ -174,11 +173,11 @@ func (s *Server) AddContactFolder(userID string, f Folder) *Folder {
 	if f.ID == "" {
 		f.ID = mb.nextID(kindFolder)
 	}
-	if mb.contactFolders[f.ID] != nil {
+	if mb.contacts.containers[f.ID] != nil {
 		panic("fakegraph: duplicate contact folder " + f.ID)
 	}
 	f.ParentID, f.WellKnownName = "", ""
-	mb.contactFolders[f.ID] = newContainer(f.ID, f.DisplayName, "", "")
+	mb.contacts.containers[f.ID] = newContainer(f.ID, f.DisplayName, "", "")
 	return &f
 }
 
@@ -347,6 +346,9 @@ func (s *Server) DeleteMessage(userID, id string) {
 	}
 }
 
+// Events and contacts share one store (see itemStore); their methods come
+// in pairs.
+
 // AddEvent adds an event to its calendar (the default one when CalendarID
 // is empty). Empty ID, ICalUID, ChangeKey and, for online
 // meetings, JoinURL are generated.
@@ -357,61 +359,54 @@ func (s *Server) AddEvent(userID string, e Event) *Event {
 	return &out
 }
 
+// AddContact adds a contact to its folder (the default "contacts" when
+// ParentFolderID is empty).
+func (s *Server) AddContact(userID string, c Contact) *Contact {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.mailboxLocked(userID).contacts.add(s.now, c, nil)
+	return &out
+}
+
 func (s *Server) addEventLocked(mb *mailbox, e Event) Event {
-	cal := mb.calendar
-	if e.CalendarID != "" {
-		if cal = mb.calendarRef(e.CalendarID); cal == nil {
-			panic(unknown("calendar", e.CalendarID))
+	return mb.events.add(s.now, e, func(e *Event) {
+		// Every event takes a number, its own ID or not: ICalUID and
+		// JoinURL derive from it.
+		mb.n++
+		n := mb.n
+		if e.ID == "" {
+			e.ID = itemID(mb.key, kindEvent, n)
 		}
-	}
-	mb.n++
-	n := mb.n
-	if e.ID == "" {
-		e.ID = itemID(mb.key, kindEvent, n)
-	}
-	if mb.events[e.ID] != nil {
-		panic("fakegraph: duplicate event " + e.ID)
-	}
-	e.CalendarID = cal.id
-	if e.ICalUID == "" {
-		e.ICalUID = "040000008200E00074C5B7101A82E00800000000" + strings.ToUpper(hex.EncodeToString(binary.BigEndian.AppendUint64(nil, splitmix64(mb.key^n))))
-	}
-	if e.Type == "" {
-		e.Type = "singleInstance"
-	}
-	if e.TimeZone == "" {
-		e.TimeZone = "UTC"
-	}
-	if e.ShowAs == "" {
-		e.ShowAs = "busy"
-	}
-	if e.IsOnlineMeeting && e.JoinURL == "" {
-		e.JoinURL = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_" + hex.EncodeToString(binary.BigEndian.AppendUint64(nil, splitmix64(n^mb.key))) + "%40thread.v2/0"
-	}
-	if e.CreatedDateTime.IsZero() {
-		e.CreatedDateTime = s.now().UTC()
-	}
-	if e.LastModifiedDateTime.IsZero() {
-		e.LastModifiedDateTime = e.CreatedDateTime
-	}
-	seq := mb.bump()
-	if e.ChangeKey == "" {
-		e.ChangeKey = changeKey(mb.key, seq)
-	}
-	mb.events[e.ID] = &eventRec{e: e, seq: seq}
-	cal.put(seq, e.ID, false, mb.eventState)
-	return e.clone()
+		if e.ICalUID == "" {
+			e.ICalUID = "040000008200E00074C5B7101A82E00800000000" + strings.ToUpper(hex.EncodeToString(binary.BigEndian.AppendUint64(nil, splitmix64(mb.key^n))))
+		}
+		if e.Type == "" {
+			e.Type = "singleInstance"
+		}
+		if e.TimeZone == "" {
+			e.TimeZone = "UTC"
+		}
+		if e.ShowAs == "" {
+			e.ShowAs = "busy"
+		}
+		if e.IsOnlineMeeting && e.JoinURL == "" {
+			e.JoinURL = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_" + hex.EncodeToString(binary.BigEndian.AppendUint64(nil, splitmix64(n^mb.key))) + "%40thread.v2/0"
+		}
+	})
 }
 
 // Event returns a copy of an event, or false when there is none.
 func (s *Server) Event(userID, id string) (Event, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mb := s.mailboxLocked(userID)
-	if rec := mb.events[id]; rec != nil {
-		return rec.e.clone(), true
-	}
-	return Event{}, false
+	return s.mailboxLocked(userID).events.copyOf(id)
+}
+
+// Contact returns a copy of a contact, or false when there is none.
+func (s *Server) Contact(userID, id string) (Contact, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mailboxLocked(userID).contacts.copyOf(id)
 }
 
 // UpdateEvent changes an event in place, as [Server.UpdateMessage] does a
@@ -420,84 +415,7 @@ func (s *Server) Event(userID, id string) (Event, bool) {
 func (s *Server) UpdateEvent(userID, id string, f func(*Event)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mb := s.mailboxLocked(userID)
-	rec := mb.events[id]
-	if rec == nil {
-		panic(unknown("event", id))
-	}
-	e := rec.e.clone()
-	f(&e)
-	e.ID, e.CalendarID = rec.e.ID, rec.e.CalendarID
-	if e.LastModifiedDateTime.Equal(rec.e.LastModifiedDateTime) {
-		e.LastModifiedDateTime = s.now().UTC()
-	}
-	seq := mb.bump()
-	e.ChangeKey = changeKey(mb.key, seq)
-	rec.e, rec.seq = e, seq
-	mb.calendars[e.CalendarID].put(seq, id, true, mb.eventState)
-}
-
-// DeleteEvent deletes an event.
-func (s *Server) DeleteEvent(userID, id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb := s.mailboxLocked(userID)
-	rec := mb.events[id]
-	if rec == nil {
-		panic(unknown("event", id))
-	}
-	seq := mb.bump()
-	delete(mb.events, id)
-	mb.calendars[rec.e.CalendarID].remove(seq, id, mb.eventState)
-}
-
-// AddContact adds a contact to its folder (the default "contacts" when
-// ParentFolderID is empty).
-func (s *Server) AddContact(userID string, c Contact) *Contact {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := s.addContactLocked(s.mailboxLocked(userID), c)
-	return &out
-}
-
-func (s *Server) addContactLocked(mb *mailbox, c Contact) Contact {
-	f := mb.contactRoot
-	if c.ParentFolderID != "" {
-		if f = mb.contactFolder(c.ParentFolderID); f == nil {
-			panic(unknown("contact folder", c.ParentFolderID))
-		}
-	}
-	if c.ID == "" {
-		c.ID = mb.nextID(kindContact)
-	}
-	if mb.contacts[c.ID] != nil {
-		panic("fakegraph: duplicate contact " + c.ID)
-	}
-	c.ParentFolderID = f.id
-	if c.CreatedDateTime.IsZero() {
-		c.CreatedDateTime = s.now().UTC()
-	}
-	if c.LastModifiedDateTime.IsZero() {
-		c.LastModifiedDateTime = c.CreatedDateTime
-	}
-	seq := mb.bump()
-	if c.ChangeKey == "" {
-		c.ChangeKey = changeKey(mb.key, seq)
-	}
-	mb.contacts[c.ID] = &contactRec{c: c, seq: seq}
-	f.put(seq, c.ID, false, mb.contactState)
-	return c.clone()
-}
-
-// Contact returns a copy of a contact, or false when there is none.
-func (s *Server) Contact(userID, id string) (Contact, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mb := s.mailboxLocked(userID)
-	if rec := mb.contacts[id]; rec != nil {
-		return rec.c.clone(), true
-	}
-	return Contact{}, false
+	s.mailboxLocked(userID).events.update(s.now, id, f)
 }
 
 // UpdateContact changes a contact in place, as [Server.UpdateMessage] does
@@ -505,35 +423,21 @@ func (s *Server) Contact(userID, id string) (Contact, bool) {
 func (s *Server) UpdateContact(userID, id string, f func(*Contact)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mb := s.mailboxLocked(userID)
-	rec := mb.contacts[id]
-	if rec == nil {
-		panic(unknown("contact", id))
-	}
-	c := rec.c.clone()
-	f(&c)
-	c.ID, c.ParentFolderID = rec.c.ID, rec.c.ParentFolderID
-	if c.LastModifiedDateTime.Equal(rec.c.LastModifiedDateTime) {
-		c.LastModifiedDateTime = s.now().UTC()
-	}
-	seq := mb.bump()
-	c.ChangeKey = changeKey(mb.key, seq)
-	rec.c, rec.seq = c, seq
-	mb.contactFolders[c.ParentFolderID].put(seq, id, true, mb.contactState)
+	s.mailboxLocked(userID).contacts.update(s.now, id, f)
+}
+
+// DeleteEvent deletes an event.
+func (s *Server) DeleteEvent(userID, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mailboxLocked(userID).events.delete(id)
 }
 
 // DeleteContact deletes a contact.
 func (s *Server) DeleteContact(userID, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mb := s.mailboxLocked(userID)
-	rec := mb.contacts[id]
-	if rec == nil {
-		panic(unknown("contact", id))
-	}
-	seq := mb.bump()
-	delete(mb.contacts, id)
-	mb.contactFolders[rec.c.ParentFolderID].remove(seq, id, mb.contactState)
+	s.mailboxLocked(userID).contacts.delete(id)
 }
 
 // InvalidateDeltaTokens expires every skip and delta token handed out for

@@ -63,47 +63,56 @@ func appendStringOrNull(b []byte, s string) []byte {
 	return appendString(b, s)
 }
 
-func appendStrings(b []byte, ss []string) []byte {
+// appendArray renders xs as a JSON array, each element by elem.
+func appendArray[E any](b []byte, xs []E, elem func([]byte, E) []byte) []byte {
 	b = append(b, '[')
-	for i, s := range ss {
+	for i, x := range xs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = elem(b, x)
 	}
 	return append(b, ']')
 }
 
+func appendStrings(b []byte, ss []string) []byte { return appendArray(b, ss, appendString) }
+
 // appendTimeZ renders an instant as Graph renders message times:
 // "2026-11-20T10:00:00Z"; the zero time is null.
-func appendTimeZ(b []byte, t time.Time) []byte {
-	if t.IsZero() {
-		return append(b, "null"...)
-	}
-	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05Z")
-	return append(b, '"')
-}
+func appendTimeZ(b []byte, t time.Time) []byte { return appendUTC(b, t, "2006-01-02T15:04:05Z") }
 
 // appendTime7Z renders an instant with seven fractional digits, as Graph
 // renders event and contact timestamps.
 func appendTime7Z(b []byte, t time.Time) []byte {
+	return appendUTC(b, t, "2006-01-02T15:04:05.0000000Z")
+}
+
+func appendUTC(b []byte, t time.Time, layout string) []byte {
 	if t.IsZero() {
 		return append(b, "null"...)
 	}
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05.0000000Z")
+	b = t.UTC().AppendFormat(b, layout)
 	return append(b, '"')
 }
 
 func appendBool(b []byte, v bool) []byte { return strconv.AppendBool(b, v) }
 
-func appendEmail(b []byte, a Address) []byte {
-	b = append(b, `{"name":`...)
-	b = appendString(b, a.Name)
-	b = append(b, `,"address":`...)
-	b = appendString(b, a.Address)
+// appendPair renders an object of two string properties.
+func appendPair(b []byte, name1, value1, name2, value2 string) []byte {
+	b = append(b, `{"`...)
+	b = append(b, name1...)
+	b = append(b, `":`...)
+	b = appendString(b, value1)
+	b = append(b, `,"`...)
+	b = append(b, name2...)
+	b = append(b, `":`...)
+	b = appendString(b, value2)
 	return append(b, '}')
+}
+
+func appendEmail(b []byte, a Address) []byte {
+	return appendPair(b, "name", a.Name, "address", a.Address)
 }
 
 // appendRecipient renders {"emailAddress":{...}}, or null for an empty
@@ -117,16 +126,7 @@ func appendRecipient(b []byte, a Address) []byte {
 	return append(b, '}')
 }
 
-func appendRecipients(b []byte, as []Address) []byte {
-	b = append(b, '[')
-	for i, a := range as {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendRecipient(b, a)
-	}
-	return append(b, ']')
-}
+func appendRecipients(b []byte, as []Address) []byte { return appendArray(b, as, appendRecipient) }
 
 // preview is Graph's bodyPreview: the body as text, whitespace collapsed,
 // at most 255 characters.
@@ -137,6 +137,23 @@ func preview(body string) string {
 	}
 	r := []rune(text)
 	return string(r[:255])
+}
+
+// orPreview is an item's bodyPreview: its own, else one made from body.
+func orPreview(own, body string) string {
+	if own != "" {
+		return own
+	}
+	return preview(body)
+}
+
+// orOWALink is an item's webLink: its own, else Outlook on the web's link
+// to the item in view.
+func orOWALink(own, id, view string) string {
+	if own != "" {
+		return own
+	}
+	return owaLink(id, view)
 }
 
 func stripTags(s string) string {
@@ -176,13 +193,16 @@ type prop[T any] struct {
 // schema is the property list of one Graph entity type.
 type schema[T any] struct {
 	typeName string // "message"
-	props    []prop[T]
-	index    map[string]int // lower-cased name -> props index
-	dflt     []int
+	// key gives an entity's id and the change key its @odata.etag carries
+	// ("" for the types Graph renders without one).
+	key   func(x *T) (id, etag string)
+	props []prop[T]
+	index map[string]int // lower-cased name -> props index
+	dflt  []int
 }
 
-func newSchema[T any](typeName string, props []prop[T]) *schema[T] {
-	sc := &schema[T]{typeName: typeName, props: props, index: map[string]int{}}
+func newSchema[T any](typeName string, key func(*T) (id, etag string), props []prop[T]) *schema[T] {
+	sc := &schema[T]{typeName: typeName, key: key, props: props, index: map[string]int{}}
 	for i, p := range props {
 		sc.index[strings.ToLower(p.name)] = i
 		if p.dflt {
@@ -235,7 +255,8 @@ func (sc *schema[T]) parseSelect(v string) ([]int, error) {
 
 // object renders one entity: annotations first, then id, then the selected
 // properties.
-func (sc *schema[T]) object(b []byte, withType bool, etag, id string, x *T, sel []int, rc *renderCtx) []byte {
+func (sc *schema[T]) object(b []byte, withType bool, x *T, sel []int, rc *renderCtx) []byte {
+	id, etag := sc.key(x)
 	b = append(b, '{')
 	if withType {
 		b = append(b, `"@odata.type":"#microsoft.graph.`...)
@@ -288,14 +309,10 @@ func body(b []byte, content, contentType string, rc *renderCtx) []byte {
 	if rc.textBody && contentType == "html" {
 		content, contentType = strings.TrimSpace(stripTags(content)), "text"
 	}
-	b = append(b, `{"contentType":`...)
-	b = appendString(b, contentType)
-	b = append(b, `,"content":`...)
-	b = appendString(b, content)
-	return append(b, '}')
+	return appendPair(b, "contentType", contentType, "content", content)
 }
 
-var messageSchema = newSchema("message", []prop[Message]{
+var messageSchema = newSchema("message", func(m *Message) (string, string) { return m.ID, m.ChangeKey }, []prop[Message]{
 	{name: "createdDateTime", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendTimeZ(b, m.CreatedDateTime) }},
 	{name: "lastModifiedDateTime", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendTimeZ(b, m.LastModifiedDateTime) }},
 	str("changeKey", func(m *Message) string { return m.ChangeKey }),
@@ -305,12 +322,7 @@ var messageSchema = newSchema("message", []prop[Message]{
 	boolean("hasAttachments", func(m *Message) bool { return m.HasAttachments }),
 	str("internetMessageId", func(m *Message) string { return m.InternetMessageID }),
 	str("subject", func(m *Message) string { return m.Subject }),
-	str("bodyPreview", func(m *Message) string {
-		if m.BodyPreview != "" {
-			return m.BodyPreview
-		}
-		return preview(m.Body)
-	}),
+	str("bodyPreview", func(m *Message) string { return orPreview(m.BodyPreview, m.Body) }),
 	str("importance", func(m *Message) string { return m.Importance }),
 	str("parentFolderId", func(m *Message) string { return m.ParentFolderID }),
 	str("conversationId", func(m *Message) string { return m.ConversationID }),
@@ -319,12 +331,7 @@ var messageSchema = newSchema("message", []prop[Message]{
 	raw[Message]("isReadReceiptRequested", "false"),
 	boolean("isRead", func(m *Message) bool { return m.IsRead }),
 	boolean("isDraft", func(m *Message) bool { return m.IsDraft }),
-	str("webLink", func(m *Message) string {
-		if m.WebLink != "" {
-			return m.WebLink
-		}
-		return owaLink(m.ID, "ReadMessageItem")
-	}),
+	str("webLink", func(m *Message) string { return orOWALink(m.WebLink, m.ID, "ReadMessageItem") }),
 	raw[Message]("inferenceClassification", `"focused"`),
 	{name: "body", dflt: true, write: func(b []byte, m *Message, rc *renderCtx) []byte { return body(b, m.Body, m.BodyContentType, rc) }},
 	{name: "sender", dflt: true, write: func(b []byte, m *Message, _ *renderCtx) []byte { return appendRecipient(b, m.Sender) }},
@@ -344,14 +351,10 @@ func eventDateTime(b []byte, t time.Time, rc *renderCtx) []byte {
 	if rc.loc != nil {
 		loc, name = rc.loc, rc.zoneName
 	}
-	b = append(b, `{"dateTime":"`...)
-	b = t.In(loc).AppendFormat(b, "2006-01-02T15:04:05.0000000")
-	b = append(b, `","timeZone":`...)
-	b = appendString(b, name)
-	return append(b, '}')
+	return appendPair(b, "dateTime", t.In(loc).Format("2006-01-02T15:04:05.0000000"), "timeZone", name)
 }
 
-var eventSchema = newSchema("event", []prop[Event]{
+var eventSchema = newSchema("event", func(e *Event) (string, string) { return e.ID, e.ChangeKey }, []prop[Event]{
 	{name: "createdDateTime", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendTime7Z(b, e.CreatedDateTime) }},
 	{name: "lastModifiedDateTime", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendTime7Z(b, e.LastModifiedDateTime) }},
 	str("changeKey", func(e *Event) string { return e.ChangeKey }),
@@ -364,12 +367,7 @@ var eventSchema = newSchema("event", []prop[Event]{
 	raw[Event]("isReminderOn", "true"),
 	raw[Event]("hasAttachments", "false"),
 	str("subject", func(e *Event) string { return e.Subject }),
-	str("bodyPreview", func(e *Event) string {
-		if e.BodyPreview != "" {
-			return e.BodyPreview
-		}
-		return preview(e.Body)
-	}),
+	str("bodyPreview", func(e *Event) string { return orPreview(e.BodyPreview, e.Body) }),
 	raw[Event]("importance", `"normal"`),
 	raw[Event]("sensitivity", `"normal"`),
 	boolean("isAllDay", func(e *Event) bool { return e.IsAllDay }),
@@ -381,12 +379,7 @@ var eventSchema = newSchema("event", []prop[Event]{
 	strOrNull("seriesMasterId", func(e *Event) string { return e.SeriesMasterID }),
 	str("showAs", func(e *Event) string { return e.ShowAs }),
 	str("type", func(e *Event) string { return e.Type }),
-	str("webLink", func(e *Event) string {
-		if e.WebLink != "" {
-			return e.WebLink
-		}
-		return owaLink(e.ID, "CalendarItem")
-	}),
+	str("webLink", func(e *Event) string { return orOWALink(e.WebLink, e.ID, "CalendarItem") }),
 	raw[Event]("onlineMeetingUrl", "null"),
 	boolean("isOnlineMeeting", func(e *Event) bool { return e.IsOnlineMeeting }),
 	str("onlineMeetingProvider", func(e *Event) string {
@@ -427,29 +420,7 @@ var eventSchema = newSchema("event", []prop[Event]{
 		return append(b, `,"locationType":"default","uniqueIdType":"unknown"}]`...)
 	}},
 	raw[Event]("recurrence", "null"),
-	{name: "attendees", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte {
-		b = append(b, '[')
-		for i, a := range e.Attendees {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			typ, resp := a.Type, a.Response
-			if typ == "" {
-				typ = "required"
-			}
-			if resp == "" {
-				resp = "none"
-			}
-			b = append(b, `{"type":`...)
-			b = appendString(b, typ)
-			b = append(b, `,"status":{"response":`...)
-			b = appendString(b, resp)
-			b = append(b, `,"time":"0001-01-01T00:00:00Z"},"emailAddress":`...)
-			b = appendEmail(b, a.Address)
-			b = append(b, '}')
-		}
-		return append(b, ']')
-	}},
+	{name: "attendees", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendArray(b, e.Attendees, appendAttendee) }},
 	{name: "organizer", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendRecipient(b, e.Organizer) }},
 	{name: "onlineMeeting", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte {
 		if !e.IsOnlineMeeting {
@@ -461,7 +432,24 @@ var eventSchema = newSchema("event", []prop[Event]{
 	}},
 })
 
-var contactSchema = newSchema("contact", []prop[Contact]{
+func appendAttendee(b []byte, a Attendee) []byte {
+	typ, resp := a.Type, a.Response
+	if typ == "" {
+		typ = "required"
+	}
+	if resp == "" {
+		resp = "none"
+	}
+	b = append(b, `{"type":`...)
+	b = appendString(b, typ)
+	b = append(b, `,"status":{"response":`...)
+	b = appendString(b, resp)
+	b = append(b, `,"time":"0001-01-01T00:00:00Z"},"emailAddress":`...)
+	b = appendEmail(b, a.Address)
+	return append(b, '}')
+}
+
+var contactSchema = newSchema("contact", func(c *Contact) (string, string) { return c.ID, c.ChangeKey }, []prop[Contact]{
 	{name: "createdDateTime", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte { return appendTimeZ(b, c.CreatedDateTime) }},
 	{name: "lastModifiedDateTime", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte { return appendTimeZ(b, c.LastModifiedDateTime) }},
 	str("changeKey", func(c *Contact) string { return c.ChangeKey }),
@@ -482,16 +470,7 @@ var contactSchema = newSchema("contact", []prop[Contact]{
 	raw[Contact]("mobilePhone", "null"),
 	{name: "businessPhones", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte { return appendStrings(b, c.BusinessPhones) }},
 	raw[Contact]("homePhones", "[]"),
-	{name: "emailAddresses", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte {
-		b = append(b, '[')
-		for i, a := range c.EmailAddresses {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendEmail(b, a)
-		}
-		return append(b, ']')
-	}},
+	{name: "emailAddresses", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte { return appendArray(b, c.EmailAddresses, appendEmail) }},
 	raw[Contact]("businessAddress", "{}"),
 })
 
@@ -499,7 +478,7 @@ type folderView struct {
 	c *container
 }
 
-var folderSchema = newSchema("mailFolder", []prop[folderView]{
+var folderSchema = newSchema("mailFolder", func(f *folderView) (string, string) { return f.c.id, "" }, []prop[folderView]{
 	str("displayName", func(f *folderView) string { return f.c.name }),
 	strOrNull("parentFolderId", func(f *folderView) string { return f.c.parentID }),
 	{name: "childFolderCount", dflt: true, write: func(b []byte, f *folderView, _ *renderCtx) []byte {
@@ -516,7 +495,7 @@ type calendarView struct {
 	owner Address
 }
 
-var calendarSchema = newSchema("calendar", []prop[calendarView]{
+var calendarSchema = newSchema("calendar", func(c *calendarView) (string, string) { return c.c.id, "" }, []prop[calendarView]{
 	str("name", func(c *calendarView) string { return c.c.name }),
 	raw[calendarView]("color", `"auto"`),
 	raw[calendarView]("hexColor", `""`),
@@ -534,12 +513,12 @@ var calendarSchema = newSchema("calendar", []prop[calendarView]{
 
 type contactFolderView struct{ c *container }
 
-var contactFolderSchema = newSchema("contactFolder", []prop[contactFolderView]{
+var contactFolderSchema = newSchema("contactFolder", func(f *contactFolderView) (string, string) { return f.c.id, "" }, []prop[contactFolderView]{
 	strOrNull("parentFolderId", func(f *contactFolderView) string { return f.c.parentID }),
 	str("displayName", func(f *contactFolderView) string { return f.c.name }),
 })
 
-var userSchema = newSchema("user", []prop[User]{
+var userSchema = newSchema("user", func(u *User) (string, string) { return u.ID, "" }, []prop[User]{
 	raw[User]("businessPhones", "[]"),
 	str("displayName", func(u *User) string { return u.DisplayName }),
 	strOrNull("givenName", func(u *User) string { return firstWord(u.DisplayName) }),
@@ -560,7 +539,7 @@ var userSchema = newSchema("user", []prop[User]{
 	}},
 })
 
-var groupSchema = newSchema("group", []prop[Group]{
+var groupSchema = newSchema("group", func(g *Group) (string, string) { return g.ID, "" }, []prop[Group]{
 	strOrNull("description", func(g *Group) string { return g.Description }),
 	str("displayName", func(g *Group) string { return g.DisplayName }),
 	raw[Group]("groupTypes", "[]"),
@@ -592,7 +571,7 @@ var roleNames = map[string][2]string{
 	"9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": {"Application Administrator", "Can create and manage all aspects of app registrations and enterprise apps."},
 }
 
-var roleSchema = newSchema("directoryRole", []prop[directoryRole]{
+var roleSchema = newSchema("directoryRole", func(r *directoryRole) (string, string) { return r.id(), "" }, []prop[directoryRole]{
 	str("description", func(r *directoryRole) string {
 		if n, ok := roleNames[strings.ToLower(r.templateID)]; ok {
 			return n[1]

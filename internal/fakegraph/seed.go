@@ -363,8 +363,8 @@ func seedMailbox(s *Server, rng *rand.Rand, spec SeedSpec, zone string, users []
 				break
 			}
 			given, sur, _ := strings.Cut(c.Name, " ")
-			rec := s.addContactLocked(mb, Contact{DisplayName: c.Name, GivenName: given, Surname: sur, CompanyName: v.Name,
-				EmailAddresses: []Address{c}, BusinessPhones: []string{"+1 555 01" + strconv.Itoa(10+n%90)}, CreatedDateTime: spec.Start})
+			rec := mb.contacts.add(s.now, Contact{DisplayName: c.Name, GivenName: given, Surname: sur, CompanyName: v.Name,
+				EmailAddresses: []Address{c}, BusinessPhones: []string{"+1 555 01" + strconv.Itoa(10+n%90)}, CreatedDateTime: spec.Start}, nil)
 			out.Contacts = append(out.Contacts, rec.ID)
 			n++
 		}

@@ -101,16 +101,6 @@ type msgRec struct {
 	seq uint64
 }
 
-type eventRec struct {
-	e   Event
-	seq uint64
-}
-
-type contactRec struct {
-	c   Contact
-	seq uint64
-}
-
 // mailbox is the store of one mail-enabled user.
 type mailbox struct {
 	key    uint64
@@ -124,26 +114,17 @@ type mailbox struct {
 	wellKnown map[string]*container
 	msgs      map[string]*msgRec
 
-	calendar  *container
-	calendars map[string]*container
-	events    map[string]*eventRec
-
-	contactRoot    *container
-	contactFolders map[string]*container
-	contacts       map[string]*contactRec
+	events   *itemStore[Event, *Event]     // in calendars
+	contacts *itemStore[Contact, *Contact] // in contact folders
 }
 
 func newMailbox(userID string) *mailbox {
 	mb := &mailbox{
-		key:            hashKey("mailbox:" + strings.ToLower(userID)),
-		userID:         userID,
-		folders:        map[string]*container{},
-		wellKnown:      map[string]*container{},
-		msgs:           map[string]*msgRec{},
-		calendars:      map[string]*container{},
-		events:         map[string]*eventRec{},
-		contactFolders: map[string]*container{},
-		contacts:       map[string]*contactRec{},
+		key:       hashKey("mailbox:" + strings.ToLower(userID)),
+		userID:    userID,
+		folders:   map[string]*container{},
+		wellKnown: map[string]*container{},
+		msgs:      map[string]*msgRec{},
 	}
 	mb.root = newContainer(mb.nextID(kindFolder), "Top of Information Store", "", "msgfolderroot")
 	mb.folders[mb.root.id] = mb.root
@@ -154,10 +135,10 @@ func newMailbox(userID string) *mailbox {
 		mb.wellKnown[wk.name] = f
 		mb.root.children = append(mb.root.children, f)
 	}
-	mb.calendar = newContainer(mb.nextID(kindCalendar), "Calendar", "", "calendar")
-	mb.calendars[mb.calendar.id] = mb.calendar
-	mb.contactRoot = newContainer(mb.nextID(kindFolder), "Contacts", "", "contacts")
-	mb.contactFolders[mb.contactRoot.id] = mb.contactRoot
+	mb.events = newItemStore[Event](mb, "event", "calendar", kindEvent,
+		newContainer(mb.nextID(kindCalendar), "Calendar", "", "calendar"))
+	mb.contacts = newItemStore[Contact](mb, "contact", "contact folder", kindContact,
+		newContainer(mb.nextID(kindFolder), "Contacts", "", "contacts"))
 	return mb
 }
 
@@ -179,48 +160,12 @@ func (mb *mailbox) folder(ref string) *container {
 	return mb.wellKnown[strings.ToLower(ref)]
 }
 
-func (mb *mailbox) calendarRef(ref string) *container {
-	if c := mb.calendars[ref]; c != nil {
-		return c
-	}
-	if strings.EqualFold(ref, "calendar") {
-		return mb.calendar
-	}
-	return nil
-}
-
-func (mb *mailbox) contactFolder(ref string) *container {
-	if c := mb.contactFolders[ref]; c != nil {
-		return c
-	}
-	if strings.EqualFold(ref, "contacts") {
-		return mb.contactRoot
-	}
-	return nil
-}
-
 func (mb *mailbox) msgState(id string) (string, uint64, bool) {
 	r := mb.msgs[id]
 	if r == nil {
 		return "", 0, false
 	}
 	return r.m.ParentFolderID, r.seq, true
-}
-
-func (mb *mailbox) eventState(id string) (string, uint64, bool) {
-	r := mb.events[id]
-	if r == nil {
-		return "", 0, false
-	}
-	return r.e.CalendarID, r.seq, true
-}
-
-func (mb *mailbox) contactState(id string) (string, uint64, bool) {
-	r := mb.contacts[id]
-	if r == nil {
-		return "", 0, false
-	}
-	return r.c.ParentFolderID, r.seq, true
 }
 
 func owaLink(id, view string) string {

@@ -75,24 +75,8 @@ func (s *Server) decodeToken(tok string) (syncState, error) {
 	st.kind, st.filterOp = body[1], body[2]
 	st.scope = binary.BigEndian.Uint64(body[3:])
 	r := body[11:]
-	uv := func() uint64 {
-		v, n := binary.Uvarint(r)
-		if n <= 0 {
-			err = errBadToken
-			return 0
-		}
-		r = r[n:]
-		return v
-	}
-	sv := func() int64 {
-		v, n := binary.Varint(r)
-		if n <= 0 {
-			err = errBadToken
-			return 0
-		}
-		r = r[n:]
-		return v
-	}
+	uv := func() uint64 { return readVarint(&r, &err, binary.Uvarint) }
+	sv := func() int64 { return readVarint(&r, &err, binary.Varint) }
 	st.gen, st.from, st.to, st.after, st.emitted = uv(), uv(), uv(), uv(), uv()
 	n := uv()
 	if err != nil || n > uint64(len(r)) {
@@ -104,6 +88,18 @@ func (s *Server) decodeToken(tok string) (syncState, error) {
 		return st, errBadToken
 	}
 	return st, nil
+}
+
+// readVarint decodes one varint off the front of *r; on failure it sets
+// *err and leaves *r as it was.
+func readVarint[V uint64 | int64](r *[]byte, err *error, decode func([]byte) (V, int)) V {
+	v, n := decode(*r)
+	if n <= 0 {
+		*err = errBadToken
+		return 0
+	}
+	*r = (*r)[n:]
+	return v
 }
 
 // scopeOf binds a token to one mailbox and container.

@@ -391,6 +391,10 @@ func (c *Client) attempt(ctx context.Context, req *Request, method string, targe
 		if err != nil {
 			return fmt.Errorf("graph: token: %w", err)
 		}
+		if tok == nil || tok.AccessToken == "" {
+			// Never send a request without the credential it was meant to carry.
+			return errors.New("graph: token: the token source returned no access token")
+		}
 		hr.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	}
 	resp, err := send(hr, c.hc.Do, c.timeout, c.maxBody)

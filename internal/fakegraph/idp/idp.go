@@ -1,12 +1,3 @@
-// Package idp is an in-process fake of the Microsoft identity platform
-// (login.microsoftonline.com) for tests: OpenID metadata and keys, the
-// v2.0 token endpoint (authorization code with PKCE, refresh token with
-// rotation, client credentials) and controls to revoke, expire or break
-// grants the ways Entra ID does (AADSTS codes), with counters tests assert on.
-//
-// MSAL insists on https, so the server is an httptest TLS server; give MSAL
-// [Server.Client] through confidential.WithHTTPClient and
-// [Server.Authority] as its authority, with instance discovery off.
 package idp
 
 import (
@@ -286,9 +277,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case rest == "oauth2/v2.0/token" && r.Method == http.MethodPost:
 		s.token(w, r, tenant)
 	case rest == "oauth2/v2.0/authorize" && r.Method == http.MethodGet:
-		s.authorize(w, r, tenant)
+		s.interactive(w, r, tenant, &s.authorizeHits, s.authorize)
 	case rest == "v2.0/adminconsent" && r.Method == http.MethodGet:
-		s.adminConsent(w, r, tenant)
+		s.interactive(w, r, tenant, &s.adminConsentHit, s.adminConsent)
 	default:
 		http.NotFound(w, r)
 	}
@@ -327,12 +318,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// aadsts is f's error_description as Entra ID words it.
+func aadsts(f Failure) string {
+	return fmt.Sprintf("AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: 2026-11-24 12:00:00Z", f.Code, f.Description, randHex(8), randHex(8))
+}
+
 // fail writes an error answer in Entra ID's shape. It touches no server
 // state, so handlers call it with s.mu held.
 func (s *Server) fail(w http.ResponseWriter, f Failure) {
 	desc := f.Description
 	if f.Code != 0 {
-		desc = fmt.Sprintf("AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: 2026-11-24 12:00:00Z", f.Code, f.Description, randHex(8), randHex(8))
+		desc = aadsts(f)
 	}
 	status := f.Status
 	if status == 0 {
@@ -639,34 +635,42 @@ func redirectBack(w http.ResponseWriter, r *http.Request, redirect string, q url
 	http.Redirect(w, r, u.String(), http.StatusFound)
 }
 
-func (s *Server) checkClient(w http.ResponseWriter, q url.Values) (*App, bool) {
-	app := s.apps[q.Get("client_id")]
-	if app == nil {
-		errorPage(w, 700016, "Application with identifier '"+q.Get("client_id")+"' was not found in the directory.")
-		return nil, false
-	}
-	if !slices.Contains(app.RedirectURIs, q.Get("redirect_uri")) {
-		errorPage(w, 50011, "The redirect URI '"+q.Get("redirect_uri")+"' specified in the request does not match the redirect URIs configured for the application.")
-		return nil, false
-	}
-	return app, true
-}
-
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, tenant string) {
+// interactive serves an authorize or adminconsent request. Under the lock
+// it counts the request in hits and checks its client and redirect URI,
+// answering with an error page when either is unknown, as Entra ID does
+// when it cannot redirect back safely; serve answers the rest.
+func (s *Server) interactive(w http.ResponseWriter, r *http.Request, tenant string, hits *int,
+	serve func(w http.ResponseWriter, r *http.Request, tenant string, app *App, q url.Values)) {
 	q := r.URL.Query()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.authorizeHits++
-	app, ok := s.checkClient(w, q)
-	if !ok {
+	*hits++
+	app := s.apps[q.Get("client_id")]
+	if app == nil {
+		errorPage(w, 700016, "Application with identifier '"+q.Get("client_id")+"' was not found in the directory.")
 		return
 	}
-	back := url.Values{"state": {q.Get("state")}}
-	fail := func(f Failure) {
+	if !slices.Contains(app.RedirectURIs, q.Get("redirect_uri")) {
+		errorPage(w, 50011, "The redirect URI '"+q.Get("redirect_uri")+"' specified in the request does not match the redirect URIs configured for the application.")
+		return
+	}
+	serve(w, r, tenant, app, q)
+}
+
+// failBack is how an interactive request with a known client fails: a
+// redirect back carrying the error with the values in back, described by
+// describe.
+func failBack(w http.ResponseWriter, r *http.Request, q, back url.Values, describe func(Failure) string) func(Failure) {
+	return func(f Failure) {
 		back.Set("error", f.Error)
-		back.Set("error_description", fmt.Sprintf("AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: 2026-11-24 12:00:00Z", f.Code, f.Description, randHex(8), randHex(8)))
+		back.Set("error_description", describe(f))
 		redirectBack(w, r, q.Get("redirect_uri"), back)
 	}
+}
+
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, tenant string, app *App, q url.Values) {
+	back := url.Values{"state": {q.Get("state")}}
+	fail := failBack(w, r, q, back, aadsts)
 	switch {
 	case s.authorizeFail != nil:
 		f := *s.authorizeFail
@@ -698,21 +702,11 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, tenant string
 	redirectBack(w, r, q.Get("redirect_uri"), back)
 }
 
-func (s *Server) adminConsent(w http.ResponseWriter, r *http.Request, tenant string) {
-	q := r.URL.Query()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.adminConsentHit++
-	app, ok := s.checkClient(w, q)
-	if !ok {
-		return
-	}
+func (s *Server) adminConsent(w http.ResponseWriter, r *http.Request, tenant string, app *App, q url.Values) {
 	back := url.Values{"state": {q.Get("state")}, "admin_consent": {"True"}}
-	fail := func(f Failure) {
-		back.Set("error", f.Error)
-		back.Set("error_description", fmt.Sprintf("AADSTS%d: %s Trace ID: %s", f.Code, f.Description, randHex(8)))
-		redirectBack(w, r, q.Get("redirect_uri"), back)
-	}
+	fail := failBack(w, r, q, back, func(f Failure) string {
+		return fmt.Sprintf("AADSTS%d: %s Trace ID: %s", f.Code, f.Description, randHex(8))
+	})
 	switch {
 	case tenant == "common" || tenant == "consumers":
 		errorPage(w, 90009, "The tenant for the admin consent request cannot be 'common'.")

@@ -1,20 +1,4 @@
-// Package synctest checks that a host's implementations of the sync
-// engine's interfaces keep the contracts the engine relies on. A host runs
-// them from its own tests:
-//
-//	func TestStateStore(t *testing.T) {
-//		synctest.RunStateStore(t, func(t *testing.T) m365sync.StateStore { return newMyStore(t) })
-//	}
-//	func TestLeaseStore(t *testing.T) {
-//		synctest.RunLeaseStore(t, func(t *testing.T) m365sync.LeaseStore { return newMyStore(t) })
-//	}
-//	func TestSink(t *testing.T) {
-//		synctest.RunSink(t, func(t *testing.T) (m365sync.Sink, synctest.Contents) {
-//			s := newMySink(t)
-//			return s, s.contents // what the sink holds for a mailbox: message ID -> folder ID
-//		})
-//	}
-package synctest
+package sinktest
 
 import (
 	"bytes"
@@ -48,11 +32,12 @@ const (
 
 // RunStateStore checks a [m365sync.StateStore] on fresh stores from
 // newStore: a missing record is nil, values survive a round trip exactly
-// (the engine's records are JSON of a few kilobytes; a value of 64 KiB is
-// tried too), a Save replaces, keys that differ only in case are distinct,
-// mailboxes are isolated, DeleteMailbox forgets exactly one mailbox,
-// concurrent writers do not corrupt each other, and, when the store is a
-// [m365sync.MailboxLister], it lists the mailboxes with state.
+// (the engine's records are JSON of a few kilobytes; a value of 64 KiB and
+// bytes that are not UTF-8 are tried too), a Save replaces, keys that
+// differ only in case are distinct, mailboxes are isolated, DeleteMailbox
+// forgets exactly one mailbox, concurrent writers do not corrupt each
+// other, and, when the store is a [m365sync.MailboxLister], it lists the
+// mailboxes with state.
 func RunStateStore(t *testing.T, newStore func(t *testing.T) m365sync.StateStore) {
 	ctx := context.Background()
 	record := []byte(`{"v":2,"mailbox":{"tenantId":"6f1c4a52"},"state":"idle","folders":["AAMk+/="]}`)
@@ -75,6 +60,12 @@ func RunStateStore(t *testing.T, newStore func(t *testing.T) m365sync.StateStore
 		mustLoad(t, s, alice, key(inbox), next)
 		must(t, s.Save(ctx, alice.Key(), key(sent), big))
 		mustLoad(t, s, alice, key(sent), big)
+	})
+	t.Run("values are bytes", func(t *testing.T) {
+		s := newStore(t)
+		v := []byte{0x00, 0xff, 0xfe, '\\', '0', 0x80}
+		must(t, s.Save(ctx, alice.Key(), key(inbox), v))
+		mustLoad(t, s, alice, key(inbox), v)
 	})
 	t.Run("the caller's slice is not kept", func(t *testing.T) {
 		s := newStore(t)

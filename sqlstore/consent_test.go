@@ -1,86 +1,28 @@
-package consentsql_test
+package sqlstore_test
 
 import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
 	gosync "sync"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	_ "modernc.org/sqlite"
 
 	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/consent"
-	"github.com/m365link/m365link/consent/consentsql"
 	"github.com/m365link/m365link/internal/fakegraph"
 	"github.com/m365link/m365link/internal/fakegraph/idp"
+	"github.com/m365link/m365link/sqlstore"
 	"github.com/m365link/m365link/tokens"
 )
-
-// database opens a fresh table on one of the two databases; every
-// States of a test shares it, as instances of one host would.
-type database struct {
-	db      *sql.DB
-	dialect consentsql.Dialect
-	table   string
-}
-
-func (d database) states(t *testing.T) *consentsql.States {
-	t.Helper()
-	s, err := consentsql.New(d.db, d.dialect, &consentsql.Options{Table: d.table})
-	require.NoError(t, err)
-	return s
-}
-
-func randomTable() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return "consent_states_" + hex.EncodeToString(b[:])
-}
-
-func sqliteDB(t *testing.T) database {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "states.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	return database{db: db, dialect: consentsql.SQLite, table: randomTable()}
-}
-
-// postgresDB runs on a real PostgreSQL when M365LINK_TEST_POSTGRES holds a
-// DSN (.ci/run starts one); each test gets its own table.
-func postgresDB(t *testing.T) database {
-	t.Helper()
-	dsn := os.Getenv("M365LINK_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("M365LINK_TEST_POSTGRES is not set: no PostgreSQL to test on (.ci/run provides one)")
-	}
-	db, err := sql.Open("pgx", dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	require.NoError(t, db.PingContext(context.Background()))
-	d := database{db: db, dialect: consentsql.Postgres, table: randomTable()}
-	t.Cleanup(func() { _, _ = db.Exec("DROP TABLE IF EXISTS " + d.table) })
-	return d
-}
-
-var databases = []struct {
-	name string
-	open func(*testing.T) database
-}{{"SQLite", sqliteDB}, {"PostgreSQL", postgresDB}}
 
 func attempt(id string, expires time.Time) consent.Attempt {
 	return consent.Attempt{ID: id, Flow: consent.FlowAdminConsent, Binding: "binding-hash", Tenant: "72f988bf-86f1-41af-91ab-2d7cd011db47",
@@ -95,12 +37,12 @@ func randomID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func TestStates(t *testing.T) {
-	for _, db := range databases {
-		t.Run(db.name, func(t *testing.T) {
-			d := db.open(t)
+func TestConsentStates(t *testing.T) {
+	for _, be := range databases {
+		t.Run(be.name, func(t *testing.T) {
+			d := be.db(t)
 			ctx := context.Background()
-			s := d.states(t)
+			s := d.newStore(t).ConsentStates()
 
 			t.Run("issue and take once", func(t *testing.T) {
 				a := attempt(randomID(), time.Now().Add(10*time.Minute))
@@ -123,7 +65,7 @@ func TestStates(t *testing.T) {
 				a := attempt(randomID(), time.Now().Add(10*time.Minute))
 				_, err := s.Issue(ctx, a)
 				require.NoError(t, err)
-				rows, err := d.db.QueryContext(ctx, "SELECT state_hash, data FROM "+d.table)
+				rows, err := d.open(t).QueryContext(ctx, "SELECT state_hash, data FROM "+d.table("consent_states"))
 				require.NoError(t, err)
 				defer rows.Close()
 				n := 0
@@ -162,7 +104,7 @@ func TestStates(t *testing.T) {
 			// Two instances (two States on one table) consume the same
 			// states at once: each is won exactly once.
 			t.Run("concurrent double consume", func(t *testing.T) {
-				instances := []*consentsql.States{s, d.states(t)}
+				instances := []*sqlstore.ConsentStates{s, d.newStore(t).ConsentStates()}
 				for round := range 10 {
 					state, err := s.Issue(ctx, attempt(randomID(), time.Now().Add(time.Minute)))
 					require.NoError(t, err)
@@ -193,52 +135,10 @@ func TestStates(t *testing.T) {
 
 			t.Run("issue refuses an attempt without a random ID", func(t *testing.T) {
 				_, err := s.Issue(ctx, attempt("short", time.Now().Add(time.Minute)))
-				assert.EqualError(t, err, "consentsql: Issue needs an attempt with a random ID")
+				assert.EqualError(t, err, "sqlstore: Issue needs an attempt with a random ID")
 			})
 		})
 	}
-}
-
-// Several processes migrating a fresh table at once all succeed.
-func TestConcurrentMigrate(t *testing.T) {
-	for _, db := range databases {
-		t.Run(db.name, func(t *testing.T) {
-			d := db.open(t)
-			var wg gosync.WaitGroup
-			errs := make([]error, 6)
-			for i := range errs {
-				s := d.states(t)
-				wg.Go(func() { errs[i] = s.Migrate(context.Background()) })
-			}
-			wg.Wait()
-			for _, err := range errs {
-				assert.NoError(t, err)
-			}
-			_, err := d.states(t).Issue(context.Background(), attempt(randomID(), time.Now().Add(time.Minute)))
-			assert.NoError(t, err)
-		})
-	}
-}
-
-func TestNewRefusesUnsafeTableNames(t *testing.T) {
-	db := sqliteDB(t).db
-	for _, name := range []string{"states; DROP TABLE users", "1states", strings.Repeat("t", 56)} {
-		_, err := consentsql.New(db, consentsql.SQLite, &consentsql.Options{Table: name})
-		assert.EqualError(t, err, fmt.Sprintf("consentsql: table name %q is not a plain SQL identifier of at most 55 characters", name))
-	}
-	_, err := consentsql.New(nil, consentsql.SQLite, nil)
-	assert.EqualError(t, err, "consentsql: New needs a database and a complete dialect")
-}
-
-func TestStatesPrintNoDatabaseDetails(t *testing.T) {
-	d := sqliteDB(t)
-	s := d.states(t)
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x"} {
-		assert.Equal(t, "consentsql.States{sqlite "+d.table+"}", fmt.Sprintf(verb, s), verb)
-	}
-	var js bytes.Buffer
-	slog.New(slog.NewJSONHandler(&js, nil)).Info("m", "states", s)
-	assert.Contains(t, js.String(), `"states":{"dialect":"sqlite","table":"`+d.table+`"}`)
 }
 
 const (
@@ -270,9 +170,9 @@ func browse(t *testing.T, ip *idp.Server, u string) string {
 // refused on the other (the memory of SignedStates would have let the
 // admin-consent replay through, as it carries no code).
 func TestCallbackConsumedOnOneInstanceIsRefusedOnAnother(t *testing.T) {
-	for _, db := range databases {
-		t.Run(db.name, func(t *testing.T) {
-			d := db.open(t)
+	for _, be := range databases {
+		t.Run(be.name, func(t *testing.T) {
+			d := be.db(t)
 			ip := idp.New()
 			t.Cleanup(ip.Close)
 			ip.AddApp(idp.App{ClientID: appID, Secret: appSecret, RedirectURIs: []string{redirect}})
@@ -292,7 +192,7 @@ func TestCallbackConsumedOnOneInstanceIsRefusedOnAnother(t *testing.T) {
 					Cloud: cloud, Scopes: []string{"https://graph.microsoft.com/Mail.Read"}, HTTPClient: ip.Client()})
 				require.NoError(t, err)
 				c, err := consent.New(consent.Config{ClientID: appID, Cloud: cloud, RedirectURI: redirect, Tokens: tok,
-					Scopes: []string{"openid", "profile", "offline_access", "https://graph.microsoft.com/Mail.Read"}, States: d.states(t), HTTPClient: ip.Client()})
+					Scopes: []string{"openid", "profile", "offline_access", "https://graph.microsoft.com/Mail.Read"}, States: d.newStore(t).ConsentStates(), HTTPClient: ip.Client()})
 				require.NoError(t, err)
 				return c
 			}

@@ -1,0 +1,17 @@
+// Package sinktest checks that a host's implementations of the sync
+// engine's interfaces keep the contracts the engine relies on. A host runs
+// them from its own tests:
+//
+//	func TestStateStore(t *testing.T) {
+//		sinktest.RunStateStore(t, func(t *testing.T) m365sync.StateStore { return newMyStore(t) })
+//	}
+//	func TestLeaseStore(t *testing.T) {
+//		sinktest.RunLeaseStore(t, func(t *testing.T) m365sync.LeaseStore { return newMyStore(t) })
+//	}
+//	func TestSink(t *testing.T) {
+//		sinktest.RunSink(t, func(t *testing.T) (m365sync.Sink, sinktest.Contents) {
+//			s := newMySink(t)
+//			return s, s.contents // what the sink holds for a mailbox: message ID -> folder ID
+//		})
+//	}
+package sinktest

@@ -216,6 +216,9 @@ func (c *Connector) BeginConnect(ctx context.Context, session string, opts *Conn
 	if o.Tenant == "" {
 		o.Tenant = Organizations
 	}
+	if len(resourceScopes(c.cfg.Scopes)) == 0 {
+		return "", errors.New("consent: Config.Scopes names no Graph permission; user connect asks for the permissions users consent to, e.g. PlanFor(Delegated, MailSync).Scopes(cloud, true)")
+	}
 	a, state, err := c.issue(ctx, Attempt{Flow: FlowConnect, Binding: bindingOf(session), Tenant: o.Tenant, ReturnTo: o.ReturnTo})
 	if err != nil {
 		return "", err

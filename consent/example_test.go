@@ -1,6 +1,7 @@
 package consent_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -96,7 +97,7 @@ func Example_wiring() {
 	// The admin page links to /m365/admin-consent?return_to=/settings.
 }
 
-func loadKeyFromKMS() []byte                        { return make([]byte, 32) }
+func loadKeyFromKMS() []byte                        { return bytes.Repeat([]byte{0x2a}, 32) } // a KMS data key in real life
 func sessionUserID(r *http.Request) (string, error) { return r.Header.Get("X-User"), nil }
 
 // The secure admin consent end to end, here against the library's fakes
@@ -128,7 +129,7 @@ func ExampleConnector_BeginAdminConsent() {
 	graph.SetTokenUser(func(token string, _ *http.Request) string { c, _ := microsoft.Validate(token); return c.UserID })
 
 	secret, _ := tokens.ClientSecret("s3cret")
-	ring, _ := tokens.NewKeyRing(1, make([]byte, 32))
+	ring, _ := tokens.NewKeyRing(1, bytes.Repeat([]byte{0x2a}, 32)) // a KMS data key in real life
 	fake := m365link.Global // the global cloud, at the fakes
 	fake.Name, fake.AuthorityHost, fake.GraphBase = "fake", microsoft.URL(), graph.URL()
 	manager, _ := tokens.NewManager(tokens.Config{ClientID: clientID, Credential: secret, Store: tokens.NewEncrypted(&tokens.Memory{}, ring),
@@ -214,7 +215,7 @@ func ExampleConnector_TestConnection() {
 	fake := m365link.Global // the global cloud, at the fakes
 	fake.Name, fake.AuthorityHost, fake.GraphBase = "fake", microsoft.URL(), graph.URL()
 	secret, _ := tokens.ClientSecret("s3cret")
-	ring, _ := tokens.NewKeyRing(1, make([]byte, 32))
+	ring, _ := tokens.NewKeyRing(1, bytes.Repeat([]byte{0x2a}, 32)) // a KMS data key in real life
 	manager, _ := tokens.NewManager(tokens.Config{ClientID: clientID, Credential: secret, Store: tokens.NewEncrypted(&tokens.Memory{}, ring),
 		Cloud: fake, HTTPClient: microsoft.Client()})
 	shared, _ := graphclient.New(graphclient.Config{Cloud: fake, HTTPClient: graph.Client()}) // the one sync uses too

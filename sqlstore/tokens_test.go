@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -22,7 +23,7 @@ func TestTokensContract(t *testing.T) {
 func TestTokensEncrypted(t *testing.T) {
 	ctx := context.Background()
 	raw := sqliteDB(t).newStore(t).Tokens()
-	ring, err := tokens.NewKeyRing(1, make([]byte, 32))
+	ring, err := tokens.NewKeyRing(1, bytes.Repeat([]byte{0x2a}, 32))
 	require.NoError(t, err)
 	s := tokens.NewEncrypted(raw, ring)
 	k := tokens.Key{Account: m365link.Account{TenantID: "t", UserID: "u"}, Purpose: tokens.PurposeMSAL}

@@ -86,6 +86,11 @@ func (r *KeyRing) add(id uint32, key []byte) error {
 	if len(key) != keySizeBytes {
 		return fmt.Errorf("tokens: key %d is %d bytes; AES-256 needs %d", id, len(key), keySizeBytes)
 	}
+	if allZero(key) {
+		// An all-zero key is a configuration mistake (an unset secret
+		// decoded to zeros), never a random key.
+		return fmt.Errorf("tokens: key %d is all zero bytes, not a random key (use crypto/rand or a KMS data key)", id)
+	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
 		return fmt.Errorf("tokens: key %d: %w", id, err)
@@ -366,4 +371,14 @@ func Rewrap(ctx context.Context, s Store, ring *KeyRing) (RewrapStats, error) {
 		st.Rewrapped++
 	}
 	return st, nil
+}
+
+// allZero reports whether every byte of key is zero.
+func allZero(key []byte) bool {
+	for _, b := range key {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
 }

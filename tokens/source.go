@@ -112,13 +112,23 @@ type Manager struct {
 
 // NewManager checks cfg and returns a manager.
 func NewManager(cfg Config) (*Manager, error) {
-	if cfg.ClientID == "" || cfg.Store == nil || cfg.Credential.kind == "" {
-		return nil, errors.New("tokens: Config needs ClientID, Credential and Store")
+	var bad []string
+	if cfg.ClientID == "" {
+		bad = append(bad, "Config.ClientID is empty (the app registration's application ID)")
+	}
+	if cfg.Credential.kind == "" {
+		bad = append(bad, "Config.Credential is empty (ClientSecret or ClientCertificate)")
+	}
+	if cfg.Store == nil {
+		bad = append(bad, "Config.Store is nil (Memory, sqlstore's Tokens or the host's own, ideally wrapped by NewEncrypted)")
 	}
 	cfg.Cloud = cfg.Cloud.OrDefault()
 	authority := strings.TrimRight(cfg.Cloud.AuthorityHost, "/")
 	if !strings.HasPrefix(authority, "https://") || cfg.Cloud.GraphResource == "" {
-		return nil, fmt.Errorf("tokens: Config.Cloud %q needs an https AuthorityHost and a GraphResource", cfg.Cloud.Name)
+		bad = append(bad, fmt.Sprintf("Config.Cloud %q needs an https AuthorityHost and a GraphResource", cfg.Cloud.Name))
+	}
+	if len(bad) > 0 {
+		return nil, errors.New("tokens: " + strings.Join(bad, "; "))
 	}
 	if cfg.RefreshBefore <= 0 {
 		cfg.RefreshBefore = 5 * time.Minute

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
 
 	"github.com/m365link/m365link"
 )
@@ -49,3 +50,23 @@ func TestAllFollowsNextLinksOnTheOriginOnly(t *testing.T) {
 	require.ErrorIs(t, err, m365link.ErrUntrustedLink)
 	assert.NotContains(t, err.Error(), "secret")
 }
+
+// A token source that returns an empty token fails the request; nothing
+// goes out without the credential it was meant to carry.
+func TestEmptyAccessTokenIsNeverSent(t *testing.T) {
+	sent := 0
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		sent++
+		return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(`{}`)), Header: http.Header{}, Request: r}, nil
+	})
+	c, err := New(Config{BaseURL: "https://graph.example/v1.0", HTTPClient: &http.Client{Transport: rt}})
+	require.NoError(t, err)
+	empty := TokenSourceFunc(func(context.Context) (*oauth2.Token, error) { return &oauth2.Token{}, nil })
+	err = c.JSON(context.Background(), &Request{Path: "/me", Token: empty}, nil)
+	assert.EqualError(t, err, "graph: token: the token source returned no access token")
+	assert.Zero(t, sent)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

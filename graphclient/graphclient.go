@@ -44,6 +44,11 @@ type Config struct {
 	// and the HTTP status (0 when no response arrived), for a host's
 	// metrics. It must be fast.
 	OnResponse func(mailbox string, status int)
+	// OnRetry, if set, is called before every wait between two attempts
+	// of a request with its mailbox, the attempt that failed (1-based),
+	// the wait (what Retry-After asked, or the backoff) and the typed
+	// cause: for a host's metrics (see package m365otel). It must be fast.
+	OnRetry func(mailbox string, attempt int, wait time.Duration, cause error)
 }
 
 // Retry bounds the retries of one Graph request: 429, 500, 502, 503, 504,
@@ -118,6 +123,7 @@ func New(cfg Config) (*Client, error) {
 		Logger:     cfg.Logger,
 		UserAgent:  cfg.UserAgent,
 		OnResponse: cfg.OnResponse,
+		OnRetry:    cfg.OnRetry,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("graphclient: cloud %s: %w", cloud.Name, err)

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -114,6 +115,12 @@ type Config struct {
 	// mailbox come one at a time and in order; calls for different
 	// mailboxes come concurrently. It must not block for long.
 	OnProgress func(Status)
+	// OnPass, if set, is called as a pass over a mailbox starts, with its
+	// context; the context it returns is the pass's (a tracing span goes
+	// in it and reaches every Graph request of the pass), and end, if not
+	// nil, is called when the pass ends with what it did. For a host's
+	// traces and metrics (see package m365otel).
+	OnPass func(ctx context.Context, mb m365link.Mailbox) (passCtx context.Context, end func(PassResult))
 	// OnItemError, if set, is called for every message Graph sent that
 	// could not be understood; the rest of its page is delivered anyway.
 	OnItemError func(m365link.Mailbox, *m365link.ItemError)

@@ -226,8 +226,39 @@ func (e *Engine) lease(ctx context.Context, mb m365link.Mailbox) (release func()
 // what it means for the host, and the next pass resumes where this one
 // stopped.
 func (e *Engine) SyncOnce(ctx context.Context, mb m365link.Mailbox) error {
-	_, err := e.syncOnce(ctx, mb)
-	return err
+	return e.passOver(ctx, mb).Err
+}
+
+// passOver runs one pass over mb between the OnPass hook's start and end
+// and says what it did.
+func (e *Engine) passOver(ctx context.Context, mb m365link.Mailbox) PassResult {
+	var end func(PassResult)
+	if e.cfg.OnPass != nil {
+		pctx, f := e.cfg.OnPass(ctx, mb)
+		if pctx != nil {
+			ctx = pctx
+		}
+		end = f
+	}
+	start := time.Now()
+	p, err := e.syncOnce(ctx, mb)
+	if mb.TenantID == "" {
+		mb.TenantID = e.cfg.TenantID
+	}
+	r := PassResult{Mailbox: mb, Duration: time.Since(start), Err: err}
+	if p != nil {
+		p.mu.Lock()
+		r.Pages, r.Items = p.st.Pages, p.st.Items
+		p.mu.Unlock()
+		r.Requests = p.requests.Load()
+	}
+	if st, ok := e.Status(mb.Key()); ok {
+		r.State = st.State
+	}
+	if end != nil {
+		end(r)
+	}
+	return r
 }
 
 // syncOnce is SyncOnce, also returning the pass (nil when none ran).

@@ -51,19 +51,7 @@ func (e *Engine) RunOnce(ctx context.Context) ([]PassResult, error) {
 		}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			start := time.Now()
-			p, err := e.syncOnce(ctx, mb)
-			r := PassResult{Mailbox: mb, Duration: time.Since(start), Err: err}
-			if p != nil {
-				p.mu.Lock()
-				r.Pages, r.Items = p.st.Pages, p.st.Items
-				p.mu.Unlock()
-				r.Requests = p.requests.Load()
-			}
-			if st, ok := e.Status(mb.Key()); ok {
-				r.State = st.State
-			}
-			out[i] = r
+			out[i] = e.passOver(ctx, mb)
 		})
 	}
 	wg.Wait()

@@ -93,6 +93,11 @@ type Config struct {
 	Attempts int
 	// Logger receives refresh events (never tokens); nil discards.
 	Logger *slog.Logger
+	// OnRefresh, if set, is called after every acquisition that went past
+	// the token held in memory (MSAL's cache or the identity platform),
+	// with how long it took and its error: for a host's metrics (see
+	// package m365otel). It must be fast.
+	OnRefresh func(account m365link.Account, took time.Duration, err error)
 }
 
 // Manager hands out one [Source] per account and keeps their shared
@@ -306,7 +311,11 @@ func (s *Source) msal() (*confidential.Client, *msalCache, error) {
 }
 
 // acquire runs inside the hot path's single flight.
-func (s *Source) acquire(ctx context.Context) (*oauth2.Token, int64, error) {
+func (s *Source) acquire(ctx context.Context) (tok *oauth2.Token, version int64, err error) {
+	if hook := s.m.cfg.OnRefresh; hook != nil {
+		start := time.Now()
+		defer func() { hook(s.account, time.Since(start), err) }()
+	}
 	client, mc, err := s.msal()
 	if err != nil {
 		return nil, 0, err
@@ -338,7 +347,7 @@ func (s *Source) acquire(ctx context.Context) (*oauth2.Token, int64, error) {
 		}
 		return nil, mc.loadedVersion(), err
 	}
-	tok := &oauth2.Token{AccessToken: res.AccessToken, TokenType: "Bearer", Expiry: res.ExpiresOn}
+	tok = &oauth2.Token{AccessToken: res.AccessToken, TokenType: "Bearer", Expiry: res.ExpiresOn}
 	return tok, 0, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -80,6 +81,10 @@ type Config struct {
 	// mailbox and the HTTP status (0 when no response arrived), so callers
 	// can count requests and throttling answers. It must be fast.
 	OnResponse func(mailbox string, status int)
+	// OnRetry, if set, is called before every wait between attempts with
+	// the request's mailbox, the attempt that failed (1-based), the wait
+	// and its cause. It must be fast.
+	OnRetry func(mailbox string, attempt int, wait time.Duration, cause error)
 
 	clock clock // nil = real time; tests replace it
 }
@@ -102,6 +107,7 @@ type Client struct {
 	ua      string
 	clock   clock
 	observe func(mailbox string, status int)
+	onRetry func(mailbox string, attempt int, wait time.Duration, cause error)
 }
 
 // New returns a client for cfg.
@@ -128,6 +134,7 @@ func New(cfg Config) (*Client, error) {
 		ua:      cfg.UserAgent,
 		clock:   cfg.clock,
 		observe: cfg.OnResponse,
+		onRetry: cfg.OnRetry,
 	}
 	if c.clock == nil {
 		c.clock = realClock{}
@@ -338,6 +345,9 @@ func (c *Client) call(ctx context.Context, req *Request, handle func(*http.Respo
 		if req.Mailbox != "" && errors.As(err, &ge) && (ge.StatusCode == 429 || ge.StatusCode == 503) {
 			// Throttling is per mailbox: hold every caller for it, not just this one.
 			c.limiter.Throttle(req.Mailbox, c.clock.Now().Add(wait))
+		}
+		if c.onRetry != nil {
+			c.onRetry(req.Mailbox, attempt, wait, err)
 		}
 		c.log.LogAttrs(ctx, slog.LevelDebug, "graph: retrying",
 			slog.String("method", method), slog.String("path", target.EscapedPath()),

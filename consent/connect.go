@@ -122,6 +122,9 @@ func New(cfg Config) (*Connector, error) {
 	} else {
 		bad = append(bad, checkCloud(&cfg)...)
 	}
+	if cfg.Graph != nil && graph.FromHandle(cfg.Graph) == nil {
+		bad = append(bad, "Config.Graph was not made by graphclient.New")
+	}
 	roles, err := adminRolesOf(cfg.AdminRoles)
 	if err != nil {
 		bad = append(bad, err.Error())

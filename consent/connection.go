@@ -71,6 +71,9 @@ func (c *Connector) TestConnection(ctx context.Context, client *graphclient.Clie
 	if client == nil {
 		client = c.gc
 	}
+	if graph.FromHandle(client) == nil {
+		return nil, errors.New("consent: TestConnection got a Graph client not made by graphclient.New")
+	}
 	if client.Cloud() != c.cfg.Cloud {
 		return nil, fmt.Errorf("consent: TestConnection got a Graph client of cloud %q, not of the connector's %q", client.Cloud().Name, c.cfg.Cloud.Name)
 	}

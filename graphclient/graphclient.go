@@ -137,6 +137,9 @@ func (c *Client) Cloud() m365link.Cloud { return c.cloud }
 // ThrottledUntil returns when Graph's throttling of a mailbox (by user ID
 // or UPN, as requests name it) ends; zero when it is not throttled.
 func (c *Client) ThrottledUntil(mailbox string) time.Time {
+	if c == nil || c.c == nil {
+		return time.Time{}
+	}
 	return c.c.Limiter().ThrottledUntil(mailbox)
 }
 
@@ -148,10 +151,18 @@ func (c *Client) ThrottledUntil(mailbox string) time.Time {
 // follows redirects only within the same origin and never sends an
 // Authorization header to another origin. It neither authenticates nor
 // retries.
-func (c *Client) HTTPClient() *http.Client { return c.c.HTTPClient() }
+func (c *Client) HTTPClient() *http.Client {
+	if c == nil || c.c == nil {
+		return nil // not made by New
+	}
+	return c.c.HTTPClient()
+}
 
 // String names the cloud and Graph base.
 func (c *Client) String() string {
+	if c == nil || c.c == nil {
+		return "graphclient.Client{not made by New}"
+	}
 	return "graphclient.Client{" + c.cloud.Name + " " + c.cloud.GraphBase + "}"
 }
 

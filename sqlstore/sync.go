@@ -10,7 +10,8 @@ import (
 	m365sync "github.com/m365link/m365link/sync"
 )
 
-// SyncState is a [m365sync.StateStore] and [m365sync.MailboxLister] in
+// SyncState is a [m365sync.StateStore], [m365sync.MailboxLister] and
+// [m365sync.KeyLister] in
 // the {prefix}_sync_state table, from [Store.SyncState]: one row per
 // mailbox and key, holding the engine's opaque record. Keys are kept in
 // the folder column as the engine gives them ("" for a mailbox's record,
@@ -18,12 +19,13 @@ import (
 type SyncState struct {
 	s *Store
 
-	qLoad, qSave, qDelete, qList string
+	qLoad, qSave, qDelete, qList, qKeys string
 }
 
 var (
 	_ m365sync.StateStore    = (*SyncState)(nil)
 	_ m365sync.MailboxLister = (*SyncState)(nil)
+	_ m365sync.KeyLister     = (*SyncState)(nil)
 )
 
 func newSyncState(s *Store) *SyncState {
@@ -35,7 +37,32 @@ func newSyncState(s *Store) *SyncState {
 			") ON CONFLICT (mailbox, folder) DO UPDATE SET data = excluded.data",
 		qDelete: "DELETE FROM " + table + " WHERE mailbox = " + p(1),
 		qList:   "SELECT DISTINCT mailbox FROM " + table + " ORDER BY mailbox",
+		qKeys:   "SELECT folder FROM " + table + " WHERE mailbox = " + p(1) + " ORDER BY folder",
 	}
+}
+
+// ListKeys implements [m365sync.KeyLister], in order.
+func (st *SyncState) ListKeys(ctx context.Context, mailbox string) ([]string, error) {
+	if err := st.s.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := st.s.db.QueryContext(ctx, st.qKeys, mailbox)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list keys of %s: %w", mailbox, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("sqlstore: list keys of %s: %w", mailbox, err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list keys of %s: %w", mailbox, err)
+	}
+	return out, nil
 }
 
 // Load implements [m365sync.StateStore].

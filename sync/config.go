@@ -10,6 +10,7 @@ import (
 
 	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/graphclient"
+	"github.com/m365link/m365link/internal/graph"
 )
 
 // FolderSpec names a folder to sync: a well-known name ("inbox",
@@ -176,6 +177,26 @@ func (c Config) Validate() error {
 	}
 	if c.State == nil {
 		bad("State is required (MemoryState, sqlstore's SyncState or the host's own StateStore)")
+	}
+	if c.Client != nil && graph.FromHandle(c.Client) == nil {
+		bad("Client was not made by graphclient.New")
+	}
+	excludes := 0
+	for _, f := range c.Folders {
+		if f.Exclude {
+			excludes++
+		}
+	}
+	if excludes > 0 && excludes == len(c.Folders) {
+		bad("Folders has only Exclude specs; nothing would sync (start from a preset such as AllMailFolders)")
+	}
+	for i, mb := range c.Policy.Mailboxes {
+		if mb.UserID == "" {
+			bad("Policy.Mailboxes[%d] has no UserID", i)
+		}
+		if mb.TenantID != "" && !strings.EqualFold(mb.TenantID, c.TenantID) {
+			bad("Policy.Mailboxes[%d] is in tenant %s, not %s", i, mb.TenantID, c.TenantID)
+		}
 	}
 	for i, f := range c.Folders {
 		n := 0

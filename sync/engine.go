@@ -232,6 +232,9 @@ func (e *Engine) SyncOnce(ctx context.Context, mb m365link.Mailbox) error {
 // passOver runs one pass over mb between the OnPass hook's start and end
 // and says what it did.
 func (e *Engine) passOver(ctx context.Context, mb m365link.Mailbox) PassResult {
+	if mb.TenantID == "" {
+		mb.TenantID = e.cfg.TenantID
+	}
 	var end func(PassResult)
 	if e.cfg.OnPass != nil {
 		pctx, f := e.cfg.OnPass(ctx, mb)
@@ -242,9 +245,6 @@ func (e *Engine) passOver(ctx context.Context, mb m365link.Mailbox) PassResult {
 	}
 	start := time.Now()
 	p, err := e.syncOnce(ctx, mb)
-	if mb.TenantID == "" {
-		mb.TenantID = e.cfg.TenantID
-	}
 	r := PassResult{Mailbox: mb, Duration: time.Since(start), Err: err}
 	if p != nil {
 		p.mu.Lock()
@@ -252,8 +252,8 @@ func (e *Engine) passOver(ctx context.Context, mb m365link.Mailbox) PassResult {
 		p.mu.Unlock()
 		r.Requests = p.requests.Load()
 	}
-	if st, ok := e.Status(mb.Key()); ok {
-		r.State = st.State
+	if st, ok := e.Status(mb.Key()); ok && p != nil {
+		r.State = st.State // what this pass left (a pass that never ran leaves State empty)
 	}
 	if end != nil {
 		end(r)

@@ -131,7 +131,15 @@ type MemoryState struct {
 var (
 	_ StateStore    = (*MemoryState)(nil)
 	_ MailboxLister = (*MemoryState)(nil)
+	_ KeyLister     = (*MemoryState)(nil)
 )
+
+// ListKeys implements [KeyLister].
+func (m *MemoryState) ListKeys(_ context.Context, mailbox string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Sorted(maps.Keys(m.records[mailbox])), nil
+}
 
 // ListMailboxes implements [MailboxLister].
 func (m *MemoryState) ListMailboxes(context.Context) ([]string, error) {

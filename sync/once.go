@@ -31,8 +31,9 @@ type PassResult struct {
 // at a time — and returns what each did, ordered by mailbox key: for cron
 // jobs, command-line tools and tests, where [Engine.Run] would run on. It
 // returns an error only when the policy cannot be read or ctx ends; a
-// mailbox's failure is in its PassResult. Unlike Run it removes nothing
-// the policy dropped.
+// mailbox's failure is in its PassResult. When ctx ends first, the
+// mailboxes already started are reported with ctx's error. Unlike Run it
+// removes nothing the policy dropped.
 func (e *Engine) RunOnce(ctx context.Context) ([]PassResult, error) {
 	mbs, err := e.Mailboxes(ctx)
 	if err != nil {
@@ -55,9 +56,8 @@ func (e *Engine) RunOnce(ctx context.Context) ([]PassResult, error) {
 		})
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return out, err
-	}
+	// Mailboxes never started (ctx ended first) are left out.
+	out = slices.DeleteFunc(out, func(r PassResult) bool { return r.Mailbox.UserID == "" })
 	slices.SortFunc(out, func(a, b PassResult) int { return strings.Compare(a.Mailbox.Key(), b.Mailbox.Key()) })
-	return out, nil
+	return out, ctx.Err()
 }

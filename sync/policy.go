@@ -73,6 +73,10 @@ func (e *Engine) Mailboxes(ctx context.Context) ([]m365link.Mailbox, error) {
 	e.mu.Unlock()
 	var allowed []wireUser
 	for _, mb := range pol.Mailboxes {
+		if mb.UserID == "" || mb.TenantID != "" && !strings.EqualFold(mb.TenantID, e.cfg.TenantID) {
+			e.log.LogAttrs(ctx, slog.LevelWarn, "sync: policy names a mailbox without a user ID or of another tenant; skipped", mailboxAttr(mb))
+			continue
+		}
 		allowed = append(allowed, wireUser{ID: mb.UserID, UPN: mb.UPN, Name: mb.DisplayName})
 	}
 	denied := map[string]bool{}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/fakegraph"
 	m365sync "github.com/m365link/m365link/sync"
 )
@@ -180,4 +181,55 @@ func TestBackoffFolderCostsNothing(t *testing.T) {
 		}
 	}
 	assert.Zero(t, counts, "requests for a folder that is backing off")
+}
+
+// An unreadable cursor (damaged in the host's store) starts its folder
+// over with a round that sweeps, under a generation above every one the
+// sink holds: a message deleted meanwhile leaves no ghost.
+func TestUnreadableCursorSweeps(t *testing.T) {
+	h := newHarness(t, crashSpec)
+	mb := h.mailbox(0)
+	cfg := h.config(nil, nil)
+	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
+	e := h.engine(t, cfg)
+	ctx := context.Background()
+	require.NoError(t, e.SyncOnce(ctx, mb))
+	h.fg.InvalidateDeltaTokens(mb.UserID)
+	require.NoError(t, e.SyncOnce(ctx, mb)) // a resync: generation 2
+	inbox := h.folderID(t, 0, "inbox")
+	require.NoError(t, h.state.Save(ctx, mb.Key(), "f:"+inbox, []byte("{not json")))
+	gone := deleteHeld(t, h, inbox, 1)
+	require.NoError(t, e.SyncOnce(ctx, mb))
+	h.assertMirror(t, 0, inbox)
+	_, _, ok := h.sink.Message(mb, gone[0])
+	assert.False(t, ok)
+	last := h.sink.resets[len(h.sink.resets)-1]
+	assert.Equal(t, m365sync.ResetEnd, last.Phase)
+	assert.Greater(t, last.Generation, int64(2))
+}
+
+// An unreadable mailbox record loses the list of folders synced before;
+// with a store that can list its keys, it is rebuilt from the cursors, so
+// a folder dropped from the configuration is still emptied.
+func TestUnreadableRecordStillDropsFolders(t *testing.T) {
+	h := newHarness(t, crashSpec)
+	mb := h.mailbox(0)
+	ctx := context.Background()
+	require.NoError(t, h.engine(t, h.config(nil, nil)).SyncOnce(ctx, mb))
+	require.NoError(t, h.state.Save(ctx, mb.Key(), "", []byte("garbage")))
+	cfg := h.config(nil, nil)
+	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
+	require.NoError(t, h.engine(t, cfg).SyncOnce(ctx, mb))
+	h.assertMirror(t, 0, h.folderID(t, 0, "inbox"))
+}
+
+// A Config whose Client was not made by graphclient.New is refused.
+func TestZeroClientIsRefused(t *testing.T) {
+	h := newHarness(t, crashSpec)
+	cfg := h.config(nil, nil)
+	cfg.Client = &graphclient.Client{}
+	_, err := m365sync.New(cfg)
+	assert.EqualError(t, err, "sync: invalid Config: Client was not made by graphclient.New")
+	assert.Equal(t, "graphclient.Client{not made by New}", cfg.Client.String())
+	assert.True(t, cfg.Client.ThrottledUntil("x").IsZero())
 }

@@ -251,9 +251,9 @@ func (e *Engine) nextRun(key string, err error) time.Time {
 		return now.Add(24 * time.Hour)
 	case errors.Is(err, m365link.ErrReconnectRequired):
 		return now.Add(5 * time.Minute)
-	case errors.Is(err, ErrDegraded):
-		// The degraded folder waits its window out by itself; the
-		// mailbox's other folders carry on.
+	case onlyFolderWaits(err):
+		// The degraded or backing-off folder waits by itself; the
+		// mailbox's other folders carry on at their interval.
 		return now.Add(e.cfg.Schedule.Interval)
 	case errors.Is(err, m365link.ErrThrottled) && st.ThrottledUntil.After(now):
 		return st.ThrottledUntil
@@ -285,4 +285,19 @@ func (e *Engine) poke() {
 	case e.wake <- struct{}{}:
 	default:
 	}
+}
+
+// onlyFolderWaits reports whether err is made only of folders that this
+// pass left alone on purpose (degraded, or backing off after failures).
+func onlyFolderWaits(err error) bool {
+	var fe *FolderError
+	if j, ok := errors.Unwrap(err).(interface{ Unwrap() []error }); ok && errors.As(err, &fe) {
+		for _, e := range j.Unwrap() {
+			if !errors.Is(e, ErrDegraded) && !errors.Is(e, ErrFolderBackoff) {
+				return false
+			}
+		}
+		return true
+	}
+	return errors.Is(err, ErrDegraded)
 }

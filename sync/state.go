@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -93,10 +94,12 @@ func (e *Engine) loadCursor(ctx context.Context, mailbox, folder string) (cursor
 		return c, nil
 	}
 	if err := json.Unmarshal(b, &c); err != nil {
-		// Unreadable state must not wedge the folder: start it over (a
-		// full round with a sweep) and say so.
+		// Unreadable state must not wedge the folder: start it over with
+		// a full round that sweeps. Its generation must be above any the
+		// lost cursor gave the sink's messages: the clock's nanoseconds
+		// are, by far (generations count rounds).
 		e.log.Warn("sync: unreadable cursor; the folder starts over", "mailbox", mailbox, "folder", folder, "error", err.Error())
-		return cursor{}, nil
+		return cursor{Generation: time.Now().UnixNano(), Since: e.cfg.Window.start(time.Now())}, nil
 	}
 	if c.V > cursorVersion {
 		return c, hostErr("load cursor", fmt.Errorf("cursor format %d is newer than this engine's (%d)", c.V, cursorVersion))
@@ -126,8 +129,26 @@ func (e *Engine) loadRecord(ctx context.Context, mailbox string) (mailboxRecord,
 		return r, nil
 	}
 	if err := json.Unmarshal(b, &r); err != nil {
-		e.log.Warn("sync: unreadable mailbox record; starting from an empty one", "mailbox", mailbox, "error", err.Error())
-		return mailboxRecord{}, nil
+		// The folders earlier passes synced are in it (so that one that
+		// drops out is emptied): rebuild them from the cursors, when the
+		// store can list them.
+		r = mailboxRecord{}
+		if kl, ok := e.cfg.State.(KeyLister); ok {
+			keys, lerr := kl.ListKeys(ctx, mailbox)
+			if lerr != nil {
+				return r, hostErr("list state keys", lerr)
+			}
+			for _, k := range keys {
+				if id, ok := strings.CutPrefix(k, "f:"); ok {
+					r.Folders = append(r.Folders, id)
+				}
+			}
+			e.log.Warn("sync: unreadable mailbox record; folders rebuilt from the cursors", "mailbox", mailbox, "error", err.Error())
+			return r, nil
+		}
+		e.log.Error("sync: unreadable mailbox record, and the StateStore cannot list its cursors: a folder no longer synced may stay in the sink",
+			"mailbox", mailbox, "error", err.Error())
+		return r, nil
 	}
 	if r.V > recordVersion {
 		return r, hostErr("load status", fmt.Errorf("record format %d is newer than this engine's (%d)", r.V, recordVersion))

@@ -162,14 +162,25 @@ type MailboxLister interface {
 	ListMailboxes(ctx context.Context) ([]string, error)
 }
 
+// KeyLister is a [StateStore] that can list the keys it holds for one
+// mailbox. The engine uses it to recover from a mailbox record that
+// cannot be read: the cursors' keys say which folders earlier passes
+// synced, so that one that dropped out is still emptied in the sink.
+// [MemoryState] and sqlstore's SyncState implement it.
+type KeyLister interface {
+	// ListKeys returns the keys saved under mailbox.
+	ListKeys(ctx context.Context, mailbox string) ([]string, error)
+}
+
 // LeaseStore lets several worker processes share mailboxes: only the
 // holder of a mailbox's unexpired lease syncs it. The engine takes the
 // lease before a pass, renews it after fetching each page and before
 // handing it to the sink (so a worker that stalled past its lease stops
 // before writing), and releases it after the pass. Implementations must be
-// safe for concurrent use by many processes; expiry is judged by the
-// store's clock, so workers' clocks should agree within a small part of
-// the TTL.
+// safe for concurrent use by many processes. An implementation may judge
+// expiry by the store's clock or by the acquiring worker's (sqlstore's
+// Leases do the latter); either way workers' clocks should agree within a
+// small part of the TTL.
 type LeaseStore interface {
 	// Acquire takes the lease on key for owner until now+ttl, or renews it
 	// if owner holds it; it reports false when another owner holds an

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -70,3 +71,25 @@ func TestEmptyAccessTokenIsNeverSent(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A 429 whose Retry-After is longer than the call will wait ends the
+// call, and still holds every caller for that mailbox until then.
+func TestLongRetryAfterIsSharedWhenTheCallGivesUp(t *testing.T) {
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"300"}, "Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(`{"error":{"code":"ApplicationThrottled","message":"slow down"}}`)), Request: r}, nil
+	})
+	retries := 0
+	c, err := New(Config{BaseURL: "https://graph.example/v1.0", HTTPClient: &http.Client{Transport: rt},
+		OnRetry: func(string, int, time.Duration, error) { retries++ }})
+	require.NoError(t, err)
+	before := time.Now()
+	err = c.JSON(context.Background(), &Request{Path: "/users/u1/messages", Mailbox: "u1", Token: TokenSourceFunc(func(context.Context) (*oauth2.Token, error) {
+		return &oauth2.Token{AccessToken: "t"}, nil
+	})}, nil)
+	require.ErrorIs(t, err, m365link.ErrThrottled)
+	assert.Zero(t, retries, "given up at once: 300 s is past MaxElapsed")
+	until := c.Limiter().ThrottledUntil("u1")
+	assert.WithinDuration(t, before.Add(300*time.Second), until, 5*time.Second)
+	assert.True(t, c.Limiter().ThrottledUntil("u2").IsZero(), "another mailbox is not held")
+}

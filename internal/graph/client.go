@@ -333,6 +333,13 @@ func (c *Client) call(ctx context.Context, req *Request, handle func(*http.Respo
 			}
 			return errors.Join(ctx.Err(), err)
 		}
+		var ge *m365link.GraphError
+		throttled := req.Mailbox != "" && errors.As(err, &ge) && (ge.StatusCode == 429 || ge.StatusCode == 503)
+		if throttled && ge.RetryAfter > 0 {
+			// Throttling is per mailbox: hold every caller for it, not just
+			// this one — also when this call gives up rather than wait.
+			c.limiter.Throttle(req.Mailbox, c.clock.Now().Add(max(ge.RetryAfter, c.retry.MinRetryAfter)))
+		}
 		retry, always := retryable(err)
 		if !retry || !idempotent && !always || attempt >= c.retry.MaxAttempts {
 			return err
@@ -341,9 +348,7 @@ func (c *Client) call(ctx context.Context, req *Request, handle func(*http.Respo
 		if c.clock.Now().Add(wait).Sub(start) > c.retry.MaxElapsed {
 			return err
 		}
-		var ge *m365link.GraphError
-		if req.Mailbox != "" && errors.As(err, &ge) && (ge.StatusCode == 429 || ge.StatusCode == 503) {
-			// Throttling is per mailbox: hold every caller for it, not just this one.
+		if throttled {
 			c.limiter.Throttle(req.Mailbox, c.clock.Now().Add(wait))
 		}
 		if c.onRetry != nil {

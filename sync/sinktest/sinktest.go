@@ -124,6 +124,28 @@ func RunStateStore(t *testing.T, newStore func(t *testing.T) m365sync.StateStore
 			mustLoad(t, s, alice, key(fmt.Sprintf("folder-%d", w)), []byte(`{"gen":8}`))
 		}
 	})
+	t.Run("list keys", func(t *testing.T) {
+		s := newStore(t)
+		l, ok := s.(m365sync.KeyLister)
+		if !ok {
+			t.Skip("the store is not a KeyLister")
+		}
+		must(t, s.Save(ctx, alice.Key(), key(inboxB), full))
+		must(t, s.Save(ctx, alice.Key(), "", record))
+		must(t, s.Save(ctx, alice.Key(), key(inbox), full))
+		must(t, s.Save(ctx, bob.Key(), key(sent), full))
+		got, err := l.ListKeys(ctx, alice.Key())
+		must(t, err)
+		slices.Sort(got)
+		if want := []string{"", key(inboxB), key(inbox)}; !slices.Equal(got, want) {
+			t.Fatalf("ListKeys = %q, want %q", got, want)
+		}
+		got, err = l.ListKeys(ctx, "never/seen")
+		must(t, err)
+		if len(got) != 0 {
+			t.Fatalf("ListKeys of an unknown mailbox = %q, want none", got)
+		}
+	})
 	t.Run("list mailboxes", func(t *testing.T) {
 		s := newStore(t)
 		l, ok := s.(m365sync.MailboxLister)

@@ -130,7 +130,7 @@ func ExampleConnector_BeginAdminConsent() {
 
 	secret, _ := tokens.ClientSecret("s3cret")
 	ring, _ := tokens.NewKeyRing(1, bytes.Repeat([]byte{0x2a}, 32)) // a KMS data key in real life
-	fake := m365link.Global // the global cloud, at the fakes
+	fake := m365link.Global                                         // the global cloud, at the fakes
 	fake.Name, fake.AuthorityHost, fake.GraphBase = "fake", microsoft.URL(), graph.URL()
 	manager, _ := tokens.NewManager(tokens.Config{ClientID: clientID, Credential: secret, Store: tokens.NewEncrypted(&tokens.Memory{}, ring),
 		Cloud: fake, HTTPClient: microsoft.Client()})

@@ -1,6 +1,7 @@
 package fakegraph
 
 import (
+	"crypto/x509"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -171,6 +172,11 @@ func (s *Server) Origin() string { return s.ts.URL }
 // Client returns an HTTP client for the server; with [NewTLS] it trusts the
 // server's certificate.
 func (s *Server) Client() *http.Client { return s.ts.Client() }
+
+// Certificate returns the TLS certificate of a server started with
+// [NewTLS] (nil for [New]), for a client that must trust this server and
+// others.
+func (s *Server) Certificate() *x509.Certificate { return s.ts.Certificate() }
 
 // SetTokenValidator installs a check of the bearer token every request must
 // carry; a request it refuses gets 401 InvalidAuthenticationToken. Without

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -134,6 +135,20 @@ func (c *apiCheck) typ(t types.Type) {
 	case *types.Interface:
 		for m := range t.Methods() {
 			c.typ(m.Type())
+		}
+	}
+}
+
+// The fakes render Graph's and the identity platform's answers from their
+// own model: they import nothing of the library's Graph client, so a wire
+// bug in the client cannot hide in the fake.
+func TestFakesShareNoCodeWithTheClient(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-test", "-f", "{{.ImportPath}}",
+		"github.com/m365link/m365link/internal/fakegraph/...").Output()
+	require.NoError(t, err, "go list")
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, "github.com/m365link/m365link") {
+			assert.Contains(t, dep, "/internal/fakegraph", "the fakes depend on %s", dep)
 		}
 	}
 }

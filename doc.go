@@ -29,6 +29,9 @@
 //     or PostgreSQL database, with one serialised Migrate.
 //   - vendors and match: put every mail and meeting under the right vendor,
 //     with an explanation.
+//   - m365linktest: a fake tenant (Graph and the identity platform) for a
+//     host's own tests: seeding, faults, accounting and a browser stand-in
+//     for consent; examples/hosttest is a host's test built on it.
 //   - internal/graph: the one HTTP layer (auth, immutable IDs, per-mailbox
 //     pacing, retries, typed errors, paging with an origin check).
 //   - internal/fakegraph: an in-process fake of Graph and of the identity
@@ -36,9 +39,8 @@
 //     (go run ./examples/quickstart) run on.
 //
 // Planned, not yet here: calendar and mailsend (meetings and mail to
-// vendors), m365linktest (the public fake tenant for hosts' own tests),
-// graphsdk (msgraph-sdk-go on the shared client) and cmd/m365link (the
-// operator's command).
+// vendors), graphsdk (msgraph-sdk-go on the shared client) and
+// cmd/m365link (the operator's command).
 //
 // # How the pieces fit
 //

@@ -13,8 +13,7 @@ import (
 	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/consent"
 	"github.com/m365link/m365link/graphclient"
-	"github.com/m365link/m365link/internal/fakegraph"
-	"github.com/m365link/m365link/internal/fakegraph/idp"
+	"github.com/m365link/m365link/m365linktest"
 	"github.com/m365link/m365link/tokens"
 )
 
@@ -100,132 +99,85 @@ func Example_wiring() {
 func loadKeyFromKMS() []byte                        { return bytes.Repeat([]byte{0x2a}, 32) } // a KMS data key in real life
 func sessionUserID(r *http.Request) (string, error) { return r.Header.Get("X-User"), nil }
 
-// The secure admin consent end to end, here against the library's fakes
-// of the identity platform and of Microsoft Graph (a host calls the same
+// The secure admin consent end to end, here against m365linktest's fake
+// tenant (its identity platform and Microsoft Graph; a host calls the same
 // three methods, or lets Handler call them). The administrator signs in
 // first; only an account holding an admin role (Global Administrator or
 // Privileged Role Administrator by default, as Graph reports to the
 // sign-in's own token) gets an admin-consent page, which is then that
 // administrator's tenant's; a callback naming another tenant is refused.
 func ExampleConnector_BeginAdminConsent() {
-	const (
-		clientID = "a0c1e0b8-5d6e-4c42-9b53-0f5c7a1d2e3f"
-		contoso  = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-		carol    = "1f0c2b6a-9a4e-4d7b-8c3e-5b2a7d9e0f11"
-		alice    = "6e7b768e-07e2-4810-8459-485f84f8f204"
-		fabrikam = "0b7c4f5e-3e1a-4b5a-9d0a-6a1c2f3e4d5b"
-		back     = "https://app.example.com/m365/callback"
-	)
-	microsoft := idp.New() // stands in for login.microsoftonline.com
-	defer microsoft.Close()
-	microsoft.AddApp(idp.App{ClientID: clientID, Secret: "s3cret", RedirectURIs: []string{back}})
-	microsoft.AddUser(idp.User{TenantID: contoso, ID: carol, UPN: "carol@contoso.com", Admin: true})
-	microsoft.AddUser(idp.User{TenantID: contoso, ID: alice, UPN: "alice@contoso.com"})
-	graph := fakegraph.New() // stands in for graph.microsoft.com
-	defer graph.Close()
-	graph.AddTenant(fakegraph.Tenant{ID: contoso, DisplayName: "Contoso", Domains: []string{"contoso.com"}})
-	graph.AddUser(contoso, fakegraph.User{ID: carol, UPN: "carol@contoso.com", DirectoryRoles: []string{consent.RoleGlobalAdministrator}})
-	graph.AddUser(contoso, fakegraph.User{ID: alice, UPN: "alice@contoso.com"})
-	graph.SetTokenUser(func(token string, _ *http.Request) string { c, _ := microsoft.Validate(token); return c.UserID })
-
-	secret, _ := tokens.ClientSecret("s3cret")
-	ring, _ := tokens.NewKeyRing(1, bytes.Repeat([]byte{0x2a}, 32)) // a KMS data key in real life
-	fake := m365link.Global                                         // the global cloud, at the fakes
-	fake.Name, fake.AuthorityHost, fake.GraphBase = "fake", microsoft.URL(), graph.URL()
-	manager, _ := tokens.NewManager(tokens.Config{ClientID: clientID, Credential: secret, Store: tokens.NewEncrypted(&tokens.Memory{}, ring),
-		Cloud: fake, HTTPClient: microsoft.Client()})
-	connector, err := consent.New(consent.Config{ClientID: clientID, RedirectURI: back, Tokens: manager,
-		VerifyAppOnly: true, HTTPClient: microsoft.Client()})
+	const fabrikam = "0b7c4f5e-3e1a-4b5a-9d0a-6a1c2f3e4d5b"
+	tenant := m365linktest.Start(m365linktest.RequireAdminConsent())
+	defer tenant.Close()
+	carol := tenant.AddUser(m365linktest.User{UPN: "carol@contoso.com", Roles: []string{consent.RoleGlobalAdministrator}})
+	tenant.AddUser(m365linktest.User{UPN: "alice@contoso.com"})
+	connector, err := consent.New(tenant.ConsentConfig(nil)) // the app, its token manager and Graph client, at the fakes
 	if err != nil {
 		panic(err)
 	}
 	ctx := context.Background()
-	browser := func(u string) string { // opens u at Microsoft, returns the callback's query
-		hc := *microsoft.Client()
-		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		resp, err := hc.Get(u)
+	browser := func(who, u string) string { // opens u at Microsoft as who, returns the callback's query
+		q, err := tenant.Browser(who).SignIn(u)
 		if err != nil {
 			panic(err)
 		}
-		resp.Body.Close()
-		loc, _ := url.Parse(resp.Header.Get("Location"))
-		return loc.RawQuery
+		return q
 	}
 
 	// A user without an admin role gets no admin-consent page.
-	microsoft.SignInAs(contoso, alice)
 	signIn, _ := connector.BeginAdminConsent(ctx, "alice-session", nil)
-	_, err = connector.CompleteAdminSignIn(ctx, "alice-session", browser(signIn))
+	_, err = connector.CompleteAdminSignIn(ctx, "alice-session", browser("alice@contoso.com", signIn))
 	fmt.Println("alice:", errors.Is(err, consent.ErrNotAdmin))
 
 	// 1. The admin page sends the browser to sign in.
-	microsoft.SignInAs(contoso, carol)
 	signIn, _ = connector.BeginAdminConsent(ctx, "admin-session", &consent.AdminConsentOptions{ReturnTo: "/settings"})
 	// 2. The callback's code is redeemed, the ID token verified, the
 	//    administrator's role read from Graph; the token's tid decides
 	//    the admin-consent page.
-	page, err := connector.CompleteAdminSignIn(ctx, "admin-session", browser(signIn))
+	page, err := connector.CompleteAdminSignIn(ctx, "admin-session", browser(carol.UPN, signIn))
 	if err != nil {
 		panic(err)
 	}
 	u, _ := url.Parse(page)
-	fmt.Println("consent page:", u.Path)
+	fmt.Println("consent page of the admin's tenant:", u.Path == "/"+tenant.ID()+"/v2.0/adminconsent")
 	// 3. The admin accepts; the callback must name the same tenant.
-	answer := browser(page)
-	forged := strings.Replace(answer, "tenant="+contoso, "tenant="+fabrikam, 1)
+	answer := browser(carol.UPN, page)
+	forged := strings.Replace(answer, "tenant="+tenant.ID(), "tenant="+fabrikam, 1)
 	_, err = connector.CompleteAdminConsent(ctx, "admin-session", forged)
 	fmt.Println("forged tenant:", errors.Is(err, consent.ErrTenant))
 
 	// (The forged attempt used up the state: a real admin starts again.)
 	signIn, _ = connector.BeginAdminConsent(ctx, "admin-session", &consent.AdminConsentOptions{ReturnTo: "/settings"})
-	page, _ = connector.CompleteAdminSignIn(ctx, "admin-session", browser(signIn))
-	ac, err := connector.CompleteAdminConsent(ctx, "admin-session", browser(page))
+	page, _ = connector.CompleteAdminSignIn(ctx, "admin-session", browser(carol.UPN, signIn))
+	ac, err := connector.CompleteAdminConsent(ctx, "admin-session", browser(carol.UPN, page))
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println("tenant:", ac.TenantID, "admin:", ac.Admin.UserID, "verified:", ac.Verified, "then:", ac.ReturnTo)
+	fmt.Println("tenant:", ac.TenantID == tenant.ID(), "admin:", ac.Admin == carol.Account(), "verified:", ac.Verified, "then:", ac.ReturnTo)
 	fmt.Println("global administrator:", ac.AdminRole == consent.RoleGlobalAdministrator)
 	// Output:
 	// alice: true
-	// consent page: /72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0/adminconsent
+	// consent page of the admin's tenant: true
 	// forged tenant: true
-	// tenant: 72f988bf-86f1-41af-91ab-2d7cd011db47 admin: 1f0c2b6a-9a4e-4d7b-8c3e-5b2a7d9e0f11 verified: true then: /settings
+	// tenant: true admin: true verified: true then: /settings
 	// global administrator: true
 }
 
 // An operator's connection test of a service (app-only) connection, on
-// the process's shared Graph client, here against the library's fakes of
-// the identity platform and Graph. Each failed step says what to do, and
-// its error matches the m365link sentinels.
+// the process's shared Graph client, here against m365linktest's fake
+// tenant. Each failed step says what to do, and its error matches the
+// m365link sentinels.
 func ExampleConnector_TestConnection() {
-	const (
-		clientID = "a0c1e0b8-5d6e-4c42-9b53-0f5c7a1d2e3f"
-		contoso  = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-		bob      = "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"
-	)
-	microsoft := idp.New() // stands in for login.microsoftonline.com
-	defer microsoft.Close()
-	microsoft.AddApp(idp.App{ClientID: clientID, Secret: "s3cret", RedirectURIs: []string{"https://app.example.com/m365/callback"}})
-	graph := fakegraph.New() // stands in for graph.microsoft.com
-	defer graph.Close()
-	graph.AddTenant(fakegraph.Tenant{ID: contoso, DisplayName: "Contoso", Domains: []string{"contoso.com"}})
-	graph.AddUser(contoso, fakegraph.User{ID: bob, UPN: "bob@contoso.com", AccountEnabled: true}) // no Exchange Online licence
-	graph.SetTokenTenant(func(token string, _ *http.Request) string { c, _ := microsoft.Validate(token); return c.TenantID })
-
-	fake := m365link.Global // the global cloud, at the fakes
-	fake.Name, fake.AuthorityHost, fake.GraphBase = "fake", microsoft.URL(), graph.URL()
-	secret, _ := tokens.ClientSecret("s3cret")
-	ring, _ := tokens.NewKeyRing(1, bytes.Repeat([]byte{0x2a}, 32)) // a KMS data key in real life
-	manager, _ := tokens.NewManager(tokens.Config{ClientID: clientID, Credential: secret, Store: tokens.NewEncrypted(&tokens.Memory{}, ring),
-		Cloud: fake, HTTPClient: microsoft.Client()})
-	shared, _ := graphclient.New(graphclient.Config{Cloud: fake, HTTPClient: graph.Client()}) // the one sync uses too
-	connector, err := consent.New(consent.Config{ClientID: clientID, RedirectURI: "https://app.example.com/m365/callback",
-		Tokens: manager, Graph: shared})
+	tenant := m365linktest.Start()
+	defer tenant.Close()
+	tenant.AddUser(m365linktest.User{UPN: "bob@contoso.com", NoMailbox: true}) // no Exchange Online licence
+	connector, err := consent.New(tenant.ConsentConfig(nil))                   // Graph: the client sync uses too
 	if err != nil {
 		panic(err)
 	}
 
-	report, err := connector.TestConnection(context.Background(), nil, contoso, "bob@contoso.com")
+	report, err := connector.TestConnection(context.Background(), nil, tenant.ID(), "bob@contoso.com")
 	if err != nil {
 		panic(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/fakegraph"
+	"github.com/m365link/m365link/m365linktest"
 	m365sync "github.com/m365link/m365link/sync"
 )
 
@@ -25,24 +26,16 @@ func (staticToken) Token(context.Context) (*oauth2.Token, error) {
 
 // Sync one mailbox into the in-memory sink, then pick up a change.
 func ExampleEngine_SyncOnce() {
-	fg := fakegraph.New() // stands in for graph.microsoft.com
-	defer fg.Close()
-	seed := fakegraph.Seed(fg, fakegraph.SeedSpec{Mailboxes: 1, MessagesPerMailbox: 30, Vendors: 2, Seed: 1})
-	user := seed.Mailboxes[0].User
-	mb := m365link.Mailbox{TenantID: user.TenantID, UserID: user.ID, UPN: user.UPN}
+	tenant := m365linktest.Start() // stands in for Microsoft 365; a test calls m365linktest.New(t)
+	defer tenant.Close()
+	gen := tenant.Generate(m365linktest.Spec{Mailboxes: 1, MessagesPerMailbox: 30, Vendors: 2, Seed: 1})
+	mb := gen.Users[0].Mailbox()
 
-	// One Graph client per process, shared by every package; this one
-	// points at the fake (a real host passes m365link.Global or leaves
-	// Cloud empty).
-	gc, err := graphclient.New(graphclient.Config{Cloud: m365link.Cloud{Name: "fake", GraphBase: fg.URL()}, HTTPClient: fg.Client()})
-	if err != nil {
-		panic(err)
-	}
 	sink := &m365sync.MemorySink{}
 	engine, err := m365sync.New(m365sync.Config{
-		Client:   gc,
-		TenantID: user.TenantID,
-		Tokens:   func(m365link.Mailbox) m365sync.TokenSource { return staticToken{} },
+		Client:   tenant.Graph(), // the process's one Graph client, here on the fake's cloud
+		TenantID: tenant.ID(),
+		Tokens:   func(m365link.Mailbox) m365sync.TokenSource { return tenant.AppToken() }, // a tokens.Manager's app-only source
 		Sink:     sink,
 		State:    &m365sync.MemoryState{},
 	})
@@ -55,7 +48,7 @@ func ExampleEngine_SyncOnce() {
 	st, _ := engine.Status(mb.Key())
 	fmt.Println(st.State, len(sink.IDs(mb)), "messages")
 
-	fg.DeleteMessage(user.ID, seed.Mailboxes[0].Inbox[0])
+	tenant.DeleteMessage(mb.UPN, gen.Mailboxes[0].Inbox[0])
 	_ = engine.SyncOnce(context.Background(), mb)
 	fmt.Println(len(sink.IDs(mb)), "messages after a deletion")
 	// Output:
@@ -152,21 +145,20 @@ func ExampleMemorySink() {
 // Folders come from a preset: the whole mailbox but Junk Email and
 // Deleted Items.
 func ExampleEngine_RunOnce() {
-	fg := fakegraph.New()
-	defer fg.Close()
-	seed := fakegraph.Seed(fg, fakegraph.SeedSpec{Mailboxes: 2, MessagesPerMailbox: 15, Vendors: 2, Seed: 2})
-	gc, err := graphclient.New(graphclient.Config{Cloud: m365link.Cloud{Name: "fake", GraphBase: fg.URL()}, HTTPClient: fg.Client()})
-	if err != nil {
-		panic(err)
-	}
+	tenant := m365linktest.Start()
+	defer tenant.Close()
+	gen := tenant.Generate(m365linktest.Spec{Mailboxes: 2, MessagesPerMailbox: 15, Vendors: 2, Seed: 2})
 	var connected []m365link.Mailbox // e.g. from the host's tokens.Lister
-	for _, mb := range seed.Mailboxes {
-		connected = append(connected, m365link.Mailbox{TenantID: mb.User.TenantID, UserID: mb.User.ID, UPN: mb.User.UPN})
+	for _, u := range gen.Users {
+		if _, err := tenant.Browser(u.UPN).Connect(context.Background(), nil, nil); err != nil { // the user connects
+			panic(err)
+		}
+		connected = append(connected, u.Mailbox())
 	}
 	engine, err := m365sync.New(m365sync.Config{
-		Client:   gc,
-		TenantID: seed.Tenants[0].Tenant.ID,
-		Tokens:   func(m365link.Mailbox) m365sync.TokenSource { return staticToken{} }, // each user's own source
+		Client:   tenant.Graph(),
+		TenantID: tenant.ID(),
+		Tokens:   func(mb m365link.Mailbox) m365sync.TokenSource { return tenant.Tokens().Source(mb.Account()) }, // each user's own
 		Policy:   m365sync.Policy{Mailboxes: connected},
 		Folders:  m365sync.AllButJunkAndDeleted,
 		Sink:     &m365sync.MemorySink{},

@@ -14,7 +14,9 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/consent"
 	"github.com/m365link/m365link/internal/fakegraph/idp"
+	"github.com/m365link/m365link/m365linktest"
 	"github.com/m365link/m365link/tokens"
 )
 
@@ -297,14 +299,37 @@ func TestAppOnlyTokenIsSharedThroughTheStore(t *testing.T) {
 	assert.Equal(t, 1, e.idp.Grants("client_credentials"))
 }
 
-func TestAppOnlyConsentWithdrawn(t *testing.T) {
-	e := newEnv(t)
-	e.idp.FailNext(idp.Failure{Status: 400, Error: "unauthorized_client", Code: 700016, Description: "Application with identifier 'x' was not found in the directory 'y'."})
-	_, err := e.process(t, nil).Source(m365link.Account{TenantID: tenantID}).Token(context.Background())
+// An administrator who removes the app from the tenant withdraws the
+// consent of its every account: the app-only source and each connected
+// user's report it (AADSTS700016 and AADSTS65001), here against
+// m365linktest's fake tenant, the user connected through consent.
+func TestConsentWithdrawn(t *testing.T) {
+	ctx := context.Background()
+	tenant := m365linktest.New(t)
+	alice := tenant.AddUser(m365linktest.User{UPN: "alice@contoso.com"})
+	tenant.SetAccessTokenLifetime(time.Minute) // within the refresh margin: every Token asks
+	m, err := tokens.NewManager(tenant.TokensConfig())
+	require.NoError(t, err)
+	conn, err := consent.New(tenant.ConsentConfig(m))
+	require.NoError(t, err)
+	_, err = tenant.Browser(alice.UPN).Connect(ctx, conn, nil)
+	require.NoError(t, err)
+	app := m365link.Account{TenantID: tenant.ID()}
+	_, err = m.Source(app).Token(ctx)
+	require.NoError(t, err)
+
+	tenant.RevokeConsent()
+	_, err = m.Source(app).Token(ctx)
 	var re *m365link.ReconnectError
 	require.ErrorAs(t, err, &re)
-	assert.Equal(t, m365link.ReasonConsentWithdrawn, re.Reason)
-	assert.Equal(t, "AADSTS700016", re.Code)
+	assert.Equal(t, m365link.ReconnectError{Account: app, Reason: m365link.ReasonConsentWithdrawn, Code: "AADSTS700016",
+		Description: "Application with identifier '" + tenant.ClientID() + "' was not found in the directory '" + tenant.ID() +
+			"'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."}, *re)
+	_, err = m.Source(alice.Account()).Token(ctx)
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, m365link.ReconnectError{Account: alice.Account(), Reason: m365link.ReasonConsentWithdrawn, Code: "AADSTS65001",
+		Description: "The user or administrator has not consented to use the application with ID '" + tenant.ClientID() +
+			"'. Send an interactive authorization request for this user and resource."}, *re)
 }
 
 func TestWrongClientSecret(t *testing.T) {

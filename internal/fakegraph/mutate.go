@@ -165,6 +165,18 @@ func (s *Server) AddFolder(userID string, f Folder) *Folder {
 	return &f
 }
 
+// FolderID returns the ID of a mailbox's mail folder named by a well-known
+// name ("inbox", "msgfolderroot") or its ID, and whether there is one.
+func (s *Server) FolderID(userID, folder string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.mailboxLocked(userID).folder(folder)
+	if f == nil {
+		return "", false
+	}
+	return f.id, true
+}
+
 // AddContactFolder adds a contact folder next to the default one ("contacts").
 func (s *Server) AddContactFolder(userID string, f Folder) *Folder {
 	s.mu.Lock()

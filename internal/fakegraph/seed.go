@@ -11,6 +11,10 @@ import (
 // useful: one tenant, no mailboxes.
 type SeedSpec struct {
 	Tenants int // default 1
+	// TenantID, when set, seeds that tenant, already added, instead of
+	// adding new ones (Tenants is then 1): its users are made on its first
+	// domain.
+	TenantID string
 	// Mailboxes is the number of mail-enabled users per tenant; the first
 	// is alice@<domain>, then bob, carol, ...
 	Mailboxes int
@@ -126,7 +130,7 @@ func pick[T any](r *rand.Rand, s []T) T { return s[r.IntN(len(s))] }
 // meetings with vendor attendees and vendor contacts. The same spec always
 // gives the same data, IDs included, on a fresh server.
 func Seed(s *Server, spec SeedSpec) *SeedResult {
-	if spec.Tenants <= 0 {
+	if spec.Tenants <= 0 || spec.TenantID != "" {
 		spec.Tenants = 1
 	}
 	if spec.End.IsZero() {
@@ -147,7 +151,15 @@ func Seed(s *Server, spec SeedSpec) *SeedResult {
 			name += " " + n
 			domain = strings.TrimSuffix(domain, ".com") + n + ".com"
 		}
-		tenant := s.AddTenant(Tenant{DisplayName: name, Domains: []string{domain}})
+		var tenant *Tenant
+		if spec.TenantID != "" {
+			tenant = s.existingTenant(spec.TenantID)
+			if len(tenant.Domains) > 0 {
+				domain = tenant.Domains[0]
+			}
+		} else {
+			tenant = s.AddTenant(Tenant{DisplayName: name, Domains: []string{domain}})
+		}
 		st := SeedTenant{Tenant: *tenant}
 		total := spec.Mailboxes + spec.NotMailEnabled
 		for i := 0; i < total; i++ {
@@ -173,6 +185,15 @@ func Seed(s *Server, spec SeedSpec) *SeedResult {
 		res.Tenants = append(res.Tenants, st)
 	}
 	return res
+}
+
+// existingTenant returns a copy of a tenant added earlier.
+func (s *Server) existingTenant(id string) *Tenant {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := *s.tenantLocked(id)
+	t.Domains = cloneSlice(t.Domains)
+	return &t
 }
 
 func seedVendorList(rng *rand.Rand, n int) []SeedVendor {

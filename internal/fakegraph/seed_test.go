@@ -171,3 +171,31 @@ func BenchmarkDeltaPage100k(b *testing.B) {
 		fetch(deep)
 	}
 }
+
+// A tenant added by hand can be seeded: no other tenant is made, and the
+// users are on its domain.
+func TestSeedIntoAnExistingTenant(t *testing.T) {
+	s := fakegraph.New()
+	t.Cleanup(s.Close)
+	tenant := s.AddTenant(fakegraph.Tenant{DisplayName: "Tailspin", Domains: []string{"tailspin.example"}})
+	r := fakegraph.Seed(s, fakegraph.SeedSpec{TenantID: tenant.ID, Tenants: 3, Mailboxes: 2, NotMailEnabled: 1, MessagesPerMailbox: 4, Vendors: 1})
+	require.Len(t, r.Tenants, 1)
+	assert.Equal(t, *tenant, r.Tenants[0].Tenant)
+	var upns []string
+	for _, u := range r.Tenants[0].Users {
+		assert.Equal(t, tenant.ID, u.TenantID)
+		upns = append(upns, u.UPN)
+	}
+	assert.Equal(t, []string{"alice@tailspin.example", "bob@tailspin.example", "carol@tailspin.example"}, upns)
+	assert.Len(t, r.Mailboxes, 2)
+
+	inbox, ok := s.FolderID("alice@tailspin.example", "Inbox")
+	require.True(t, ok)
+	m, _ := s.Message(r.Mailboxes[0].User.ID, r.Mailboxes[0].Inbox[0])
+	assert.Equal(t, inbox, m.ParentFolderID)
+	id, ok := s.FolderID(r.Mailboxes[0].User.ID, inbox)
+	assert.True(t, ok)
+	assert.Equal(t, inbox, id)
+	_, ok = s.FolderID(r.Mailboxes[0].User.ID, "no such folder")
+	assert.False(t, ok)
+}

@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -9,10 +10,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	gosync "sync"
@@ -46,6 +50,9 @@ type Server struct {
 	requireConsent  bool            // client credentials need admin consent in the tenant
 	idFault         IDTokenFault    // how issued ID tokens are spoiled (zero: not at all)
 	consented       map[string]bool // tenant/clientID -> admin consented
+	revoked         map[string]bool // tenant/clientID -> the admin removed the app, until consenting again
+	disabled        map[string]bool // user key -> sign-in blocked
+	mfa             map[string]bool // user key -> multi-factor authentication required
 	authorizeHits   int
 	adminConsentHit int
 }
@@ -130,10 +137,25 @@ func New() *Server {
 		apps: map[string]*App{}, users: map[string]*User{}, codes: map[string]*codeGrant{},
 		refresh: map[string]*rtState{}, access: map[string]Claims{}, grants: map[string]int{},
 		lastRT: map[string]string{}, issued: map[string][]string{}, consented: map[string]bool{},
+		revoked: map[string]bool{}, disabled: map[string]bool{}, mfa: map[string]bool{},
 		atTTL: time.Hour, now: time.Now,
 	}
-	s.ts = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.ts.Config.ErrorLog = log.New(quietHandshakes{os.Stderr}, "", log.LstdFlags)
+	s.ts.StartTLS()
 	return s
+}
+
+// quietHandshakes drops the server's "TLS handshake error" lines: a
+// client's connection still being dialled when a test closes the server
+// says nothing about the code under test.
+type quietHandshakes struct{ w io.Writer }
+
+func (q quietHandshakes) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("http: TLS handshake error")) {
+		return len(p), nil
+	}
+	return q.w.Write(p)
 }
 
 // Close stops the server.
@@ -148,6 +170,10 @@ func (s *Server) Authority(tenant string) string { return s.ts.URL + "/" + tenan
 
 // Client returns an HTTP client that trusts the server's certificate.
 func (s *Server) Client() *http.Client { return s.ts.Client() }
+
+// Certificate returns the server's TLS certificate, for a client that
+// must trust this server and others.
+func (s *Server) Certificate() *x509.Certificate { return s.ts.Certificate() }
 
 // PublicKey returns the key ID tokens are signed with.
 func (s *Server) PublicKey() (kid string, key *rsa.PublicKey) { return s.kid, &s.key.PublicKey }
@@ -424,6 +450,10 @@ func (s *Server) redeemRefresh(w http.ResponseWriter, f url.Values) {
 		s.fail(w, Failure{Error: "invalid_grant", Code: 70000, Description: "The refresh token was issued to another client."})
 		return
 	}
+	if ff := s.userBlocked(st.user, st.clientID); ff != nil {
+		s.fail(w, *ff)
+		return
+	}
 	// Refresh tokens are replaced on every use; the old one stays valid
 	// (Entra ID does not revoke it), which is why losing the new one is
 	// survivable but must not be relied on.
@@ -431,7 +461,8 @@ func (s *Server) redeemRefresh(w http.ResponseWriter, f url.Values) {
 }
 
 func (s *Server) clientCredentials(w http.ResponseWriter, f url.Values, tenant string) {
-	if s.requireConsent && !s.consented[strings.ToLower(tenant)+"/"+f.Get("client_id")] {
+	k := strings.ToLower(tenant) + "/" + f.Get("client_id")
+	if s.revoked[k] || s.requireConsent && !s.consented[k] {
 		s.fail(w, Failure{Error: "unauthorized_client", Code: 700016, Description: fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", f.Get("client_id"), tenant)})
 		return
 	}
@@ -693,6 +724,16 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, tenant string
 		fail(Failure{Error: "invalid_request", Code: 50020, Description: "User account from identity provider does not exist in tenant and cannot access the application in that tenant."})
 		return
 	}
+	if !s.signInAllowed(w, u, fail) {
+		return
+	}
+	if s.revoked[strings.ToLower(u.TenantID)+"/"+app.ClientID] && !u.Admin {
+		// Only an administrator can add the app back (by consenting).
+		f := failConsentRevoked(app.ClientID)
+		f.Error = "consent_required"
+		fail(f)
+		return
+	}
 	s.seq++
 	code := fmt.Sprintf("code-%d-%s", s.seq, randHex(8))
 	s.codes[code] = &codeGrant{user: u, clientID: app.ClientID, redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge"),
@@ -723,13 +764,96 @@ func (s *Server) adminConsent(w http.ResponseWriter, r *http.Request, tenant str
 		// A tenant-specific link admits only that tenant's accounts.
 		fail(Failure{Error: "invalid_request", Code: 50020, Description: "User account from identity provider does not exist in tenant and cannot access the application in that tenant."})
 		return
+	case !s.signInAllowed(w, s.signIn, fail):
+		return
 	case !s.signIn.Admin:
 		fail(Failure{Error: "access_denied", Code: 90093, Description: "The signed in user is not authorized to grant consent for this application."})
 		return
 	}
 	tid := strings.ToLower(s.signIn.TenantID)
 	s.consented[tid+"/"+app.ClientID] = true
+	delete(s.revoked, tid+"/"+app.ClientID)
 	back.Set("tenant", tid)
 	back.Set("scope", q.Get("scope"))
 	redirectBack(w, r, q.Get("redirect_uri"), back)
+}
+
+// The refusals of the account switches, worded as Entra ID words them.
+var (
+	failUserDisabled = Failure{Error: "invalid_grant", Code: 50057, Description: "The user account is disabled."}
+	failMFARequired  = Failure{Error: "interaction_required", Code: 50076,
+		Description: "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '00000003-0000-0000-c000-000000000000'."}
+)
+
+func failConsentRevoked(clientID string) Failure {
+	return Failure{Error: "invalid_grant", Code: 65001,
+		Description: "The user or administrator has not consented to use the application with ID '" + clientID + "'. Send an interactive authorization request for this user and resource."}
+}
+
+// userBlocked is the refusal a refresh for u answers while a switch is
+// on, or nil.
+func (s *Server) userBlocked(u *User, clientID string) *Failure {
+	switch {
+	case s.disabled[u.key()]:
+		return &failUserDisabled
+	case s.mfa[u.key()]:
+		return &failMFARequired
+	case s.revoked[strings.ToLower(u.TenantID)+"/"+clientID]:
+		f := failConsentRevoked(clientID)
+		return &f
+	}
+	return nil
+}
+
+// signInAllowed refuses an interactive sign-in of u while a switch is on:
+// a disabled account stops at Entra ID's own error page, as it cannot
+// redirect anywhere useful; multi-factor authentication, which the fake
+// cannot perform, goes back to the app as interaction_required.
+func (s *Server) signInAllowed(w http.ResponseWriter, u *User, fail func(Failure)) bool {
+	switch {
+	case s.disabled[u.key()]:
+		errorPage(w, failUserDisabled.Code, failUserDisabled.Description)
+		return false
+	case s.mfa[u.key()]:
+		fail(failMFARequired)
+		return false
+	}
+	return true
+}
+
+// RevokeConsent removes the app from a tenant, as an administrator does by
+// deleting its enterprise application: client credentials answer
+// AADSTS700016, the refresh tokens of the tenant's users invalid_grant
+// AADSTS65001, and sign-ins of users who are not administrators
+// consent_required AADSTS65001, until an administrator consents again.
+// Access tokens already issued stay valid until they expire, as Entra
+// ID's do.
+func (s *Server) RevokeConsent(tenantID, clientID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := strings.ToLower(tenantID) + "/" + clientID
+	delete(s.consented, k)
+	s.revoked[k] = true
+}
+
+// DisableUser blocks (or, with false, unblocks) the user's sign-in, as an
+// administrator does in the Entra admin center: while blocked, refresh
+// tokens answer invalid_grant AADSTS50057, and the authorize and
+// adminconsent pages stop at an error page naming AADSTS50057 instead of
+// redirecting back.
+func (s *Server) DisableUser(tenantID, userID string, disabled bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.disabled[strings.ToLower(tenantID+"/"+userID)] = disabled
+}
+
+// RequireMFA makes (or, with false, stops making) Conditional Access ask
+// the user for multi-factor authentication, which the fake cannot
+// perform: while required, refresh tokens answer interaction_required
+// AADSTS50076, and the authorize and adminconsent pages redirect back
+// with that error. Turning it off stands for the user having met it.
+func (s *Server) RequireMFA(tenantID, userID string, required bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mfa[strings.ToLower(tenantID+"/"+userID)] = required
 }

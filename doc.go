@@ -20,7 +20,8 @@
 //   - sync: the delta sync engine feeding host sinks, for thousands of
 //     mailboxes, within Graph's throttling limits, across crashes.
 //   - vendors and match: put every mail and meeting under the right vendor,
-//     with an explanation.
+//     with an explanation; they compile without the sync engine or any
+//     Graph code. match/matchsync joins the matcher to the sync engine.
 //   - calendar and mailsend: meetings and mail to vendors.
 //   - internal/graph: the one HTTP layer (auth, immutable IDs, per-mailbox
 //     pacing, retries, typed errors, paging with an origin check).
@@ -47,7 +48,7 @@
 //	engine, _ := m365sync.New(m365sync.Config{
 //		TenantID: tenant, Policy: m365sync.Policy{Groups: []string{buyersGroup}},
 //		Tokens:   func(mb m365link.Mailbox) m365sync.TokenSource { return mgr.Source(mb.Account()) },
-//		Sink:     match.Sink(matcher, hostSink),              // vendors attached, then the host's store
+//		Sink:     matchsync.Sink(matcher, hostSink),          // vendors attached, then the host's store
 //		State:    state, Leases: state, Window: m365sync.Window{Days: 90},
 //	})
 //	go engine.Run(ctx)

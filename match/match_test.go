@@ -101,7 +101,7 @@ func TestRules(t *testing.T) {
 		{"co.uk parent", "bob@mail.eu.acme.co.uk", matched("bob@mail.eu.acme.co.uk", "bob@mail.eu.acme.co.uk", "acme", match.RuleParentDomain, "acme.co.uk", parent)},
 		{"com.au parent", "ops@sydney.acme.com.au", matched("ops@sydney.acme.com.au", "ops@sydney.acme.com.au", "acme", match.RuleParentDomain, "acme.com.au", parent)},
 		{"com.au domain", "g.day@ROO.com.au", matched("g.day@ROO.com.au", "g.day@roo.com.au", "roo", match.RuleDomain, "roo.com.au", domain)},
-		{"public suffix is no parent", "x@com.au", dropped("x@com.au", "x@com.au", match.ReasonNoVendor, "", "")},
+		{"a public suffix is no mailbox's domain", "x@com.au", dropped("x@com.au", "", match.ReasonInvalid, "", "")},
 		{"subsidiary domain", "li@acme-logistics.net", matched("li@acme-logistics.net", "li@acme-logistics.net", "acme", match.RuleDomain, "acme-logistics.net", domain)},
 		{"gmail contact", "acme.owner@gmail.com", matched("acme.owner@gmail.com", "acme.owner@gmail.com", "acme", match.RuleContact, "acme.owner@gmail.com", contact)},
 		{"gmail contact, tagged, mixed case", "Acme.Owner+Invoices@GMAIL.com", matched("Acme.Owner+Invoices@GMAIL.com", "acme.owner@gmail.com", "acme", match.RuleContact, "acme.owner@gmail.com", contact)},

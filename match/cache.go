@@ -39,11 +39,11 @@ type cacheSet struct {
 }
 
 type cacheEntry struct {
-	tag     uint32
-	n       uint8 // key length; 0 for an empty entry
-	key     [cacheKey]byte
-	stamp   stamp
-	o       outcome
+	tag   uint32
+	n     uint8 // key length; 0 for an empty entry
+	key   [cacheKey]byte
+	stamp stamp
+	o     outcome
 }
 
 // stamp says which directory version and which overrides an answer holds for.

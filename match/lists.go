@@ -88,8 +88,8 @@ var builtinDomains = gosync.OnceValue(func() map[string]string {
 // (noreply-billing, notifications2); one ending in "*" matches any local
 // part that starts with the rest (bounces+123, prvs=4f3a…).
 var builtinRoles = map[string][]string{
-	CategoryNoReply: {"noreply", "no-reply", "no_reply", "no.reply", "donotreply", "do-not-reply", "do_not_reply", "do.not.reply"},
-	CategorySystem:  {"mailer-daemon", "mailerdaemon", "postmaster"},
+	CategoryNoReply:      {"noreply", "no-reply", "no_reply", "no.reply", "donotreply", "do-not-reply", "do_not_reply", "do.not.reply"},
+	CategorySystem:       {"mailer-daemon", "mailerdaemon", "postmaster"},
 	CategoryNotification: {"notification", "notifications", "notify"},
 	CategoryAutoReply:    {"auto-reply", "autoreply", "auto-confirm", "autoconfirm"},
 	CategoryBounce:       {"bounce*", "prvs=*", "msprvs1=*", "btv1=*", "srs0=*", "srs1=*", "unsubscribe"},

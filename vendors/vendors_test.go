@@ -54,7 +54,7 @@ func TestNormalizeAddress(t *testing.T) {
 		{`"+x y"@acme.com`, `"+x y"@acme.com`},
 		{`Sales <"sales team"@acme.com>`, `"sales team"@acme.com`},
 		{`"Ann <ann@evil.example>" <ann@acme.com>`, "ann@acme.com"}, // brackets in a quoted name
-		{".ann..vendor.@acme.com", ".ann..vendor.@acme.com"},      // old systems' dots: kept, bare
+		{".ann..vendor.@acme.com", ".ann..vendor.@acme.com"},        // old systems' dots: kept, bare
 		{`".ann"@acme.com`, ".ann@acme.com"},
 
 		// Comments and display names.

@@ -312,7 +312,13 @@ func (m *Matcher) run(ctx context.Context, w *work) (Result, error) {
 			}
 			m.decide(r, w, pt)
 			if w.versioned {
-				m.outcomes.put(w.stamp, pt.p.Normalized, &pt.o)
+				a := answer{role: pt.p.RoleAddress, o: pt.o}
+				if pt.p.Normalized != pt.p.Address {
+					// The matcher's own string (ParseAddress made it), so
+					// the cache keeps nothing of the caller's.
+					a.normalized = pt.p.Normalized
+				}
+				m.outcomes.put(w.stamp, pt.p.Address, &a)
 			}
 			if pt.o.reason != "" {
 				ds++
@@ -349,25 +355,31 @@ func (m *Matcher) prepare(r *rules, w *work, i int, pt *part) {
 		pt.done, pt.o = true, outcome{reason: ReasonInternal}
 		return
 	}
+	var cached answer
+	if w.versioned && m.outcomes.get(w.stamp, pt.p.Address, &cached) {
+		pt.p.Normalized, pt.p.RoleAddress = cached.normalized, cached.role
+		if pt.p.Normalized == "" {
+			pt.p.Normalized = pt.p.Address
+		}
+		if !w.repeats(i, pt.p.Normalized) {
+			pt.o = cached.o
+		}
+		pt.done = true
+		return
+	}
 	a, ok := vendors.ParseAddress(pt.p.Address)
 	if !ok {
 		pt.done, pt.o = true, outcome{reason: ReasonInvalid}
 		return
 	}
 	n := a.String()
-	for j := range i {
-		if w.parts[j].p.Normalized == n {
-			pt.done = true // counted in its first role
-			return
-		}
+	if w.repeats(i, n) {
+		pt.done = true // counted in its first role
+		return
 	}
 	pt.addr, pt.p.Normalized = a, n
 	pt.roleCat = roleCategory(r.roles, n)
 	pt.p.RoleAddress = pt.roleCat != ""
-	if w.versioned && m.outcomes.get(w.stamp, n, &pt.o) {
-		pt.done = true
-		return
-	}
 	// The domain rules, one map lookup per candidate domain: the domain,
 	// then its parents down to the registrable domain.
 	domain := a.Domain()
@@ -376,7 +388,7 @@ func (m *Matcher) prepare(r *rules, w *work, i int, pt *part) {
 	var tree *pin
 	for off := 0; ; {
 		c := domain[off:]
-		if f, ok := r.domains[c]; ok {
+		if f, ok := r.domainFacts(c); ok {
 			if off == 0 && f.exact != nil {
 				pt.pin = f.exact
 			}
@@ -421,6 +433,17 @@ func (m *Matcher) prepare(r *rules, w *work, i int, pt *part) {
 			}
 		}
 	}
+}
+
+// repeats reports whether a participant before the i-th has the
+// normalised address n.
+func (w *work) repeats(i int, n string) bool {
+	for j := range i {
+		if w.parts[j].p.Normalized == n {
+			return true
+		}
+	}
+	return false
 }
 
 // group sorts the hits by key (a counting sort: hits are few, keys fewer).

@@ -31,47 +31,52 @@ func registrable(d string) int {
 
 var pslSeed = maphash.MakeSeed()
 
-// pslMemo is a fixed-size, 4-way set-associative memo of registrable.
+// pslMemo is a fixed-size, 4-way set-associative memo of registrable,
+// of 1,024 domains: small enough to stay in a core's cache for the domains
+// that recur, which are the ones worth remembering.
 // Keys are copied into the entries, so a put allocates nothing and keeps
 // none of the caller's strings alive; a full set loses a pseudo-random
-// entry, so the memo degrades gradually when the domains outnumber it.
+// entry, so the memo degrades gradually when the domains outnumber it. A
+// set keeps its lock and its entries' tags in one cache line, and a
+// lookup reads only the entry whose tag fits.
 var pslMemo = new(memo)
 
 const (
-	memoShards = 64
-	memoSets   = 64 // per shard
-	memoWays   = 4
-	memoKey    = 62
+	memoSetBits = 8
+	memoWays    = 4
+	memoKey     = 62
 )
 
 type memo struct {
-	shards [memoShards]memoShard
+	sets [1 << memoSetBits]memoSet
 }
 
-type memoShard struct {
+type memoSet struct {
 	mu   gosync.Mutex
 	tick uint32
-	sets [memoSets][memoWays]memoEntry
+	tags [memoWays]uint32 // 0 for an empty entry
+	e    [memoWays]memoEntry
 }
 
 type memoEntry struct {
-	tag uint32
-	n   uint8 // key length; 0 for an empty entry
+	n   uint8
 	r   int8
 	key [memoKey]byte
+}
+
+func (m *memo) set(h uint64) (*memoSet, uint32) {
+	return &m.sets[h>>(64-memoSetBits)], uint32(h) | 1
 }
 
 func (m *memo) get(h uint64, d string) (int, bool) {
 	if len(d) > memoKey {
 		return 0, false
 	}
-	sh := &m.shards[h>>58]
-	set := &sh.sets[h>>52&(memoSets-1)]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	for i := range set {
-		e := &set[i]
-		if e.tag == uint32(h) && int(e.n) == len(d) && string(e.key[:e.n]) == d {
+	s, tag := m.set(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, t := range s.tags {
+		if e := &s.e[i]; t == tag && int(e.n) == len(d) && string(e.key[:e.n]) == d {
 			return int(e.r), true
 		}
 	}
@@ -79,21 +84,25 @@ func (m *memo) get(h uint64, d string) (int, bool) {
 }
 
 func (m *memo) put(h uint64, d string, r int) {
-	if len(d) > memoKey || len(d) == 0 {
+	if len(d) > memoKey {
 		return
 	}
-	sh := &m.shards[h>>58]
-	set := &sh.sets[h>>52&(memoSets-1)]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	sh.tick = sh.tick*1664525 + 1013904223
-	e := &set[sh.tick>>30]
-	for i := range set {
-		if set[i].n == 0 {
-			e = &set[i]
+	s, tag := m.set(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := -1
+	for i, t := range s.tags {
+		if t == 0 {
+			w = i
 			break
 		}
 	}
-	e.tag, e.n, e.r = uint32(h), uint8(len(d)), int8(r)
+	if w < 0 {
+		s.tick = s.tick*1664525 + 1013904223
+		w = int(s.tick >> 30)
+	}
+	s.tags[w] = tag
+	e := &s.e[w]
+	e.n, e.r = uint8(len(d)), int8(r)
 	copy(e.key[:], d)
 }

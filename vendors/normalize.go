@@ -23,7 +23,7 @@ type Address struct {
 func (a Address) String() string { return a.s }
 
 // Local returns the local part: lower-case, without a plus-tag, and quoted
-// (as in "\"john smith\"") only when it holds characters a bare local part
+// (as in `"john smith"`) only when it holds characters a bare local part
 // cannot.
 func (a Address) Local() string { return a.s[:a.at] }
 
@@ -102,19 +102,19 @@ func validDomain(d string) bool {
 //   - the bare address: surrounding space, "mailto:" prefixes (every one;
 //     with a prefix the rest is a mailto URI: "?" ends the address and
 //     %-escapes are decoded) and a display name with angle brackets
-//     ("Ann <ann@acme.com>", "\"Vendor, Ann\" (Sales) <ann@acme.com>")
+//     (`Ann <ann@acme.com>`, `"Vendor, Ann" (Sales) <ann@acme.com>`)
 //     removed, and comments around the address ("ann@acme.com (Ann)");
 //   - the local part as RFC 5322 reads it: a quoted string
-//     ("\"john smith\"@acme.com") stands for its content with escapes
-//     ("\\\"") resolved, and dots may lead, trail or repeat as some old
+//     (`"john smith"@acme.com`) stands for its content with escapes
+//     (`\"`) resolved, and dots may lead, trail or repeat as some old
 //     systems' addresses do;
 //   - the local part lower-cased (Unicode ones in NFC). RFC 5321 lets a
 //     server tell "Ann" from "ann"; no mail system a vendor uses does;
 //   - plus-addressing removed: "ann+quotes@acme.com" reaches the same
 //     person as "ann@acme.com";
 //   - the local part written bare when it can be, and quoted otherwise:
-//     "\"Ann\"@acme.com" is "ann@acme.com", "\"John Smith\"@acme.com" is
-//     "\"john smith\"@acme.com";
+//     `"Ann"@acme.com` is ann@acme.com, `"John Smith"@acme.com` is
+//     `"john smith"@acme.com`;
 //   - the domain as [NormalizeDomain] returns it.
 //
 // It reports false for something that is not an address: no "@", an

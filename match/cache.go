@@ -3,6 +3,7 @@ package match
 import (
 	"hash/maphash"
 	gosync "sync"
+	"sync/atomic"
 )
 
 // outcomeCache remembers what the rules decided for an address, keyed by
@@ -23,9 +24,18 @@ import (
 // cached. Each set has its own lock, so goroutines rarely wait, and keeps
 // its entries' tags together, so a lookup reads one cache line of the set
 // and then only the entry it finds.
+//
+// An address is admitted on its second sighting only: the first sets its
+// bit in seen, a bitset of address hashes. Most addresses a mailbox sees
+// once never come back, and writing their answers would cost a cache
+// line or three each and push out answers that are asked again. The
+// bitset is cleared when a quarter of its bits are set, so the sightings
+// it remembers are recent.
 type outcomeCache struct {
-	seed maphash.Seed
-	sets []cacheSet
+	seed  maphash.Seed
+	sets  []cacheSet
+	seen  []atomic.Uint64
+	marks atomic.Int64
 }
 
 const (
@@ -34,6 +44,7 @@ const (
 	// cacheSize is how many addresses the cache holds.
 	cacheSize = 1 << cacheSetBits * cacheWays
 	cacheKey  = 56
+	seenBits  = 1 << 20
 )
 
 type cacheSet struct {
@@ -67,11 +78,34 @@ type answer struct {
 func (c *outcomeCache) init() {
 	c.seed = maphash.MakeSeed()
 	c.sets = make([]cacheSet, 1<<cacheSetBits)
+	c.seen = make([]atomic.Uint64, seenBits/64)
 }
 
 func (c *outcomeCache) set(addr string) (*cacheSet, uint32) {
+	s, tag, _ := c.hash(addr)
+	return s, tag
+}
+
+func (c *outcomeCache) hash(addr string) (*cacheSet, uint32, uint64) {
 	h := maphash.String(c.seed, addr)
-	return &c.sets[h>>(64-cacheSetBits)], uint32(h) | 1
+	return &c.sets[h>>(64-cacheSetBits)], uint32(h) | 1, h >> 32 % seenBits
+}
+
+// sighted marks a sighting of the address with the seen bit b and reports
+// whether it had been sighted before.
+func (c *outcomeCache) sighted(b uint64) bool {
+	w, bit := &c.seen[b/64], uint64(1)<<(b%64)
+	if w.Load()&bit != 0 {
+		return true
+	}
+	w.Or(bit)
+	if c.marks.Add(1) >= seenBits/4 {
+		c.marks.Store(0)
+		for i := range c.seen {
+			c.seen[i].Store(0)
+		}
+	}
+	return false
 }
 
 // get copies the answer cached for addr under st into a.
@@ -99,7 +133,10 @@ func (c *outcomeCache) put(st stamp, addr string, a *answer) {
 	if len(addr) > cacheKey || c.sets == nil {
 		return
 	}
-	s, tag := c.set(addr)
+	s, tag, b := c.hash(addr)
+	if !c.sighted(b) {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := -1

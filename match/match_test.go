@@ -3,6 +3,7 @@ package match_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -735,4 +736,46 @@ func TestLists(t *testing.T) {
 		}
 		assert.Equal(t, tt.want, got, tt.addr)
 	}
+}
+
+// versionedDirectory is a host's directory that says when it changes, so
+// the matcher caches its answers.
+type versionedDirectory struct {
+	fakeDirectory
+	version uint64
+}
+
+func (d *versionedDirectory) Version() uint64 { return d.version }
+
+// TestCacheEvictsGradually cycles through twice as many addresses as the
+// cache holds: a cache that starts afresh when full (or evicts the least
+// recently used) would answer none of them from memory; this one keeps
+// answering a share, and forgets everything when the directory changes.
+func TestCacheEvictsGradually(t *testing.T) {
+	dir := &versionedDirectory{fakeDirectory: fakeDirectory{claims: map[vendors.Key][]vendors.Hit{
+		{Kind: vendors.KeyDomain, Value: "acme.com"}: {{VendorID: "acme", Name: "Acme", Tracked: true}}}}}
+	m := newMatcher(t, match.Config{Directory: dir})
+	ctx := context.Background()
+	addrs := make([]string, 2*match.CacheSize)
+	for i := range addrs {
+		addrs[i] = fmt.Sprintf("p%d@acme.com", i)
+	}
+	pass := func() int {
+		before := dir.lookups
+		for _, a := range addrs {
+			r, err := m.MatchAddress(ctx, a)
+			require.NoError(t, err)
+			require.Len(t, r.Matches, 1)
+		}
+		return dir.lookups - before
+	}
+	assert.Equal(t, len(addrs), pass(), "first sightings are not cached")
+	pass()
+	misses := pass()
+	t.Logf("working set 2x the cache: %.0f%% answered from the cache", 100-100*float64(misses)/float64(len(addrs)))
+	assert.Less(t, misses, len(addrs)*9/10, "a working set twice the cache still hits")
+	assert.Greater(t, misses, len(addrs)/2, "but not everything fits")
+
+	dir.version++
+	assert.Equal(t, len(addrs), pass(), "a new version of the directory: nothing cached holds")
 }

@@ -230,10 +230,12 @@ type part struct {
 func (m *Matcher) get() *work { return m.pool.Get().(*work) }
 
 func (m *Matcher) put(w *work) {
-	clear(w.parts[:cap(w.parts)])
-	clear(w.keys[:cap(w.keys)])
-	clear(w.hits[:cap(w.hits)])
-	clear(w.sorted[:cap(w.sorted)])
+	// Only what this match used: what lies beyond was cleared by the match
+	// that used it.
+	clear(w.parts)
+	clear(w.keys)
+	clear(w.hits)
+	clear(w.sorted)
 	if cap(w.parts) > 1024 || cap(w.keys) > 4096 {
 		return // a huge message: let its buffers go
 	}
@@ -351,11 +353,8 @@ func (m *Matcher) run(ctx context.Context, w *work) (Result, error) {
 // keys the rest needs.
 func (m *Matcher) prepare(r *rules, w *work, i int, pt *part) {
 	pt.idKey, pt.contact = -1, -1
-	if isExchangeInternal(pt.p.Address) {
-		pt.done, pt.o = true, outcome{reason: ReasonInternal}
-		return
-	}
 	var cached answer
+	// Only addresses cache: an Exchange DN never has an answer there.
 	if w.versioned && m.outcomes.get(w.stamp, pt.p.Address, &cached) {
 		pt.p.Normalized, pt.p.RoleAddress = cached.normalized, cached.role
 		if pt.p.Normalized == "" {
@@ -365,6 +364,10 @@ func (m *Matcher) prepare(r *rules, w *work, i int, pt *part) {
 			pt.o = cached.o
 		}
 		pt.done = true
+		return
+	}
+	if isExchangeInternal(pt.p.Address) {
+		pt.done, pt.o = true, outcome{reason: ReasonInternal}
 		return
 	}
 	a, ok := vendors.ParseAddress(pt.p.Address)

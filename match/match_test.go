@@ -779,3 +779,52 @@ func TestCacheEvictsGradually(t *testing.T) {
 	dir.version++
 	assert.Equal(t, len(addrs), pass(), "a new version of the directory: nothing cached holds")
 }
+
+// TestBatches: MatchMessages and MatchAddresses give each item the result
+// it has alone, ask the directory once for all, and keep items apart (an
+// address repeated in two messages counts in both).
+func TestBatches(t *testing.T) {
+	dir := &fakeDirectory{claims: map[vendors.Key][]vendors.Hit{
+		{Kind: vendors.KeyDomain, Value: "acme.com"}:      {{VendorID: "acme", Name: "Acme", Tracked: true}},
+		{Kind: vendors.KeyContact, Value: "ann@acme.com"}: {{VendorID: "acme", Name: "Acme", Tracked: true}},
+		{Kind: vendors.KeyDomain, Value: "globex.com"}:    {{VendorID: "globex", Name: "Globex", Tracked: true}},
+	}}
+	m := newMatcher(t, match.Config{Directory: dir})
+	ctx := context.Background()
+	msgs := []m365link.Message{
+		{From: m365link.EmailAddress{Address: "ann@acme.com"}, To: []m365link.EmailAddress{{Address: "bob@contoso.com"}, {Address: "Ann+x@acme.com"}}},
+		{From: m365link.EmailAddress{Address: "hank@globex.com"}, Cc: []m365link.EmailAddress{{Address: "ann@acme.com"}, {Address: "x@192.0.2.7"}}},
+		{},
+	}
+	var want []match.Result
+	for i := range msgs {
+		r, err := m.MatchMessage(ctx, &msgs[i])
+		require.NoError(t, err)
+		want = append(want, r)
+	}
+	dir.lookups = 0
+	got, err := m.MatchMessages(ctx, msgs)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	assert.Equal(t, 1, dir.lookups, "one lookup for the batch")
+	assert.Equal(t, []string{"acme"}, got[0].Vendors())
+	assert.Equal(t, []string{"globex", "acme"}, got[1].Vendors())
+	assert.Equal(t, match.Result{}, got[2])
+
+	addrs := []string{"ann@acme.com", "", "ann@acme.com", "x@globex.com", "x@co.uk"}
+	got, err = m.MatchAddresses(ctx, addrs)
+	require.NoError(t, err)
+	require.Len(t, got, len(addrs))
+	for i, a := range addrs {
+		r, err := m.MatchAddress(ctx, a)
+		require.NoError(t, err)
+		assert.Equal(t, r, got[i], a)
+	}
+
+	dir.err = errors.New("connection refused")
+	_, err = m.MatchMessages(ctx, msgs)
+	assert.EqualError(t, err, "match: directory lookup: connection refused")
+	got, err = m.MatchAddresses(ctx, nil)
+	require.NoError(t, err)
+	assert.Empty(t, got)
+}

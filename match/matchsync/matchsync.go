@@ -22,9 +22,10 @@ type MatchedSink interface {
 }
 
 // Sink decorates a host's sink: engine → matcher → host. It matches every
-// upserted message and hands page and results on together, so the host
-// stores both in one transaction. A lookup error fails the page, and the
-// engine retries it: no message is stored without its vendors.
+// upserted message of a page at once ([match.Matcher.MatchMessages]: one
+// directory lookup a page) and hands page and results on together, so the
+// host stores both in one transaction. A lookup error fails the page, and
+// the engine retries it: no message is stored without its vendors.
 func Sink(m *match.Matcher, next MatchedSink) m365sync.Sink { return &sink{m: m, next: next} }
 
 type sink struct {
@@ -33,13 +34,9 @@ type sink struct {
 }
 
 func (s *sink) Apply(ctx context.Context, p *m365sync.Page) error {
-	results := make([]match.Result, len(p.Upserts))
-	for i := range p.Upserts {
-		r, err := s.m.MatchMessage(ctx, &p.Upserts[i])
-		if err != nil {
-			return err
-		}
-		results[i] = r
+	results, err := s.m.MatchMessages(ctx, p.Upserts)
+	if err != nil {
+		return err
 	}
 	return s.next.ApplyMatched(ctx, p, results)
 }

@@ -38,7 +38,7 @@ type outcomeCache struct {
 	sets    []cacheSet
 	entries []cacheEntry // cacheWays per set
 	seen    []atomic.Uint64
-	marks atomic.Int64
+	marks   atomic.Int64
 }
 
 const (

@@ -17,7 +17,7 @@ import (
 // for concurrent use, including [Matcher.SetOverrides] while matching.
 //
 // When its directory is a [vendors.Versioned] (an Index is), it remembers
-// the outcomes of up to 65,536 addresses (about 14 MB) until the
+// the outcomes of up to 65,536 addresses (about 15 MB) until the
 // directory's version changes; past that, older answers give way a few at
 // a time.
 type Matcher struct {
@@ -476,7 +476,7 @@ func (m *Matcher) prepare(r *rules, w *work, i int, pt *part) {
 	}
 	switch {
 	case pt.pin != nil && pt.pin.VendorID == "":
-		pt.done, pt.o = true, outcome{reason: ReasonIgnored, key: pt.pin.Key, keyOff: -1, pin: pt.pin}
+		pt.done, pt.o = true, outcome{reason: ReasonIgnored, keyOff: -1, pin: pt.pin}
 	case pt.pin != nil:
 		pt.idKey = w.key(vendors.KeyID, pt.pin.VendorID)
 	default:
@@ -548,7 +548,7 @@ func (m *Matcher) decide(r *rules, w *work, pt *part) {
 	var hits []vendors.Hit
 	switch {
 	case pt.pin != nil:
-		o.rule, o.key, o.pin = RuleOverride, pt.pin.Key, pt.pin
+		o.rule, o.pin = RuleOverride, pt.pin
 		if hits = w.hitsOf(pt.idKey); len(hits) == 0 {
 			o.reason, o.id = ReasonUnknownVendor, pt.pin.VendorID
 			return
@@ -632,9 +632,8 @@ func candidates(hits []vendors.Hit) []string {
 type outcome struct {
 	reason Reason
 	rule   Rule
-	// key is the rule's key when it is not part of the address (a pin's);
-	// otherwise keyOff is where the key starts in the normalised address.
-	key    string
+	// keyOff is where the rule's key starts in the normalised address, or
+	// -1 when the key is the pin's.
 	keyOff int16
 	// category is the free-mail or role list's category of a drop.
 	category string
@@ -645,9 +644,12 @@ type outcome struct {
 }
 
 func (o *outcome) add(res *Result, p Participant) {
-	key := o.key
-	if o.keyOff >= 0 {
+	var key string
+	switch {
+	case o.keyOff >= 0:
 		key = p.Normalized[o.keyOff:]
+	case o.pin != nil:
+		key = o.pin.Key
 	}
 	var pin Pin
 	if o.pin != nil {

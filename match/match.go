@@ -198,15 +198,39 @@ func (m *Matcher) runItems(ctx context.Context, w *work) ([]Result, error) {
 	if err := m.decideAll(ctx, w); err != nil {
 		return nil, err
 	}
+	// One backing array for all the items' matches and one for their
+	// drops, each item's a full slice of it (appending to one never
+	// touches another's).
+	ms, ds := counts(w.parts)
+	matches, drops := make([]Match, 0, ms), make([]Dropped, 0, ds)
 	out := make([]Result, len(w.items))
 	for k, first := range w.items {
 		end := len(w.parts)
 		if k+1 < len(w.items) {
 			end = w.items[k+1]
 		}
-		out[k] = w.result(w.parts[first:end])
+		var res Result
+		for i := first; i < end; i++ {
+			if pt := &w.parts[i]; pt.o.reason != "" || pt.o.rule != "" {
+				pt.o.add(&res, pt.p, &matches, &drops)
+			}
+		}
+		out[k] = res
 	}
 	return out, nil
+}
+
+// counts returns how many of parts matched and how many were dropped.
+func counts(parts []part) (ms, ds int) {
+	for i := range parts {
+		switch o := &parts[i].o; {
+		case o.reason != "":
+			ds++
+		case o.rule != "":
+			ms++
+		}
+	}
+	return ms, ds
 }
 
 // item starts a new item (address, message or event) in a batch.
@@ -378,30 +402,17 @@ func (m *Matcher) decideAll(ctx context.Context, w *work) error {
 
 // result returns the result of one item's decided participants.
 func (w *work) result(parts []part) Result {
-	ms, ds := 0, 0
-	for i := range parts {
-		switch o := &parts[i].o; {
-		case o.reason != "":
-			ds++
-		case o.rule != "":
-			ms++
-		}
-	}
 	// Exactly the slices the result needs: most results are of one
 	// participant, and this is their one allocation but the address.
+	ms, ds := counts(parts)
+	matches, drops := make([]Match, 0, ms), make([]Dropped, 0, ds)
 	var res Result
-	if ms > 0 {
-		res.Matches = make([]Match, 0, ms)
-	}
-	if ds > 0 {
-		res.Dropped = make([]Dropped, 0, ds)
-	}
 	for i := range parts {
 		pt := &parts[i]
 		if pt.o.reason == "" && pt.o.rule == "" {
 			continue // a repeated address: it counted in its first role
 		}
-		pt.o.add(&res, pt.p)
+		pt.o.add(&res, pt.p, &matches, &drops)
 	}
 	return res
 }
@@ -643,7 +654,9 @@ type outcome struct {
 	cands []string
 }
 
-func (o *outcome) add(res *Result, p Participant) {
+// add appends the participant's match or drop to res, in the backing
+// arrays matches and drops, which have room for it.
+func (o *outcome) add(res *Result, p Participant, matches *[]Match, drops *[]Dropped) {
 	var key string
 	switch {
 	case o.keyOff >= 0:
@@ -666,12 +679,20 @@ func (o *outcome) add(res *Result, p Participant) {
 			k := len(c) / 2
 			d.Candidates, d.CandidateNames = c[:k:k], c[k:]
 		}
-		res.Dropped = append(res.Dropped, d)
+		res.Dropped = extend(res.Dropped, drops, d)
 		return
 	}
 	c := confidence(o.rule)
 	if p.RoleAddress {
 		c /= 2
 	}
-	res.Matches = append(res.Matches, Match{VendorID: o.id, VendorName: o.name, Rule: o.rule, Key: key, Confidence: c, Participant: p, Pin: pin})
+	res.Matches = extend(res.Matches, matches, Match{VendorID: o.id, VendorName: o.name, Rule: o.rule, Key: key, Confidence: c, Participant: p, Pin: pin})
+}
+
+// extend appends v to s, a slice of the backing array *arr that ends where
+// *arr does, and returns s with its capacity cut to its length.
+func extend[T any](s []T, arr *[]T, v T) []T {
+	*arr = append(*arr, v)
+	n := len(*arr)
+	return (*arr)[n-len(s)-1 : n : n]
 }

@@ -159,6 +159,12 @@ func parseAddress(s string) (Address, bool) {
 			s = strings.TrimSpace(string(b))
 		}
 	}
+	if len(s) > 2 && s[0] == '\'' && s[len(s)-1] == '\'' && strings.IndexByte(s, '<') < 0 {
+		// 'ann@acme.com', as mail clients quote a bare address; the
+		// domain cannot end in a quote, so this reading takes nothing
+		// valid away.
+		s = s[1 : len(s)-1]
+	}
 	spec, ok := addrSpecOf(s)
 	if !ok {
 		return Address{}, false

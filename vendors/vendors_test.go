@@ -65,6 +65,8 @@ func TestNormalizeAddress(t *testing.T) {
 		{"Ann <ann@acme.com> (Sales)", "ann@acme.com"},
 		{"ann@acme.com <ann@acme.com>", "ann@acme.com"}, // Outlook's shape
 		{"'ann@acme.com' <Ann@Acme.com>", "ann@acme.com"},
+		{"'Ann@Acme.com'", "ann@acme.com"}, // a bare address in single quotes
+		{"'ann'@acme.com", "'ann'@acme.com"},
 		{"Vendor, Ann <ann@acme.com>", "ann@acme.com"},
 		{"<@relay.example,@mx.example:ann@acme.com>", "ann@acme.com"}, // obsolete route
 		{"Ann < ann@acme.com >", "ann@acme.com"},

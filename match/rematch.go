@@ -103,7 +103,9 @@ func (k *keySet) add(v *vendors.Vendor) {
 
 // Item is a stored message or event: exactly one of Message and Event is set.
 type Item struct {
-	ID      string
+	// ID is the host's key for the item (its Graph immutable ID).
+	ID string
+	// Message or Event is the item.
 	Message *m365link.Message
 	Event   *m365link.Event
 }

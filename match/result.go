@@ -69,7 +69,8 @@ type Participant struct {
 	// Index is the participant's position in [m365link.Message.Participants]
 	// or [m365link.Event.Participants]; 0 for [Matcher.MatchAddress].
 	Index int
-	Role  Role
+	// Role is where the participant appeared.
+	Role Role
 	// Name is the display name, when the item carried one.
 	Name string
 	// Address is as it appeared; Normalized is the form looked up
@@ -99,17 +100,20 @@ func (p Participant) String() string {
 
 // Match puts a participant under a vendor.
 type Match struct {
+	// VendorID is the vendor the participant belongs to.
 	VendorID string
 	// VendorName is the vendor's name, as the directory gave it with the
 	// vendor's keys ("" when it has none).
 	VendorName string
-	Rule       Rule
+	// Rule is the rule that matched.
+	Rule Rule
 	// Key is what matched: the contact address, the vendor's domain, or the
 	// pin's address or domain.
 	Key string
 	// Confidence is from [ConfidenceOverride] down to
 	// [ConfidenceParentDomain], halved for a role address.
-	Confidence  float64
+	Confidence float64
+	// Participant is who matched.
 	Participant Participant
 	// Pin is the pin that decided, with [RuleOverride].
 	Pin Pin
@@ -150,6 +154,7 @@ const (
 
 // Dropped is a participant left without a vendor, and why.
 type Dropped struct {
+	// Participant is who was dropped, and Reason why.
 	Participant Participant
 	Reason      Reason
 	// Rule and Key say what found the candidates of an untracked,
@@ -173,7 +178,9 @@ type Dropped struct {
 // one Match or one Dropped per distinct participant (an address that
 // appears twice counts once, in its first role), each in participant order.
 type Result struct {
+	// Matches are the participants that matched a vendor.
 	Matches []Match
+	// Dropped are the participants that did not, with the reason.
 	Dropped []Dropped
 }
 
@@ -218,6 +225,7 @@ func (r Result) Explain() Explanation {
 // Explanation is a [Result] told participant by participant, in the order
 // they appear on the message or event.
 type Explanation struct {
+	// Lines are one per participant.
 	Lines []Line
 }
 
@@ -236,6 +244,7 @@ func (e Explanation) String() string {
 // rule and key that decided, and the pin or list entry behind it. Exactly
 // one of Match and Dropped is set; the other fields repeat what it says.
 type Line struct {
+	// Participant is whom the line is about, with its role.
 	Participant Participant
 	// VendorID and VendorName are the vendor matched ("" for a drop).
 	VendorID, VendorName string
@@ -254,12 +263,14 @@ type Line struct {
 	// Candidates are the vendors of an ambiguous, untracked, role-address
 	// or unknown-vendor drop.
 	Candidates []Candidate
-	Match      *Match
-	Dropped    *Dropped
+	// Match or Dropped is the result's entry the line tells.
+	Match   *Match
+	Dropped *Dropped
 }
 
 // Candidate is a vendor that claimed a dropped participant.
 type Candidate struct {
+	// ID and Name are the vendor's.
 	ID, Name string
 }
 

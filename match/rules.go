@@ -44,6 +44,8 @@ func (k PinKind) String() string {
 // decides: the address's pin, then its domain's [PinDomain] pin, then the
 // nearest [PinDomainAndSubdomains] pin (eu.acme.com's before acme.com's).
 type Pin struct {
+	// Kind says what Key is: an address, a domain, or a domain and its
+	// subdomains.
 	Kind PinKind
 	// Key is the address or domain, in any form the vendors package
 	// normalises; [Matcher.Overrides] returns it normalised.

@@ -53,7 +53,9 @@ func (k KeyKind) String() string {
 // Key is one question to a [Directory]. Value is in the form
 // [NormalizeAddress] and [NormalizeDomain] return.
 type Key struct {
-	Kind  KeyKind
+	// Kind says what Value is: a contact address, a domain or a vendor ID.
+	Kind KeyKind
+	// Value is the normalised address or domain, or the ID.
 	Value string
 }
 

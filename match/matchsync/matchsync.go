@@ -33,6 +33,7 @@ type sink struct {
 	next MatchedSink
 }
 
+// Apply matches the page's upserted messages and hands page and results on.
 func (s *sink) Apply(ctx context.Context, p *m365sync.Page) error {
 	results, err := s.m.MatchMessages(ctx, p.Upserts)
 	if err != nil {
@@ -41,8 +42,10 @@ func (s *sink) Apply(ctx context.Context, p *m365sync.Page) error {
 	return s.next.ApplyMatched(ctx, p, results)
 }
 
+// Reset hands the reset on.
 func (s *sink) Reset(ctx context.Context, r m365sync.Reset) error { return s.next.Reset(ctx, r) }
 
+// MailboxRemoved hands the removal on.
 func (s *sink) MailboxRemoved(ctx context.Context, mb m365link.Mailbox) error {
 	return s.next.MailboxRemoved(ctx, mb)
 }

@@ -231,15 +231,13 @@ func (x *Index) Lookup(_ context.Context, dst []Hit, keys []Key) ([]Hit, error) 
 			hs[j] = hashKey(x.seed, key.Kind, key.Value)
 			es[j] = st.table[slot(hs[j], n)].Load()
 		}
-		if len(g) > 1 {
-			for j := range g {
-				h, e := hs[j], es[j]
-				for i := slot(h, n); e != 0; i, e = next(i, n), st.table[next(i, n)].Load() {
-					if tagFits(e, h) {
-						c, off := st.chunk(uint32(e))
-						touched |= c[off] | c[off-min(backOf(e), off)]
-						break
-					}
+		for j := range g {
+			h, e := hs[j], es[j]
+			for i := slot(h, n); e != 0; i, e = next(i, n), st.table[next(i, n)].Load() {
+				if tagFits(e, h) {
+					c, off := st.chunk(uint32(e))
+					touched |= c[off] | c[off-min(backOf(e), off)]
+					break
 				}
 			}
 		}

@@ -48,7 +48,9 @@
 //
 // The matcher asks its [vendors.Directory] once per message, with every
 // key the rules need, and the directory answers with the vendors' names,
-// so a host's database directory answers in one round trip. With a
+// so a host's database directory answers in one round trip;
+// [Matcher.MatchMessages] and [Matcher.MatchAddresses] ask once for a
+// whole batch (a page of synced mail), so that the lookups overlap. With a
 // [vendors.Versioned] directory (an Index) it caches the outcomes of
 // 65,536 addresses; the cache gives way gradually when the addresses
 // outnumber it.

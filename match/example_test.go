@@ -122,3 +122,26 @@ func ExampleVendorChange() {
 	// Output:
 	// {Domains:[globex-logistics.com] Addresses:[] Vendors:[] LocalParts:[]}
 }
+
+// A page of synced mail is matched at once: one directory lookup for all
+// its messages.
+func ExampleMatcher_MatchMessages() {
+	dir, _ := vendors.NewIndex([]vendors.Vendor{
+		{ID: "acme", Name: "Acme Ltd", Tracked: true, Domains: []string{"acme.com"}},
+		{ID: "globex", Name: "Globex", Tracked: true, Domains: []string{"globex.com"}},
+	})
+	m, _ := match.New(match.Config{Directory: dir, InternalDomains: []string{"contoso.com"}})
+	page := []m365link.Message{
+		{Subject: "Quote", From: m365link.EmailAddress{Address: "ann@acme.com"}, To: []m365link.EmailAddress{{Address: "bob@contoso.com"}}},
+		{Subject: "Invoice", From: m365link.EmailAddress{Address: "billing@eu.globex.com"}},
+		{Subject: "Lunch", From: m365link.EmailAddress{Address: "carol@contoso.com"}},
+	}
+	results, _ := m.MatchMessages(context.Background(), page)
+	for i, r := range results {
+		fmt.Println(page[i].Subject, r.Vendors())
+	}
+	// Output:
+	// Quote [acme]
+	// Invoice [globex]
+	// Lunch []
+}

@@ -65,25 +65,11 @@ const (
 	MaxVendorBytes = 1 << chunkBits
 	maxChunks      = 1 << (32 - chunkBits)
 	firstChunk     = 4 << 10
-	// An entry is tag<<48 | back<<32 | loc: a 16-bit tag of the key's
-	// hash, the record's distance from its block's start (maxBack when it
-	// does not fit), and the record's loc, chunk<<chunkBits | offset. With
-	// back in the entry a lookup reads the record and the block's start
-	// (the vendor's ID) at once, not one after the other. Locs 0 and 1 are
-	// never written (chunk 0 starts at offset 2), so entry 0 is an empty
-	// slot and entry 1 a deleted one.
+	// An entry is tag<<32 | loc; loc is chunk<<chunkBits | offset. Locs 0
+	// and 1 are never written (chunk 0 starts at offset 2), so entry 0 is
+	// an empty slot and entry 1 a deleted one.
 	tombstone = 1
-	maxBack   = 0xffff
 )
-
-func mkEntry(h uint64, back int, loc uint32) uint64 {
-	return uint64(uint16(h))<<48 | uint64(min(back, maxBack))<<32 | uint64(loc)
-}
-
-// tagFits reports whether the live entry e may be for a key of hash h.
-func tagFits(e, h uint64) bool { return uint16(e>>48) == uint16(h) && e != tombstone }
-
-func backOf(e uint64) int { return int(e >> 32 & maxBack) }
 
 // chunkDir holds the arena's chunks. A chunk that grows is copied and its
 // pointer replaced; readers holding the old copy read the same bytes.
@@ -202,7 +188,7 @@ func (x *Index) Vendor(id string) (Vendor, bool) {
 		if e == 0 {
 			return Vendor{}, false
 		}
-		if !tagFits(e, h) {
+		if uint32(e>>32) != uint32(h) || e == tombstone {
 			continue
 		}
 		c, off := st.chunk(uint32(e))
@@ -218,12 +204,13 @@ func (x *Index) Lookup(_ context.Context, dst []Hit, keys []Key) ([]Hit, error) 
 	st := x.state.Load()
 	n := len(st.table)
 	// Keys go in groups, in passes: every key's first table entry is
-	// loaded, then the first record whose tag matches and its block's
-	// start together, and only then are the keys resolved, from cache. The
+	// loaded, then the first record whose tag matches, then that record's
+	// block start, and only then are the keys resolved, from cache. The
 	// loads of one pass do not wait for each other, so a group's cache
 	// misses overlap instead of adding up.
 	const group = 8
 	var hs, es [group]uint64
+	var locs [group]uint32
 	var touched byte
 	for base := 0; base < len(keys); base += group {
 		g := keys[base:min(base+group, len(keys))]
@@ -231,13 +218,28 @@ func (x *Index) Lookup(_ context.Context, dst []Hit, keys []Key) ([]Hit, error) 
 			hs[j] = hashKey(x.seed, key.Kind, key.Value)
 			es[j] = st.table[slot(hs[j], n)].Load()
 		}
-		for j := range g {
-			h, e := hs[j], es[j]
-			for i := slot(h, n); e != 0; i, e = next(i, n), st.table[next(i, n)].Load() {
-				if tagFits(e, h) {
-					c, off := st.chunk(uint32(e))
-					touched |= c[off] | c[off-min(backOf(e), off)]
-					break
+		if len(g) > 1 {
+			for j := range g {
+				locs[j] = 0
+				h, e := hs[j], es[j]
+				for i := slot(h, n); e != 0; i, e = next(i, n), st.table[next(i, n)].Load() {
+					if uint32(e>>32) == uint32(h) && e != tombstone {
+						locs[j] = uint32(e)
+						break
+					}
+				}
+			}
+			for j := range g {
+				if locs[j] != 0 {
+					c, off := st.chunk(locs[j])
+					touched |= c[off]
+				}
+			}
+			for j := range g {
+				if locs[j] != 0 {
+					c, off := st.chunk(locs[j])
+					back, _ := uvarint(c[off+2:])
+					touched |= c[off-back]
 				}
 			}
 		}
@@ -245,7 +247,7 @@ func (x *Index) Lookup(_ context.Context, dst []Hit, keys []Key) ([]Hit, error) 
 			h := hs[j]
 			e := es[j]
 			for i := slot(h, n); e != 0; i, e = next(i, n), st.table[next(i, n)].Load() {
-				if !tagFits(e, h) {
+				if uint32(e>>32) != uint32(h) || e == tombstone {
 					continue
 				}
 				c, off := st.chunk(uint32(e))
@@ -540,7 +542,7 @@ func (x *Index) findID(st *state, id string) (uint32, bool) {
 		if e == 0 {
 			return 0, false
 		}
-		if !tagFits(e, h) {
+		if uint32(e>>32) != uint32(h) || e == tombstone {
 			continue
 		}
 		if c, off := st.chunk(uint32(e)); c[off] == recID || c[off] == recIDTracked {
@@ -560,12 +562,12 @@ func (x *Index) find(st *state, h uint64, loc uint32) int {
 	}
 }
 
-// insert stores entry in the first free slot of h's probe sequence and
+// insert stores an entry in the first free slot of h's probe sequence and
 // reports whether that slot held a tombstone.
-func insert(t []atomic.Uint64, h uint64, entry uint64) bool {
+func insert(t []atomic.Uint64, h uint64, loc uint32) bool {
 	for i := slot(h, len(t)); ; i = next(i, len(t)) {
 		if e := t[i].Load(); e == 0 || e == tombstone {
-			t[i].Store(entry)
+			t[i].Store(uint64(uint32(h))<<32 | uint64(loc))
 			return e == tombstone
 		}
 	}
@@ -617,17 +619,15 @@ func (x *Index) put(v Vendor) error {
 	// The block is in place before any entry points at it. Keys the vendor
 	// keeps are repointed in place, so readers never miss them.
 	base := loc - uint32(off)
-	start := off
 	var buf [2 * maxAddress]byte
 	walk(x.ar.buf, off, buf[:0], func(off int, kind KeyKind, key []byte) {
 		at := base + uint32(off)
 		if r, ok := old[recKey{kind, string(key)}]; ok {
-			st.table[x.find(st, r.h, r.loc)].Store(mkEntry(r.h, off-start, at))
+			st.table[x.find(st, r.h, r.loc)].Store(uint64(uint32(r.h))<<32 | uint64(at))
 			delete(old, recKey{kind, string(key)})
 			return
 		}
-		h := hashBytes(x.seed, kind, key)
-		if insert(st.table, h, mkEntry(h, off-start, at)) {
+		if insert(st.table, hashBytes(x.seed, kind, key), at) {
 			x.dead--
 		}
 		x.used++
@@ -669,9 +669,10 @@ func (x *Index) rehash(st *state, size int) *state {
 		if e == 0 || e == tombstone {
 			continue
 		}
-		c, off := st.chunk(uint32(e))
+		loc := uint32(e)
+		c, off := st.chunk(loc)
 		kind, key := keyAt(c, off, buf[:0])
-		insert(t, hashBytes(x.seed, kind, key), e)
+		insert(t, hashBytes(x.seed, kind, key), loc)
 	}
 	ns := &state{table: t, dir: st.dir}
 	x.state.Store(ns)
@@ -732,8 +733,7 @@ func (x *Index) maybeCompact() {
 		copy(ar.buf[noff:], c[start:end])
 		base := nl - uint32(noff)
 		walk(ar.buf, noff, buf[:0], func(off int, kind KeyKind, key []byte) {
-			h := hashBytes(x.seed, kind, key)
-			insert(t, h, mkEntry(h, off-noff, base+uint32(off)))
+			insert(t, hashBytes(x.seed, kind, key), base+uint32(off))
 		})
 	}
 	x.ar = ar

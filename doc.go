@@ -28,7 +28,8 @@
 //   - sqlstore: the stores of tokens, sync and consent in the host's SQLite
 //     or PostgreSQL database, with one serialised Migrate.
 //   - vendors and match: put every mail and meeting under the right vendor,
-//     with an explanation.
+//     with an explanation; they compile without the sync engine or any
+//     Graph code. match/matchsync joins the matcher to the sync engine.
 //   - m365linktest: a fake tenant (Graph and the identity platform) for a
 //     host's own tests: seeding, faults, accounting and a browser stand-in
 //     for consent; examples/hosttest is a host's test built on it.
@@ -65,7 +66,7 @@
 //	engine, _ := m365sync.New(m365sync.Config{Client: gc,
 //		TenantID: tenant, Policy: m365sync.Policy{Groups: []string{buyersGroup}},
 //		Tokens:   func(mb m365link.Mailbox) m365sync.TokenSource { return mgr.Source(mb.Account()) },
-//		Sink:     match.Sink(matcher, hostSink),              // vendors attached, then the host's store
+//		Sink:     matchsync.Sink(matcher, hostSink),          // vendors attached, then the host's store
 //		State:    store.SyncState(), Leases: store.Leases(), Window: m365sync.Window{Days: 90},
 //	})
 //	go engine.Run(ctx)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	gosync "sync"
@@ -17,46 +16,65 @@ import (
 // Matcher maps participants of messages and events to vendors. It is safe
 // for concurrent use, including [Matcher.SetOverrides] while matching.
 //
-// It caches what the rules say about up to 65,536 domains and, when its
-// directory is a [vendors.Versioned] (an Index is), the outcomes of up to
-// 65,536 addresses and the vendors of as many domains, until the
-// directory's version changes: a few tens of MB at most.
+// When its directory is a [vendors.Versioned] (an Index is), it remembers
+// the outcomes of up to 65,536 addresses (about 15 MB) until the
+// directory's version changes; past that, older answers give way a few at
+// a time.
 type Matcher struct {
 	dir vendors.Directory
-	// versioned is dir when it is a vendors.Versioned: then domains'
-	// answers are cached in domains while its version stays.
+	// versioned is dir when it is a vendors.Versioned: then outcomes are
+	// cached while its version stays.
 	versioned vendors.Versioned
-	domains   cache[domainAnswer]
 	cfg       Config
 	rules     atomic.Pointer[rules]
-	mu        gosync.Mutex // serialises SetOverrides
-	pool      gosync.Pool  // *work
+	outcomes  outcomeCache
+	mu        gosync.Mutex // serialises SetOverrides; guards gen
+	gen       uint64
+	pool      gosync.Pool // *work
 }
 
-// New returns a matcher for cfg.
+// New returns a matcher for cfg. It refuses overrides that are not valid
+// (see [Matcher.SetOverrides]).
 func New(cfg Config) (*Matcher, error) {
 	if cfg.Directory == nil {
 		return nil, errors.New("match: Config.Directory is required")
 	}
-	r, err := newRules(cfg, cfg.Overrides)
+	m := &Matcher{dir: cfg.Directory, cfg: cfg}
+	m.versioned, _ = cfg.Directory.(vendors.Versioned)
+	if m.versioned != nil {
+		m.outcomes.init()
+	}
+	m.cfg.Overrides = Overrides{}
+	r, err := m.newRules(cfg.Overrides)
 	if err != nil {
 		return nil, err
 	}
-	m := &Matcher{dir: cfg.Directory, cfg: cfg}
-	m.versioned, _ = cfg.Directory.(vendors.Versioned)
-	m.cfg.Overrides = Overrides{}
 	m.rules.Store(r)
 	m.pool.New = func() any { return new(work) }
 	return m, nil
 }
 
+func (m *Matcher) newRules(o Overrides) (*rules, error) {
+	r, err := newRules(m.cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	m.gen++
+	r.gen = m.gen
+	return r, nil
+}
+
 // SetOverrides replaces the matcher's overrides, for the matches that
-// start after it returns. It returns what changed, for [Matcher.Rematch]:
-// the addresses and domains whose treatment differs.
+// start after it returns. It validates them first and refuses the whole
+// set, leaving the old one in place, when a key is not an address or
+// domain, a key is pinned to two vendors, or a domain pin covers a
+// free-mail domain without [Pin.AllowFreemail]. It returns what changed,
+// for [Matcher.Rematch]: the addresses, domains and local parts whose
+// treatment differs.
 func (m *Matcher) SetOverrides(o Overrides) (Change, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, err := newRules(m.cfg, o)
+	r, err := m.newRules(o)
 	if err != nil {
 		return Change{}, err
 	}
@@ -65,254 +83,439 @@ func (m *Matcher) SetOverrides(o Overrides) (Change, error) {
 	return c, nil
 }
 
-// Overrides returns the matcher's overrides, normalised.
+// Overrides returns the matcher's overrides, normalised: every pin in
+// Pins, sorted by key, the shorthands folded in.
 func (m *Matcher) Overrides() Overrides {
 	n := m.rules.Load().norm
-	n.Pin = maps.Clone(n.Pin)
-	n.Ignore = slices.Clone(n.Ignore)
-	n.Freemail = slices.Clone(n.Freemail)
-	n.NotFreemail = slices.Clone(n.NotFreemail)
+	n.Pins = slices.Clone(n.Pins)
+	n.FreemailList = cloneList(n.FreemailList)
+	n.RoleList = cloneList(n.RoleList)
 	return n
 }
 
 // Freemail reports whether addresses at domain (or at a subdomain of a
 // listed one) are free-mail: the embedded list as the overrides adjust it.
 func (m *Matcher) Freemail(domain string) bool {
-	d, ok := vendors.NormalizeDomain(domain)
-	return ok && m.rules.Load().facts(d).freemail != ""
+	return m.FreemailCategory(domain) != ""
 }
 
-// MatchAddress matches one address, alone (its role is [RoleAddress]).
+// FreemailCategory returns the free-mail list's category of domain
+// ([CategoryFreemail], [CategoryISP], [CategoryDisposable] or one the host
+// added), or of the nearest listed parent; "" when it is not on the list.
+func (m *Matcher) FreemailCategory(domain string) string {
+	d, ok := vendors.NormalizeDomain(domain)
+	if !ok {
+		return ""
+	}
+	r := m.rules.Load()
+	for _, c := range parents(d, 0) {
+		if cat := r.freemail.category(c); cat != "" {
+			return cat
+		}
+	}
+	return ""
+}
+
+// RoleCategory returns the role list's category of an address's local
+// part (see [IsRoleAddress]), as the overrides adjust the list; "" for an
+// address a person reads.
+func (m *Matcher) RoleCategory(addr string) string {
+	a, ok := vendors.ParseAddress(addr)
+	if !ok {
+		return ""
+	}
+	return roleCategory(m.rules.Load().roles, a.String())
+}
+
+// MatchAddress matches one address, alone (its role is [RoleAddress]). An
+// address that is not one, the empty one included, is dropped as
+// [ReasonInvalid].
 func (m *Matcher) MatchAddress(ctx context.Context, addr string) (Result, error) {
 	w := m.get()
 	defer m.put(w)
-	w.add(0, RoleAddress, m365link.EmailAddress{Address: addr})
+	w.addAddress(addr)
 	return m.run(ctx, w)
 }
 
+// errNil is returned for a nil message or event.
+var errNil = errors.New("match: nil message or event")
+
 // MatchMessage matches every participant of a message: from, sender (when
-// it differs from from), to, cc, bcc and reply-to.
+// it differs from from), to, cc, bcc and reply-to. A participant with no
+// address is skipped. A nil message is an error.
 func (m *Matcher) MatchMessage(ctx context.Context, msg *m365link.Message) (Result, error) {
+	if msg == nil {
+		return Result{}, errNil
+	}
 	w := m.get()
 	defer m.put(w)
-	i := 0
+	w.addMessage(msg)
+	return m.run(ctx, w)
+}
+
+// MatchEvent matches an event's organizer and attendees. A nil event is
+// an error.
+func (m *Matcher) MatchEvent(ctx context.Context, ev *m365link.Event) (Result, error) {
+	if ev == nil {
+		return Result{}, errNil
+	}
+	w := m.get()
+	defer m.put(w)
+	w.addEvent(ev)
+	return m.run(ctx, w)
+}
+
+// MatchAddresses matches each address alone, as [Matcher.MatchAddress]
+// does, and returns their results in order. It asks the directory once
+// for all of them, so their lookups overlap: matching many addresses this
+// way takes a fraction of the time of one call each, and a database
+// directory answers in one round trip.
+func (m *Matcher) MatchAddresses(ctx context.Context, addrs []string) ([]Result, error) {
+	w := m.get()
+	defer m.put(w)
+	for _, a := range addrs {
+		w.item()
+		w.addAddress(a)
+	}
+	return m.runItems(ctx, w)
+}
+
+// MatchMessages matches each message as [Matcher.MatchMessage] does, and
+// returns their results in order (results[i] is for msgs[i]), asking the
+// directory once for all of them: the way to match a page of synced mail.
+func (m *Matcher) MatchMessages(ctx context.Context, msgs []m365link.Message) ([]Result, error) {
+	w := m.get()
+	defer m.put(w)
+	for i := range msgs {
+		w.item()
+		w.addMessage(&msgs[i])
+	}
+	return m.runItems(ctx, w)
+}
+
+// runItems matches w's items and returns their results.
+func (m *Matcher) runItems(ctx context.Context, w *work) ([]Result, error) {
+	if err := m.decideAll(ctx, w); err != nil {
+		return nil, err
+	}
+	// One backing array for all the items' matches and one for their
+	// drops, each item's a full slice of it (appending to one never
+	// touches another's).
+	ms, ds := counts(w.parts)
+	matches, drops := make([]Match, 0, ms), make([]Dropped, 0, ds)
+	out := make([]Result, len(w.items))
+	for k, first := range w.items {
+		end := len(w.parts)
+		if k+1 < len(w.items) {
+			end = w.items[k+1]
+		}
+		var res Result
+		for i := first; i < end; i++ {
+			if pt := &w.parts[i]; pt.o.reason != "" || pt.o.rule != "" {
+				pt.o.add(&res, pt.p, &matches, &drops)
+			}
+		}
+		out[k] = res
+	}
+	return out, nil
+}
+
+// counts returns how many of parts matched and how many were dropped.
+func counts(parts []part) (ms, ds int) {
+	for i := range parts {
+		switch o := &parts[i].o; {
+		case o.reason != "":
+			ds++
+		case o.rule != "":
+			ms++
+		}
+	}
+	return ms, ds
+}
+
+// item starts a new item (address, message or event) in a batch.
+func (w *work) item() { w.items = append(w.items, len(w.parts)) }
+
+func (w *work) addAddress(addr string) {
+	w.parts = append(w.parts, part{p: Participant{Role: RoleAddress, Address: addr}, first: len(w.parts)})
+}
+
+func (w *work) addMessage(msg *m365link.Message) {
+	first, i := len(w.parts), 0
 	if msg.From.Address != "" {
-		w.add(i, RoleFrom, msg.From)
+		w.add(first, i, RoleFrom, msg.From)
 		i++
 	}
 	if msg.Sender.Address != "" && !strings.EqualFold(msg.Sender.Address, msg.From.Address) {
-		w.add(i, RoleSender, msg.Sender)
+		w.add(first, i, RoleSender, msg.Sender)
 		i++
 	}
-	for _, l := range []struct {
+	for _, l := range [...]struct {
 		role Role
 		as   []m365link.EmailAddress
 	}{{RoleTo, msg.To}, {RoleCc, msg.Cc}, {RoleBcc, msg.Bcc}, {RoleReplyTo, msg.ReplyTo}} {
 		for _, a := range l.as {
-			w.add(i, l.role, a)
+			w.add(first, i, l.role, a)
 			i++
 		}
 	}
-	return m.run(ctx, w)
 }
 
-// MatchEvent matches an event's organizer and attendees.
-func (m *Matcher) MatchEvent(ctx context.Context, ev *m365link.Event) (Result, error) {
-	w := m.get()
-	defer m.put(w)
-	i := 0
+func (w *work) addEvent(ev *m365link.Event) {
+	first, i := len(w.parts), 0
 	if ev.Organizer.Address != "" {
-		w.add(i, RoleOrganizer, ev.Organizer)
+		w.add(first, i, RoleOrganizer, ev.Organizer)
 		i++
 	}
 	for _, a := range ev.Attendees {
-		w.add(i, RoleAttendee, a.EmailAddress)
+		w.add(first, i, RoleAttendee, a.EmailAddress)
 		i++
 	}
-	return m.run(ctx, w)
 }
 
 // work is the scratch space of one match, pooled.
 type work struct {
 	parts []part
+	// items are the indexes in parts where each item of a batch starts.
+	items []int
 	keys  []vendors.Key
 	hits  []vendors.Hit
-	// keyIndex finds keys once there are many (a message to hundreds).
-	keyIndex map[vendors.Key]int
-	// doms holds the domain keys of every participant (see part.doms).
-	doms []int
 	// sorted holds hits grouped by key; from[k]:from[k+1] are key k's.
 	sorted   []vendors.Hit
 	from, at []int
-	ids      []string
-	// version is the directory's version before the lookup, when it has one.
-	version   uint64
+	// doms holds the domain keys of every participant (see part.doms).
+	doms []int
+	// stamp holds the directory's version before the lookup, when it has
+	// one, and the rules' generation.
+	stamp     stamp
 	versioned bool
 }
 
 // part is a participant on its way through the rules.
 type part struct {
 	p Participant
-	// done is set once the participant has an outcome without a lookup.
-	done    bool
-	dropped Dropped
-	f       *facts
-	ovKey   string
-	ov      override
-	// pin, contact: key indexes (-1 when not asked); work.doms[doms+i] is
-	// the key of f.cands[i] when ndoms > 0.
-	pin, contact int
-	doms, ndoms  int
-	// domain is the cached answer for the domain, when there was one.
-	domain *domainAnswer
-	// outcome is the address's cached outcome, when there was one.
-	outcome *outcome
+	// first is the index in work.parts of its item's first participant.
+	first int
+	// done is set once the participant has an outcome without a lookup,
+	// or repeats an earlier participant (o.reason is then empty and o.rule
+	// too: it counted in its first role).
+	done bool
+	o    outcome
+	addr vendors.Address
+	// The rules' facts about the address: the pin that decides, the
+	// internal domain it is at, the free-mail domain it is at and its
+	// category, the role list's category of its local part.
+	pin                    *pin
+	internal, freemail     string
+	freemailCat, roleCat   string
+	idKey, contact         int // key indexes, -1 when not asked
+	doms, ndoms, domainOff int // work.doms[doms:doms+ndoms] are the keys of the domain and its parents
 }
 
 func (m *Matcher) get() *work { return m.pool.Get().(*work) }
 
 func (m *Matcher) put(w *work) {
-	clear(w.parts[:cap(w.parts)])
-	clear(w.keys[:cap(w.keys)])
-	clear(w.hits[:cap(w.hits)])
-	clear(w.sorted[:cap(w.sorted)])
-	clear(w.ids[:cap(w.ids)])
-	if cap(w.parts) > 1024 || cap(w.keys) > 4096 {
-		return // a huge message: let its buffers go
+	// Only what this match used: what lies beyond was cleared by the match
+	// that used it.
+	clear(w.parts)
+	clear(w.keys)
+	clear(w.hits)
+	clear(w.sorted)
+	if cap(w.parts) > 1<<14 || cap(w.keys) > 1<<16 {
+		return // a huge batch: let its buffers go
 	}
-	clear(w.keyIndex)
-	w.parts, w.keys, w.hits, w.sorted, w.ids, w.doms = w.parts[:0], w.keys[:0], w.hits[:0], w.sorted[:0], w.ids[:0], w.doms[:0]
+	w.parts, w.keys, w.hits, w.sorted, w.doms, w.items = w.parts[:0], w.keys[:0], w.hits[:0], w.sorted[:0], w.doms[:0], w.items[:0]
 	m.pool.Put(w)
 }
 
-func (w *work) add(i int, role Role, a m365link.EmailAddress) {
+func (w *work) add(first, i int, role Role, a m365link.EmailAddress) {
 	if a.Address == "" {
 		return
 	}
-	w.parts = append(w.parts, part{p: Participant{Index: i, Role: role, Name: a.Name, Address: a.Address}})
+	w.parts = append(w.parts, part{p: Participant{Index: i, Role: role, Name: a.Name, Address: a.Address}, first: first})
 }
 
-// key returns the index of a key, adding it once.
+// key returns the index of a key, adding it unless one of the last
+// keyWindow keys is the same. Participants of a message share domains,
+// and pins share vendors; a key repeated further apart is asked twice,
+// which costs less than a map to find it (asked again, its entries are in
+// the CPU's cache).
 func (w *work) key(kind vendors.KeyKind, v string) int {
 	k := vendors.Key{Kind: kind, Value: v}
-	if len(w.keys) <= 32 {
-		// Most messages have a few keys: a scan beats hashing them.
-		if i := slices.Index(w.keys, k); i >= 0 {
+	for i := len(w.keys) - 1; i >= max(0, len(w.keys)-keyWindow); i-- {
+		if w.keys[i] == k {
 			return i
 		}
-		if len(w.keys) == 32 {
-			if w.keyIndex == nil {
-				w.keyIndex = make(map[vendors.Key]int)
-			}
-			for i, k := range w.keys {
-				w.keyIndex[k] = i
-			}
-		}
-	} else if i, ok := w.keyIndex[k]; ok {
-		return i
 	}
 	w.keys = append(w.keys, k)
-	if len(w.keys) > 32 {
-		w.keyIndex[k] = len(w.keys) - 1
-	}
 	return len(w.keys) - 1
 }
 
-// run applies the rules to w's participants: first what needs no lookup
-// (overrides, internal, invalid), then one directory lookup for every
-// remaining address, domain and pinned vendor, then the lookup's answers.
+const keyWindow = 32
+
+// run matches w's participants as one item and returns its result.
 func (m *Matcher) run(ctx context.Context, w *work) (Result, error) {
-	r := m.rules.Load()
-	if m.versioned != nil {
-		w.version, w.versioned = m.versioned.Version(), true
+	if err := m.decideAll(ctx, w); err != nil {
+		return Result{}, err
 	}
-	for i := range w.parts {
-		pt := &w.parts[i]
-		m.prepare(r, w, i, pt)
-	}
-	if len(w.keys) > 0 {
-		var err error
-		if w.hits, err = m.dir.Lookup(ctx, w.hits[:0], w.keys); err != nil {
-			return Result{}, fmt.Errorf("match: directory lookup: %w", err)
-		}
-		w.group()
-	}
-	var res Result
-	for i := range w.parts {
-		pt := &w.parts[i]
-		switch {
-		case pt.outcome != nil:
-			pt.outcome.add(&res, pt.p)
-		case pt.done && pt.dropped.Reason == "":
-			// a repeated address: it counted in its first role
-		case pt.done:
-			res.Dropped = append(res.Dropped, pt.dropped)
-		default:
-			o := m.decide(r, w, pt)
-			if w.versioned {
-				r.addresses.put(w.version, pt.p.Normalized, o)
-			}
-			o.add(&res, pt.p)
-		}
-	}
-	return res, nil
+	return w.result(w.parts), nil
 }
 
-// prepare normalises a participant and applies the rules that need no
-// directory: overrides, internal domains, free-mail; it queues the keys
-// the rest need.
+// decideAll applies the rules to w's participants: first what needs no
+// lookup (invalid, repeated, cached), then one directory lookup for every
+// remaining address, domain and pinned vendor of all of them, then the
+// lookup's answers.
+func (m *Matcher) decideAll(ctx context.Context, w *work) error {
+	r := m.rules.Load()
+	if m.versioned != nil {
+		w.stamp, w.versioned = stamp{version: m.versioned.Version(), rules: r.gen}, true
+	}
+	for i := range w.parts {
+		m.prepare(r, w, i, &w.parts[i])
+	}
+	if len(w.keys) == 0 {
+		return nil
+	}
+	var err error
+	if w.hits, err = m.dir.Lookup(ctx, w.hits[:0], w.keys); err != nil {
+		return fmt.Errorf("match: directory lookup: %w", err)
+	}
+	w.group()
+	for i := range w.parts {
+		pt := &w.parts[i]
+		if pt.done {
+			continue
+		}
+		m.decide(r, w, pt)
+		if w.versioned {
+			a := answer{role: pt.p.RoleAddress, o: pt.o}
+			if pt.p.Normalized != pt.p.Address {
+				// The matcher's own string (ParseAddress made it), so
+				// the cache keeps nothing of the caller's.
+				a.normalized = pt.p.Normalized
+			}
+			m.outcomes.put(w.stamp, pt.p.Address, &a)
+		}
+	}
+	return nil
+}
+
+// result returns the result of one item's decided participants.
+func (w *work) result(parts []part) Result {
+	// Exactly the slices the result needs: most results are of one
+	// participant, and this is their one allocation but the address.
+	ms, ds := counts(parts)
+	matches, drops := make([]Match, 0, ms), make([]Dropped, 0, ds)
+	var res Result
+	for i := range parts {
+		pt := &parts[i]
+		if pt.o.reason == "" && pt.o.rule == "" {
+			continue // a repeated address: it counted in its first role
+		}
+		pt.o.add(&res, pt.p, &matches, &drops)
+	}
+	return res
+}
+
+// prepare normalises a participant and decides what it can without the
+// directory (not an address, a repeat, a cached outcome); it queues the
+// keys the rest needs.
 func (m *Matcher) prepare(r *rules, w *work, i int, pt *part) {
-	drop := func(reason Reason, key string) {
-		pt.done, pt.dropped = true, Dropped{Participant: pt.p, Reason: reason, Key: key}
+	pt.idKey, pt.contact = -1, -1
+	var cached answer
+	// Only addresses cache: an Exchange DN never has an answer there.
+	if w.versioned && m.outcomes.get(w.stamp, pt.p.Address, &cached) {
+		pt.p.Normalized, pt.p.RoleAddress = cached.normalized, cached.role
+		if pt.p.Normalized == "" {
+			pt.p.Normalized = pt.p.Address
+		}
+		if !w.repeats(pt.first, i, pt.p.Normalized) {
+			pt.o = cached.o
+		}
+		pt.done = true
+		return
 	}
 	if isExchangeInternal(pt.p.Address) {
-		drop(ReasonInternal, "")
+		pt.done, pt.o = true, outcome{reason: ReasonInternal}
 		return
 	}
-	n, ok := vendors.NormalizeAddress(pt.p.Address)
+	a, ok := vendors.ParseAddress(pt.p.Address)
 	if !ok {
-		drop(ReasonInvalid, "")
+		pt.done, pt.o = true, outcome{reason: ReasonInvalid}
 		return
 	}
-	for j := range i {
-		if w.parts[j].p.Normalized == n {
-			pt.done = true // counted in its first role
-			return
-		}
+	n := a.String()
+	if w.repeats(pt.first, i, n) {
+		pt.done = true // counted in its first role
+		return
 	}
-	pt.p.Normalized, pt.p.RoleAddress = n, IsRoleAddress(n)
-	if w.versioned {
-		if pt.outcome = r.addresses.get(w.version, n); pt.outcome != nil {
-			pt.done = true
-			return
+	pt.addr, pt.p.Normalized = a, n
+	pt.roleCat = roleCategory(r.roles, n)
+	pt.p.RoleAddress = pt.roleCat != ""
+	// The domain rules, one map lookup per candidate domain: the domain,
+	// then its parents down to the registrable domain.
+	domain := a.Domain()
+	pt.domainOff = len(n) - len(domain)
+	reg := len(domain) - len(a.Registrable())
+	var tree *pin
+	for off := 0; ; {
+		c := domain[off:]
+		if f, ok := r.domainFacts(c); ok {
+			if off == 0 && f.exact != nil {
+				pt.pin = f.exact
+			}
+			if tree == nil {
+				tree = f.tree
+			}
+			if f.internal && pt.internal == "" {
+				pt.internal = c
+			}
+			if f.freemail != "" && pt.freemail == "" {
+				pt.freemail, pt.freemailCat = c, f.freemail
+			}
 		}
+		if off >= reg {
+			break
+		}
+		off += strings.IndexByte(c, '.') + 1
 	}
-	pt.pin, pt.contact = -1, -1
-	pt.f = r.facts(n[strings.LastIndexByte(n, '@')+1:])
-	if o, ok := r.overrides[n]; ok {
-		pt.ovKey, pt.ov = n, o
-	} else if pt.f.ovKey != "" {
-		pt.ovKey, pt.ov = pt.f.ovKey, pt.f.ov
+	if pt.pin == nil {
+		pt.pin = tree
+	}
+	if p, ok := r.addrPins[n]; ok {
+		pt.pin = p
 	}
 	switch {
-	case pt.ovKey != "" && pt.ov.vendor == "":
-		drop(ReasonIgnored, pt.ovKey)
-	case pt.ovKey != "":
-		pt.pin = w.key(vendors.KeyID, pt.ov.vendor)
-	case pt.f.internal != "":
-		drop(ReasonInternal, pt.f.internal)
+	case pt.pin != nil && pt.pin.VendorID == "":
+		pt.done, pt.o = true, outcome{reason: ReasonIgnored, keyOff: -1, pin: pt.pin}
+	case pt.pin != nil:
+		pt.idKey = w.key(vendors.KeyID, pt.pin.VendorID)
 	default:
 		pt.contact = w.key(vendors.KeyContact, n)
-		if pt.f.freemail == "" && w.versioned {
-			pt.domain = m.domains.get(w.version, n[strings.LastIndexByte(n, '@')+1:])
-		}
-		if pt.f.freemail == "" && pt.domain == nil {
-			pt.doms, pt.ndoms = len(w.doms), len(pt.f.cands)
-			for _, c := range pt.f.cands {
+		if pt.internal == "" && pt.freemail == "" {
+			pt.doms = len(w.doms)
+			for off := 0; ; {
+				c := domain[off:]
 				w.doms = append(w.doms, w.key(vendors.KeyDomain, c))
+				pt.ndoms++
+				if off >= reg {
+					break
+				}
+				off += strings.IndexByte(c, '.') + 1
 			}
 		}
 	}
+}
+
+// repeats reports whether a participant of the same item before the i-th
+// (from the first-th on) has the normalised address n.
+func (w *work) repeats(first, i int, n string) bool {
+	for j := first; j < i; j++ {
+		if w.parts[j].p.Normalized == n {
+			return true
+		}
+	}
+	return false
 }
 
 // group sorts the hits by key (a counting sort: hits are few, keys fewer).
@@ -346,97 +549,150 @@ func (w *work) hitsOf(k int) []vendors.Hit {
 	return w.sorted[w.from[k]:w.from[k+1]]
 }
 
-// decide applies the rules that need the directory's answers.
-func (m *Matcher) decide(r *rules, w *work, pt *part) *outcome {
-	var rule Rule
-	var key string
+// decide applies the rules that need the directory's answers, in order:
+// a pin, the exact address as a known contact, the internal domains, the
+// free-mail list, the domain and its parents.
+func (m *Matcher) decide(r *rules, w *work, pt *part) {
+	n := pt.p.Normalized
+	o := &pt.o
+	*o = outcome{keyOff: -1}
 	var hits []vendors.Hit
 	switch {
-	case pt.pin >= 0:
-		rule, key, hits = RuleOverride, pt.ovKey, w.hitsOf(pt.pin)
-		if len(hits) == 0 {
-			return &outcome{reason: ReasonUnknownVendor, rule: rule, key: key, ids: []string{pt.ov.vendor}}
+	case pt.pin != nil:
+		o.rule, o.pin = RuleOverride, pt.pin
+		if hits = w.hitsOf(pt.idKey); len(hits) == 0 {
+			o.reason, o.id = ReasonUnknownVendor, pt.pin.VendorID
+			return
 		}
 	case len(w.hitsOf(pt.contact)) > 0:
-		// Cloned: the outcome may be cached, and must not pin the caller's string.
-		rule, key, hits = RuleContact, strings.Clone(pt.p.Normalized), w.hitsOf(pt.contact)
-	case pt.f.freemail != "":
-		return &outcome{reason: ReasonFreemail, key: pt.f.freemail}
+		o.rule, o.keyOff, hits = RuleContact, 0, w.hitsOf(pt.contact)
+	case pt.internal != "":
+		o.reason, o.keyOff = ReasonInternal, int16(len(n)-len(pt.internal))
+		return
+	case pt.freemail != "":
+		o.reason, o.keyOff, o.category = ReasonFreemail, int16(len(n)-len(pt.freemail)), pt.freemailCat
+		return
 	default:
-		a := pt.domain
-		if a == nil {
-			a = w.domainAnswer(pt)
-			if w.versioned {
-				m.domains.put(w.version, pt.p.Normalized[strings.LastIndexByte(pt.p.Normalized, '@')+1:], a)
+		for i, k := range w.doms[pt.doms : pt.doms+pt.ndoms] {
+			if hs := w.hitsOf(k); len(hs) > 0 {
+				hits = hs
+				o.rule = RuleDomain
+				if i > 0 {
+					o.rule = RuleParentDomain
+				}
+				o.keyOff = int16(len(n) - len(w.keys[k].Value))
+				break
 			}
 		}
-		if a.cand < 0 {
-			return &outcome{reason: ReasonNoVendor}
-		}
-		rule, key, hits = RuleDomain, pt.f.cands[a.cand], a.hits
-		if a.cand > 0 {
-			rule = RuleParentDomain
+		if hits == nil {
+			o.reason = ReasonNoVendor
+			return
 		}
 	}
-	// The candidates, deduplicated (a host directory may repeat a vendor).
-	o := &outcome{rule: rule, key: key}
-	tracked := false
+	tracked, one := false, true
+	o.id, o.name = hits[0].VendorID, hits[0].Name
 	for _, h := range hits {
-		if !slices.Contains(o.ids, h.VendorID) {
-			o.ids = append(o.ids, h.VendorID)
-		}
 		tracked = tracked || h.Tracked
+		if h.VendorID != o.id {
+			one = false
+		}
 	}
-	slices.Sort(o.ids)
+	if !one {
+		o.cands = candidates(hits)
+		o.id, o.name = "", ""
+	}
 	switch {
 	case r.trackedOnly && !tracked:
 		o.reason = ReasonUntracked
-	case len(o.ids) > 1:
+	case !one:
 		// Ambiguity is decided before tracking: with a tracked and an
 		// untracked vendor on one domain, either may own the mail.
 		o.reason = ReasonAmbiguous
-	case pt.p.RoleAddress && r.dropRoles && (rule == RuleDomain || rule == RuleParentDomain):
-		o.reason = ReasonRoleAddress
+	case pt.p.RoleAddress && r.dropRoles && (o.rule == RuleDomain || o.rule == RuleParentDomain):
+		o.reason, o.category = ReasonRoleAddress, pt.roleCat
 	}
-	return o
+	if o.reason != "" && one {
+		o.cands = []string{o.id, o.name}
+		o.id, o.name = "", ""
+	}
+}
+
+// candidates returns the distinct vendors of hits, sorted by ID, as IDs
+// followed by their names (one slice: see outcome.cands).
+func candidates(hits []vendors.Hit) []string {
+	var ids []vendors.Hit
+	for _, h := range hits {
+		if !slices.ContainsFunc(ids, func(g vendors.Hit) bool { return g.VendorID == h.VendorID }) {
+			ids = append(ids, h)
+		}
+	}
+	slices.SortFunc(ids, func(a, b vendors.Hit) int { return strings.Compare(a.VendorID, b.VendorID) })
+	out := make([]string, 2*len(ids))
+	for i, h := range ids {
+		out[i], out[len(ids)+i] = h.VendorID, h.Name
+	}
+	return out
 }
 
 // outcome is what the rules decided for an address, whoever sent it in
-// whatever role: a match (no reason, ids[0] the vendor) or a drop.
+// whatever role: a match (no reason; id is the vendor) or a drop. It holds
+// no string of the caller's: the key is an offset into the normalised
+// address (which the matcher owns, or is the caller's own string again)
+// or a pin's key, and vendors' IDs and names are the directory's. So an
+// outcome can be cached without pinning a caller's memory.
 type outcome struct {
 	reason Reason
 	rule   Rule
-	key    string
-	ids    []string
+	// keyOff is where the rule's key starts in the normalised address, or
+	// -1 when the key is the pin's.
+	keyOff int16
+	// category is the free-mail or role list's category of a drop.
+	category string
+	pin      *pin
+	id, name string
+	// cands are the candidates' IDs followed by their names, for a drop.
+	cands []string
 }
 
-func (o *outcome) add(res *Result, p Participant) {
+// add appends the participant's match or drop to res, in the backing
+// arrays matches and drops, which have room for it.
+func (o *outcome) add(res *Result, p Participant, matches *[]Match, drops *[]Dropped) {
+	var key string
+	switch {
+	case o.keyOff >= 0:
+		key = p.Normalized[o.keyOff:]
+	case o.pin != nil:
+		key = o.pin.Key
+	}
+	var pin Pin
+	if o.pin != nil {
+		pin = o.pin.Pin
+	}
 	if o.reason != "" {
-		res.Dropped = append(res.Dropped, Dropped{Participant: p, Reason: o.reason, Rule: o.rule, Key: o.key, Candidates: slices.Clone(o.ids)})
+		d := Dropped{Participant: p, Reason: o.reason, Rule: o.rule, Key: key, Category: o.category, Pin: pin}
+		switch {
+		case o.reason == ReasonUnknownVendor:
+			d.Candidates = []string{o.id}
+			d.CandidateNames = []string{""}
+		case len(o.cands) > 0:
+			c := slices.Clone(o.cands)
+			k := len(c) / 2
+			d.Candidates, d.CandidateNames = c[:k:k], c[k:]
+		}
+		res.Dropped = extend(res.Dropped, drops, d)
 		return
 	}
 	c := confidence(o.rule)
 	if p.RoleAddress {
 		c /= 2
 	}
-	res.Matches = append(res.Matches, Match{VendorID: o.ids[0], Rule: o.rule, Key: o.key, Confidence: c, Participant: p})
+	res.Matches = extend(res.Matches, matches, Match{VendorID: o.id, VendorName: o.name, Rule: o.rule, Key: key, Confidence: c, Participant: p, Pin: pin})
 }
 
-// domainAnswer is what the directory says about an address's domain: the
-// first of its candidate domains (itself, then parents) that vendors
-// claim, and their hits.
-type domainAnswer struct {
-	cand int // index in facts.cands; -1 when no vendor claims any
-	hits []vendors.Hit
-}
-
-var noVendor = &domainAnswer{cand: -1}
-
-func (w *work) domainAnswer(pt *part) *domainAnswer {
-	for i, k := range w.doms[pt.doms : pt.doms+pt.ndoms] {
-		if hs := w.hitsOf(k); len(hs) > 0 {
-			return &domainAnswer{cand: i, hits: slices.Clone(hs)}
-		}
-	}
-	return noVendor
+// extend appends v to s, a slice of the backing array *arr that ends where
+// *arr does, and returns s with its capacity cut to its length.
+func extend[T any](s []T, arr *[]T, v T) []T {
+	*arr = append(*arr, v)
+	n := len(*arr)
+	return (*arr)[n-len(s)-1 : n : n]
 }

@@ -22,21 +22,24 @@ type Change struct {
 	// Vendors: items matched to these vendors, or dropped with them as
 	// candidates, can (a tracked flag changed, or the vendor was removed).
 	Vendors []string
+	// LocalParts: items with a participant whose local part starts with
+	// one of these can (the role list changed: see [Overrides.RoleList]).
+	LocalParts []string
 }
 
 // IsZero reports whether nothing needs re-matching.
 func (c Change) IsZero() bool {
-	return len(c.Domains) == 0 && len(c.Addresses) == 0 && len(c.Vendors) == 0
+	return len(c.Domains) == 0 && len(c.Addresses) == 0 && len(c.Vendors) == 0 && len(c.LocalParts) == 0
 }
 
 // Merge returns c and d together.
 func (c Change) Merge(d Change) Change {
 	return Change{Domains: append(slices.Clone(c.Domains), d.Domains...), Addresses: append(slices.Clone(c.Addresses), d.Addresses...),
-		Vendors: append(slices.Clone(c.Vendors), d.Vendors...)}.normal()
+		Vendors: append(slices.Clone(c.Vendors), d.Vendors...), LocalParts: append(slices.Clone(c.LocalParts), d.LocalParts...)}.normal()
 }
 
 func (c Change) normal() Change {
-	for _, s := range []*[]string{&c.Domains, &c.Addresses, &c.Vendors} {
+	for _, s := range []*[]string{&c.Domains, &c.Addresses, &c.Vendors, &c.LocalParts} {
 		slices.Sort(*s)
 		*s = slices.Compact(*s)
 		if len(*s) == 0 {
@@ -100,7 +103,9 @@ func (k *keySet) add(v *vendors.Vendor) {
 
 // Item is a stored message or event: exactly one of Message and Event is set.
 type Item struct {
-	ID      string
+	// ID is the host's key for the item (its Graph immutable ID).
+	ID string
+	// Message or Event is the item.
 	Message *m365link.Message
 	Event   *m365link.Event
 }

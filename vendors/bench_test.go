@@ -93,3 +93,35 @@ func BenchmarkIndex1M(b *testing.B) {
 	}
 	runtime.KeepAlive(x)
 }
+
+// BenchmarkParseAddress normalises addresses: plain ones at domains seen
+// before (the public suffix list's answer remembered), plain ones at a new
+// domain each (the list walked), and ones with a display name, a tag and
+// capitals.
+//
+//	go test -run '^$' -bench ParseAddress -benchmem ./vendors/
+func BenchmarkParseAddress(b *testing.B) {
+	for _, bb := range []struct {
+		name string
+		addr func(i int) string
+	}{
+		{"plain", func(i int) string { return fmt.Sprintf("ann%d@vendor%d.co.uk", i, i%64) }},
+		{"plain-new-domain", func(i int) string { return fmt.Sprintf("ann@vendor%07d.co.uk", i) }},
+		{"display-name", func(i int) string { return fmt.Sprintf("Ann Vendor <Ann+RFQ%d@Vendor%d.co.uk>", i, i%64) }},
+	} {
+		addrs := make([]string, 1<<16)
+		for i := range addrs {
+			addrs[i] = bb.addr(i)
+		}
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, ok := vendors.ParseAddress(addrs[i&(1<<16-1)]); !ok {
+					b.Fatal(addrs[i&(1<<16-1)])
+				}
+				i++
+			}
+		})
+	}
+}

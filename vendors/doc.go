@@ -4,11 +4,17 @@
 // A [Vendor] has an ID, a name, domains (subsidiaries, country domains),
 // known contact addresses (some on free-mail domains) and a tracked flag.
 // A [Directory] answers, in one batch, which vendors claim a set of
-// contact addresses, domains and vendor IDs ([Key]); the host implements
-// it over its own database, or uses an [Index]. Keys are compared in the
-// form [NormalizeAddress] and [NormalizeDomain] give: lower-case, IDN
-// domains as IDNA ASCII ("bücher.example" is "xn--bcher-kva.example"),
-// display names and plus-tags removed.
+// contact addresses, domains and vendor IDs ([Key]), with each vendor's
+// name and tracked flag; the host implements it over its own database, or
+// uses an [Index]. Keys are compared in the form [NormalizeAddress] and
+// [NormalizeDomain] give, the one form for contacts, the matcher's pins
+// and its lookups: addresses read as RFC 5322 writes them (display names,
+// comments, quoted local parts such as `"john smith"@acme.com`,
+// escapes), lower-case, plus-tags and "mailto:" removed, IDN domains as
+// IDNA ASCII ("bücher.example" is "xn--bcher-kva.example"). Domains that
+// no mailbox can be at, IP addresses and public suffixes alone (co.uk),
+// are not domains. [ParseAddress] gives the parts of an address, its
+// registrable domain among them.
 //
 // [Index] is an in-memory Directory for millions of vendors: about 280
 // bytes per vendor with three domains and five contacts, lookups that take

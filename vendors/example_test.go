@@ -32,18 +32,22 @@ func ExampleIndex() {
 	v, _ := x.Vendor("acme")
 	fmt.Printf("%+v\n", v)
 	// Output:
-	// [{0 acme true} {1 globex false}]
-	// [{0 globex true}]
+	// [{0 acme Acme true} {1 globex Globex false}]
+	// [{0 globex Globex true}]
 	// {ID:acme Name:Acme Domains:[acme.com acme.co.uk] Contacts:[ann@acme.com acme.owner@gmail.com] Tracked:true}
 }
 
 func ExampleNormalizeAddress() {
-	for _, s := range []string{"Ann Vendor <Ann.Vendor+RFQ@ACME.com>", "mailto:sales@Bücher.example", "not an address"} {
+	for _, s := range []string{"Ann Vendor <Ann.Vendor+RFQ@ACME.com>", "mailto:sales@Bücher.example", `"Smith, John" <"John Smith"@Acme.com>`,
+		"not an address", "ann@192.0.2.7", "ann@co.uk"} {
 		fmt.Println(vendors.NormalizeAddress(s))
 	}
 	// Output:
 	// ann.vendor@acme.com true
 	// sales@xn--bcher-kva.example true
+	// "john smith"@acme.com true
+	//  false
+	//  false
 	//  false
 }
 
@@ -52,6 +56,7 @@ func ExampleNormalizeAddress() {
 type claims struct {
 	byContact, byDomain map[string][]string
 	tracked             map[string]bool
+	names               map[string]string
 }
 
 func (c *claims) Lookup(ctx context.Context, dst []vendors.Hit, keys []vendors.Key) ([]vendors.Hit, error) {
@@ -71,7 +76,7 @@ func (c *claims) Lookup(ctx context.Context, dst []vendors.Hit, keys []vendors.K
 			}
 		}
 		for _, id := range ids {
-			dst = append(dst, vendors.Hit{Key: i, VendorID: id, Tracked: c.tracked[id]})
+			dst = append(dst, vendors.Hit{Key: i, VendorID: id, Name: c.names[id], Tracked: c.tracked[id]})
 		}
 	}
 	return dst, nil
@@ -82,6 +87,7 @@ func ExampleDirectory() {
 		byContact: map[string][]string{"acme.owner@gmail.com": {"acme"}},
 		byDomain:  map[string][]string{"acme.com": {"acme"}},
 		tracked:   map[string]bool{"acme": true},
+		names:     map[string]string{"acme": "Acme Corporation"},
 	}
 	hits, _ := dir.Lookup(context.Background(), nil, []vendors.Key{
 		{Kind: vendors.KeyContact, Value: "acme.owner@gmail.com"},
@@ -90,5 +96,14 @@ func ExampleDirectory() {
 	})
 	fmt.Println(hits)
 	// Output:
-	// [{0 acme true} {1 acme true}]
+	// [{0 acme Acme Corporation true} {1 acme Acme Corporation true}]
+}
+
+func ExampleParseAddress() {
+	a, ok := vendors.ParseAddress("Bob <Bob+RFQ@mail.eu.ACME.co.uk>")
+	fmt.Println(a, ok)
+	fmt.Println(a.Local(), a.Domain(), a.Registrable())
+	// Output:
+	// bob@mail.eu.acme.co.uk true
+	// bob mail.eu.acme.co.uk acme.co.uk
 }

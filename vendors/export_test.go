@@ -10,10 +10,12 @@ func SetCompactMin(n int) func() {
 
 // PlainAddress and SlowNormalizeAddress expose NormalizeAddress's fast
 // path's test and its general path.
-var (
-	PlainAddress         = plainAddress
-	SlowNormalizeAddress = normalizeAddress
-)
+func PlainAddress(s string) bool { return plainAddress(s) > 0 }
+
+func SlowNormalizeAddress(s string) (string, bool) {
+	a, ok := parseAddress(s)
+	return a.String(), ok
+}
 
 // Stats reports the writer's bookkeeping: table size, live and deleted
 // entries, live and garbage arena bytes.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	gosync "sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Index is an in-memory [Directory] compact enough for millions of vendors:
@@ -251,8 +252,8 @@ func (x *Index) Lookup(_ context.Context, dst []Hit, keys []Key) ([]Hit, error) 
 				}
 				c, off := st.chunk(uint32(e))
 				if start, ok := matchRecord(c, off, key.Kind, key.Value); ok {
-					idLen := int(c[start+1])
-					dst = append(dst, Hit{Key: base + j, VendorID: string(c[start+3 : start+3+idLen]), Tracked: c[start] == recIDTracked})
+					id, name := idName(c, start)
+					dst = append(dst, Hit{Key: base + j, VendorID: id, Name: name, Tracked: c[start] == recIDTracked})
 				}
 			}
 		}
@@ -263,6 +264,24 @@ func (x *Index) Lookup(_ context.Context, dst []Hit, keys []Key) ([]Hit, error) 
 		return dst, errUnreachable
 	}
 	return dst, nil
+}
+
+// idName returns the ID and name of the block at start as strings that
+// share the arena's bytes. That is safe because a block is never written
+// again once readers can reach it (a chunk that grows is copied, and
+// compaction writes a new arena), and it keeps Lookup free of allocations,
+// which a matcher of a million addresses a second needs. The price: a hit
+// kept after its vendor changed, or after a compaction, keeps the chunk
+// it points into (at most MaxVendorBytes) from being collected.
+func idName(c []byte, start int) (id, name string) {
+	idLen := int(c[start+1])
+	id = unsafe.String(&c[start+3], idLen)
+	o := start + 3 + idLen
+	n, w := uvarint(c[o:])
+	if n > 0 {
+		name = unsafe.String(&c[o+w], n)
+	}
+	return id, name
 }
 
 var _ Versioned = (*Index)(nil)

@@ -53,7 +53,9 @@ func (k KeyKind) String() string {
 // Key is one question to a [Directory]. Value is in the form
 // [NormalizeAddress] and [NormalizeDomain] return.
 type Key struct {
-	Kind  KeyKind
+	// Kind says what Value is: a contact address, a domain or a vendor ID.
+	Kind KeyKind
+	// Value is the normalised address or domain, or the ID.
 	Value string
 }
 
@@ -63,6 +65,10 @@ type Hit struct {
 	Key int
 	// VendorID is the vendor that claims it.
 	VendorID string
+	// Name is the vendor's [Vendor.Name], for explanations a person reads.
+	// A directory that has no names leaves it empty; the matcher then
+	// shows the ID.
+	Name string
 	// Tracked is the vendor's [Vendor.Tracked].
 	Tracked bool
 }
@@ -74,12 +80,12 @@ type Hit struct {
 // a message at once (addresses, their domains and parent domains): a
 // database answers a batch in one query per kind, for example
 //
-//	SELECT c.address, v.id, v.tracked FROM vendor_contacts c JOIN vendors v ON v.id = c.vendor_id
+//	SELECT c.address, v.id, v.name, v.tracked FROM vendor_contacts c JOIN vendors v ON v.id = c.vendor_id
 //	WHERE c.address = ANY($1)
 //
 // Lookup appends to dst one Hit for every (key, vendor) pair that exists,
-// in any order, and returns the extended slice; a key nobody claims adds
-// nothing. It must honour ctx, must be safe for concurrent use, and must not
+// in any order, with the vendor's ID, name and tracked flag, and returns
+// the extended slice; a key nobody claims adds nothing. It must honour ctx, must be safe for concurrent use, and must not
 // keep keys or dst after it returns. Values are compared as given: callers
 // normalise them, and an implementation stores its contacts and domains
 // normalised (lower-case, IDNA ASCII, no plus-tag).

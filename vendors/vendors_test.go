@@ -34,20 +34,95 @@ func TestNormalizeAddress(t *testing.T) {
 		{"JOSE\u0301@acme.com", "jos\u00e9@acme.com"}, // decomposed é → NFC
 		{"jos\u00e9@acme.com", "jos\u00e9@acme.com"},
 		{"+tag@acme.com", "+tag@acme.com"}, // nothing before the plus: not a tag
+
+		// Quoted local parts (RFC 5322 §3.4.1): the content is the local
+		// part; it is written bare when it can be.
+		{`"john smith"@acme.com`, `"john smith"@acme.com`},
+		{`"John Smith"@ACME.com`, `"john smith"@acme.com`},
+		{`"John Smith" <"John Smith"@acme.com>`, `"john smith"@acme.com`},
+		{`"a@b"@acme.com`, `"a@b"@acme.com`},
+		{`"x,y"@acme.com`, `"x,y"@acme.com`},
+		{`"x;y<z>"@acme.com`, `"x;y<z>"@acme.com`},
+		{`"a\"b"@acme.com`, `"a\"b"@acme.com`},
+		{`"a\\b"@acme.com`, `"a\\b"@acme.com`},
+		{`"\a\n\n"@acme.com`, "ann@acme.com"}, // escapes of plain characters
+		{`"ann"@acme.com`, "ann@acme.com"},
+		{`"Ann.Vendor"@acme.com`, "ann.vendor@acme.com"},
+		{`"ann"."vendor"@acme.com`, "ann.vendor@acme.com"}, // obsolete local part: words and dots
+		{`"ann+rfq"@acme.com`, "ann@acme.com"},
+		{`"john smith+rfq"@acme.com`, `"john smith"@acme.com`},
+		{`"+x y"@acme.com`, `"+x y"@acme.com`},
+		{`Sales <"sales team"@acme.com>`, `"sales team"@acme.com`},
+		{`"Ann <ann@evil.example>" <ann@acme.com>`, "ann@acme.com"}, // brackets in a quoted name
+		{".ann..vendor.@acme.com", ".ann..vendor.@acme.com"},        // old systems' dots: kept, bare
+		{`".ann"@acme.com`, ".ann@acme.com"},
+
+		// Comments and display names.
+		{"Ann (Sales) <ann@acme.com>", "ann@acme.com"},
+		{"(Ann) ann@acme.com", "ann@acme.com"},
+		{"ann@acme.com (Ann Vendor)", "ann@acme.com"},
+		{"ann@acme.com (Ann (nested) Vendor)", "ann@acme.com"},
+		{"Ann <ann@acme.com> (Sales)", "ann@acme.com"},
+		{"ann@acme.com <ann@acme.com>", "ann@acme.com"}, // Outlook's shape
+		{"'ann@acme.com' <Ann@Acme.com>", "ann@acme.com"},
+		{"'Ann@Acme.com'", "ann@acme.com"}, // a bare address in single quotes
+		{"'ann'@acme.com", "'ann'@acme.com"},
+		{"Vendor, Ann <ann@acme.com>", "ann@acme.com"},
+		{"<@relay.example,@mx.example:ann@acme.com>", "ann@acme.com"}, // obsolete route
+		{"Ann < ann@acme.com >", "ann@acme.com"},
+
+		// mailto: every prefix, and the URI's query and escapes.
+		{"mailto:mailto:ann@acme.com", "ann@acme.com"},
+		{"mAilto: MAILTO:Ann@acme.com", "ann@acme.com"},
+		{"mailto:ann@acme.com?subject=RFQ%2042", "ann@acme.com"},
+		{"mailto:%22john%20smith%22@acme.com", `"john smith"@acme.com`},
+		{"mailto:ann%2Brfq@acme.com", "ann@acme.com"},
+		{"Ann <mailto:ann@acme.com>", "ann@acme.com"},
 	}
 	for _, tt := range tests {
 		got, ok := vendors.NormalizeAddress(tt.in)
 		assert.True(t, ok, tt.in)
 		assert.Equal(t, tt.want, got, tt.in)
+		again, ok := vendors.NormalizeAddress(got)
+		assert.True(t, ok, got)
+		assert.Equal(t, got, again, "normalising %q again", got)
 	}
 	for _, bad := range []string{"", " ", "no-at-sign", "@acme.com", "ann@", "a b@c.d", "ann@exa mple.com",
 		"ann@localhost", "ann@acme..com", "ann@.acme.com", "ann@acme.com..", "ann@-\u00ff\u0301.com",
 		"/O=EXCHANGELABS/OU=EXCHANGE ADMINISTRATIVE GROUP/CN=RECIPIENTS/CN=ALICE", "ann@" + strings.Repeat("a", 64) + ".com",
-		strings.Repeat("a", 250) + "@acme.com"} {
+		strings.Repeat("a", 250) + "@acme.com",
+		// Double mailto with nothing behind it (FuzzNormalizeAddress found it).
+		"mAilto:mAilto:@0.0", "mailto:", "mailto:mailto:",
+		// Bare IP addresses and public suffixes are no mailbox's domain.
+		"ann@192.0.2.7", "ann@[192.0.2.7]", "ann@[IPv6:2001:db8::7]", "ann@0.0", "ann@10.1", "ann@co.uk", "ann@com.au",
+		"ann@CO.UK", "Ann <ann@co.uk>", "ann@github.io", "ann@uk", "ann@com",
+		// Quoting gone wrong, and what RFC 5322 does not allow.
+		`"john smith@acme.com`, `john smith"@acme.com`, `""@acme.com`, `"a\`, `"a"b"@acme.com`, "john smith@acme.com",
+		"a,b@acme.com", "a@b@acme.com", "<>", "Ann <>", "Ann <ann@acme.com", "Ann ann@acme.com>", "<ann@acme.com> junk",
+		"ann@acme.com, bob@acme.com", "Team: ann@acme.com;", "(unclosed ann@acme.com", "\"tab\x01\"@acme.com",
+		"mailto:ann%2@acme.com", "mailto:ann%zz@acme.com", "ann@acme.com?x", "ann@ac!me.com", "\xff@acme.com",
+	} {
 		got, ok := vendors.NormalizeAddress(bad)
 		assert.False(t, ok, bad)
 		assert.Empty(t, got, bad)
 	}
+}
+
+func TestParseAddress(t *testing.T) {
+	for _, tt := range []struct{ in, local, domain, registrable string }{
+		{"Bob <bob@mail.eu.ACME.co.uk>", "bob", "mail.eu.acme.co.uk", "acme.co.uk"},
+		{`"a@b"@acme.com`, `"a@b"`, "acme.com", "acme.com"},
+		{"ann@eu.acme.github.io", "ann", "eu.acme.github.io", "acme.github.io"},
+		{"x@sydney.acme.com.au", "x", "sydney.acme.com.au", "acme.com.au"},
+	} {
+		a, ok := vendors.ParseAddress(tt.in)
+		require.True(t, ok, tt.in)
+		assert.Equal(t, []string{tt.local + "@" + tt.domain, tt.local, tt.domain, tt.registrable}, []string{a.String(), a.Local(), a.Domain(), a.Registrable()}, tt.in)
+	}
+	a, ok := vendors.ParseAddress("ann@co.uk")
+	assert.False(t, ok)
+	assert.Equal(t, vendors.Address{}, a)
+	assert.Equal(t, "", a.Domain())
 }
 
 func TestNormalizeDomain(t *testing.T) {
@@ -63,7 +138,8 @@ func TestNormalizeDomain(t *testing.T) {
 		assert.True(t, ok, in)
 		assert.Equal(t, want, got, in)
 	}
-	for _, bad := range []string{"", "com", "acme", "acme .com", "ann@acme.com", "acme..com", "a/b.com"} {
+	for _, bad := range []string{"", "com", "acme", "acme .com", "ann@acme.com", "acme..com", "a/b.com",
+		"192.0.2.7", "[192.0.2.7]", "1.2.3.4.5", "co.uk", "CO.UK.", "com.au", "github.io", "acme.123"} {
 		_, ok := vendors.NormalizeDomain(bad)
 		assert.False(t, ok, bad)
 	}
@@ -131,7 +207,7 @@ func TestIndexLookups(t *testing.T) {
 		{Kind: vendors.KeyDomain, Value: "acme.co.uk"},
 	})
 	require.NoError(t, err)
-	assert.Equal(t, []vendors.Hit{{Key: 0, VendorID: "globex"}, {Key: 2, VendorID: "acme", Tracked: true}}, hits)
+	assert.Equal(t, []vendors.Hit{{Key: 0, VendorID: "globex", Name: "Globex"}, {Key: 2, VendorID: "acme", Name: "Acme Corporation", Tracked: true}}, hits)
 
 	v, ok := x.Vendor("acme")
 	require.True(t, ok)

@@ -19,6 +19,7 @@ import (
 	"github.com/m365link/m365link/consent"
 	"github.com/m365link/m365link/m365linktest"
 	"github.com/m365link/m365link/match"
+	"github.com/m365link/m365link/match/matchsync"
 	m365sync "github.com/m365link/m365link/sync"
 	"github.com/m365link/m365link/tokens"
 	"github.com/m365link/m365link/vendors"
@@ -133,7 +134,7 @@ func TestBuyerMailReachesTheHostWithItsVendors(t *testing.T) {
 		Client: tenant.Graph(), TenantID: tenant.ID(),
 		Policy: m365sync.Policy{Mailboxes: []m365link.Mailbox{mb}}, // the users who connected
 		Tokens: func(mb m365link.Mailbox) m365sync.TokenSource { return mgr.Source(mb.Account()) },
-		Sink:   match.Sink(matcher, host), State: &m365sync.MemoryState{},
+		Sink:   matchsync.Sink(matcher, host), State: &m365sync.MemoryState{},
 	})
 	require.NoError(t, err)
 	pass := func() m365sync.PassResult {

@@ -24,6 +24,7 @@ import (
 	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/fakegraph"
 	"github.com/m365link/m365link/match"
+	"github.com/m365link/m365link/match/matchsync"
 	m365sync "github.com/m365link/m365link/sync"
 	"github.com/m365link/m365link/vendors"
 )
@@ -114,7 +115,7 @@ func run(ctx context.Context, out io.Writer) error {
 		TenantID: tenant.Tenant.ID,
 		Tokens:   func(m365link.Mailbox) m365sync.TokenSource { return offlineToken{} },
 		Policy:   m365sync.Policy{Users: users},
-		Sink:     match.Sink(matcher, host),
+		Sink:     matchsync.Sink(matcher, host),
 		State:    &m365sync.MemoryState{},
 	})
 	if err != nil {

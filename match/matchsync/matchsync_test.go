@@ -1,4 +1,4 @@
-package match_test
+package matchsync_test
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 
 	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/match"
+	"github.com/m365link/m365link/match/matchsync"
 	m365sync "github.com/m365link/m365link/sync"
+	"github.com/m365link/m365link/vendors"
 )
 
 type recordingSink struct {
@@ -33,9 +35,12 @@ func (s *recordingSink) MailboxRemoved(_ context.Context, mb m365link.Mailbox) e
 }
 
 func TestSinkDecoratorAttachesMatches(t *testing.T) {
-	m := newMatcher(t, match.Config{TrackedOnly: true})
+	dir, err := vendors.NewIndex([]vendors.Vendor{{ID: "globex", Name: "Globex", Tracked: true, Domains: []string{"globex.com"}}})
+	require.NoError(t, err)
+	m, err := match.New(match.Config{Directory: dir, InternalDomains: []string{"contoso.com"}, TrackedOnly: true})
+	require.NoError(t, err)
 	rec := &recordingSink{}
-	var sink m365sync.Sink = match.Sink(m, rec)
+	var sink m365sync.Sink = matchsync.Sink(m, rec)
 	p := &m365sync.Page{Upserts: []m365link.Message{
 		{ID: "m1", From: m365link.EmailAddress{Address: "hank@globex.com"}},
 		{ID: "m2", From: m365link.EmailAddress{Address: "alice@contoso.com"}},

@@ -1,0 +1,4 @@
+package match
+
+// CacheSize is how many outcomes a matcher caches.
+const CacheSize = cacheSize

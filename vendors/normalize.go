@@ -203,6 +203,33 @@ func parseAddress(s string) (Address, bool) {
 	return Address{s: string(b), at: at, reg: at + 1 + registrable(d)}, true
 }
 
+// outsideQuotes calls visit with the index of every byte of s from from
+// on that lies outside quoted strings and comments, until visit says
+// stop; it reports false for an unterminated quote or comment.
+func outsideQuotes(s string, from int, visit func(i int) (stop bool)) bool {
+	for i := from; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			j, ok := skipQuoted(s, i)
+			if !ok {
+				return false
+			}
+			i = j - 1
+		case '(':
+			j, ok := skipComment(s, i)
+			if !ok {
+				return false
+			}
+			i = j - 1
+		default:
+			if visit(i) {
+				return true
+			}
+		}
+	}
+	return true
+}
+
 // addrSpecOf returns the addr-spec of a mailbox (RFC 5322 §3.4): the
 // inside of the last angle-addr outside quotes and comments (the display
 // name before it is not checked: mail clients write all sorts there), or
@@ -210,23 +237,13 @@ func parseAddress(s string) (Address, bool) {
 // "mailto:" prefixes inside the brackets are dropped.
 func addrSpecOf(s string) (string, bool) {
 	lt := -1
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '"':
-			j, ok := skipQuoted(s, i)
-			if !ok {
-				return "", false
-			}
-			i = j - 1
-		case '(':
-			j, ok := skipComment(s, i)
-			if !ok {
-				return "", false
-			}
-			i = j - 1
-		case '<':
+	if !outsideQuotes(s, 0, func(i int) bool {
+		if s[i] == '<' {
 			lt = i
 		}
+		return false
+	}) {
+		return "", false
 	}
 	if lt < 0 {
 		return s, true
@@ -234,23 +251,13 @@ func addrSpecOf(s string) (string, bool) {
 	// The angle-addr runs to its ">", outside quotes and comments, and
 	// only comments and space may follow it.
 	gt := -1
-	for i := lt + 1; i < len(s) && gt < 0; i++ {
-		switch s[i] {
-		case '"':
-			j, ok := skipQuoted(s, i)
-			if !ok {
-				return "", false
-			}
-			i = j - 1
-		case '(':
-			j, ok := skipComment(s, i)
-			if !ok {
-				return "", false
-			}
-			i = j - 1
-		case '>':
+	if !outsideQuotes(s, lt+1, func(i int) bool {
+		if s[i] == '>' {
 			gt = i
 		}
+		return gt >= 0
+	}) {
+		return "", false
 	}
 	if gt < 0 {
 		return "", false

@@ -256,7 +256,11 @@ func (p *pass) startRound(ctx context.Context, f Folder, c cursor) (cursor, erro
 	}
 	c.Expect = n
 	if c.Generation > 1 {
-		// The sink may hold messages of older rounds.
+		// The sink may hold messages of older rounds. Like every write to
+		// it, the ResetBegin waits for the lease to be renewed.
+		if err := p.fence(ctx); err != nil {
+			return c, err
+		}
 		if err := p.reset(ctx, Reset{Mailbox: p.mb, FolderID: f.ID, Phase: ResetBegin, Generation: c.Generation}); err != nil {
 			return c, err
 		}

@@ -1,6 +1,8 @@
 package aadsts
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,4 +29,36 @@ func TestParse(t *testing.T) {
 		assert.Equal(t, tt.code, code, tt.in)
 		assert.Equal(t, tt.text, text, tt.in)
 	}
+}
+
+// FuzzParse holds Parse to what its callers rely on: no line breaks and no
+// trace ID in the text, a code only when the description starts with
+// AADSTS and that number, and a text that is part of the description.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"", "AADSTS700082: The refresh token has expired.\r\nTrace ID: 1\r\nCorrelation ID: 2",
+		"AADSTS0: zero", "AADSTS-5: minus", "AADSTS50173:", "plain text\nwith a break", "AADSTS12x: no", " AADSTS65001: consent"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		code, text := Parse(s)
+		if strings.ContainsAny(text, "\r\n") {
+			t.Fatalf("Parse(%q) text %q has a line break", s, text)
+		}
+		if strings.Contains(text, " Trace ID:") {
+			t.Fatalf("Parse(%q) text %q keeps the trace ID", s, text)
+		}
+		if code < 0 {
+			t.Fatalf("Parse(%q) code %d", s, code)
+		}
+		flat := strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+		if code > 0 {
+			num, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(flat), "AADSTS"), ":")
+			if n, err := strconv.Atoi(num); !strings.HasPrefix(strings.TrimSpace(flat), "AADSTS") || err != nil || n != code {
+				t.Fatalf("Parse(%q) code %d is not the number after its leading AADSTS", s, code)
+			}
+		}
+		if !strings.Contains(flat, text) {
+			t.Fatalf("Parse(%q) text %q is not part of it", s, text)
+		}
+	})
 }

@@ -261,11 +261,9 @@ func (e *Engine) passOver(ctx context.Context, mb m365link.Mailbox) PassResult {
 	return r
 }
 
-// syncOnce is SyncOnce, also returning the pass (nil when none ran).
+// syncOnce is SyncOnce after passOver defaulted the tenant, also
+// returning the pass (nil when none ran).
 func (e *Engine) syncOnce(ctx context.Context, mb m365link.Mailbox) (*pass, error) {
-	if mb.TenantID == "" {
-		mb.TenantID = e.cfg.TenantID
-	}
 	if mb.UserID == "" {
 		return nil, errors.New("sync: SyncOnce needs the mailbox's UserID")
 	}

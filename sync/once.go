@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	gosync "sync"
 	"time"
 
 	"github.com/m365link/m365link"
@@ -40,22 +39,7 @@ func (e *Engine) RunOnce(ctx context.Context) ([]PassResult, error) {
 		return nil, fmt.Errorf("sync: read policy: %w", err)
 	}
 	out := make([]PassResult, len(mbs))
-	slots := make(chan struct{}, e.cfg.Schedule.Workers)
-	var wg gosync.WaitGroup
-	for i, mb := range mbs {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			out[i] = e.passOver(ctx, mb)
-		})
-	}
-	wg.Wait()
+	each(ctx, len(mbs), e.cfg.Schedule.Workers, func(i int) { out[i] = e.passOver(ctx, mbs[i]) })
 	// Mailboxes never started (ctx ended first) are left out.
 	out = slices.DeleteFunc(out, func(r PassResult) bool { return r.Mailbox.UserID == "" })
 	slices.SortFunc(out, func(a, b PassResult) int { return strings.Compare(a.Mailbox.Key(), b.Mailbox.Key()) })

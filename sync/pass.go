@@ -73,25 +73,12 @@ func (p *pass) syncFolders(ctx context.Context, folders []Folder) (cursors []cur
 	fctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	cursors, errs = make([]cursor, len(folders)), make([]error, len(folders))
-	var wg gosync.WaitGroup
-	slots := make(chan struct{}, p.e.cfg.Schedule.FolderConcurrency)
-	for i, f := range folders {
-		select {
-		case slots <- struct{}{}:
-		case <-fctx.Done():
+	each(fctx, len(folders), p.e.cfg.Schedule.FolderConcurrency, func(i int) {
+		cursors[i], errs[i] = p.folder(fctx, folders[i])
+		if errs[i] != nil && mailboxWide(fctx, errs[i]) {
+			stop(errs[i])
 		}
-		if fctx.Err() != nil {
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			cursors[i], errs[i] = p.folder(fctx, f)
-			if errs[i] != nil && mailboxWide(fctx, errs[i]) {
-				stop(errs[i])
-			}
-		})
-	}
-	wg.Wait()
+	})
 	if fctx.Err() != nil {
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
@@ -395,4 +382,25 @@ func (p *pass) estimate(f Folder, n int) {
 	for _, v := range p.expects {
 		p.st.Estimate += v
 	}
+}
+
+// each runs f(i) for every i below n, at most limit at once, and starts
+// no more once ctx ends; it returns when every f it started returned.
+func each(ctx context.Context, n, limit int, f func(i int)) {
+	slots := make(chan struct{}, limit)
+	var wg gosync.WaitGroup
+	for i := range n {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			f(i)
+		})
+	}
+	wg.Wait()
 }

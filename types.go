@@ -124,30 +124,83 @@ type Event struct {
 	ID        string
 	ChangeKey string
 	// ICalUID is the iCalendar UID shared by every copy of the meeting across
-	// calendars (organizer and attendees), and by every occurrence of a series.
+	// calendars (organizer and attendees): a host that syncs several
+	// internal mailboxes shows a meeting once by it. (Occurrences of a
+	// series share the series' iCalUID in some tenants: key occurrences by
+	// ICalUID and OriginalStart.)
 	ICalUID string
 	// SeriesMasterID is set for occurrences and exceptions.
 	SeriesMasterID string
-	Type           EventType
-	Subject        string
-	BodyPreview    string
-	Organizer      EmailAddress
-	Attendees      []Attendee
-	// Start and End are absolute instants. For all-day events they are
-	// midnight in the event's time zone.
+	// OriginalStart is, for an occurrence or exception, the start the
+	// series' pattern gave it (an exception moved elsewhere keeps it).
+	OriginalStart time.Time
+	Type          EventType
+	Subject       string
+	BodyPreview   string
+	Organizer     EmailAddress
+	Attendees     []Attendee
+	// Start and End are absolute instants (UTC). For all-day events they
+	// are midnight in the event's own zone; use StartDate and EndDate.
 	Start time.Time
 	End   time.Time
-	// TimeZone is the zone Graph reported start and end in (a Windows or
-	// IANA name), kept so the host can show local times as the organizer did.
-	TimeZone        string
-	IsAllDay        bool
+	// StartDate and EndDate are set for all-day events only: the days the
+	// event covers, EndDate exclusive (a one-day event on 8 March has
+	// StartDate 8 March and EndDate 9 March), whatever zone reads them.
+	StartDate, EndDate Date
+	// TimeZone is the zone the event was created in, as Graph names it
+	// (originalStartTimeZone: a Windows name such as "Pacific Standard
+	// Time", or an IANA name); IANAZone is the same zone as an IANA name,
+	// empty when it is not known (e.g. a custom zone).
+	TimeZone string
+	IANAZone string
+	IsAllDay bool
+	// IsCancelled is true for a cancelled meeting; the sync engine hands
+	// cancelled events to sinks as removals.
 	IsCancelled     bool
 	IsOnlineMeeting bool
-	JoinURL         string
-	Location        string
-	ShowAs          string
-	LastModified    time.Time
-	WebLink         string
+	// JoinURL is the online meeting's join link; OnlineMeetingProvider is
+	// Graph's onlineMeetingProvider ("teamsForBusiness", "skypeForBusiness",
+	// "skypeForConsumer" or "unknown").
+	JoinURL               string
+	OnlineMeetingProvider string
+	Location              string
+	Categories            []string
+	// Sensitivity is "normal", "personal", "private" or "confidential".
+	Sensitivity string
+	// ShowAs is "free", "tentative", "busy", "oof", "workingElsewhere" or "unknown".
+	ShowAs       string
+	LastModified time.Time
+	WebLink      string
+}
+
+// Date is a day of the calendar without a time or a zone: the days an
+// all-day event covers.
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// DateOf returns the day t falls on in t's location.
+func DateOf(t time.Time) Date {
+	y, m, d := t.Date()
+	return Date{y, m, d}
+}
+
+// IsZero reports whether d is the zero Date (no day).
+func (d Date) IsZero() bool { return d == Date{} }
+
+// String formats d as "2006-01-02", or "" for the zero Date.
+func (d Date) String() string {
+	if d.IsZero() {
+		return ""
+	}
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+}
+
+// In returns midnight at the start of d in loc.
+func (d Date) In(loc *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
 }
 
 // Participants returns the organizer followed by every attendee's address.
@@ -164,13 +217,20 @@ func (e *Event) Participants() []EmailAddress {
 
 // Contact is the summary of one Outlook contact.
 type Contact struct {
-	ID             string
-	ChangeKey      string
+	// ID is the contact's immutable ID.
+	ID        string
+	ChangeKey string
+	// FolderID is the contact folder that holds it.
+	FolderID       string
 	DisplayName    string
 	GivenName      string
 	Surname        string
 	CompanyName    string
+	JobTitle       string
+	Department     string
 	EmailAddresses []EmailAddress
 	BusinessPhones []string
+	HomePhones     []string
+	MobilePhone    string
 	LastModified   time.Time
 }

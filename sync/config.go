@@ -101,10 +101,20 @@ type Config struct {
 	// IncludeBody adds message bodies (as text) to the lean selection.
 	IncludeBody bool
 
-	// Sink receives the messages; State keeps the engine's records. Both
-	// required.
+	// Sink receives the messages; State keeps the engine's records. State
+	// is required, and at least one sink: Sink for mail, Calendar.Sink,
+	// Contacts.Sink. A kind without a sink is not synced.
 	Sink  Sink
 	State StateStore
+	// Calendar configures calendar sync (off while Calendar.Sink is nil).
+	Calendar CalendarOptions
+	// Contacts configures contacts sync (off while Contacts.Sink is nil).
+	Contacts ContactOptions
+	// Kinds, if set, chooses the kinds each mailbox syncs (e.g. calendar
+	// only for room mailboxes); nil syncs every kind that has a sink. A
+	// kind a mailbox stops syncing keeps what its sink holds until the
+	// mailbox leaves the policy.
+	Kinds func(m365link.Mailbox) []Kind
 	// Leases, when set, lets several processes share mailboxes.
 	Leases LeaseStore
 	// Schedule tunes how much runs at once and how often; zero fields take
@@ -132,6 +142,59 @@ type Config struct {
 	// 1000, halved down to 50 while Graph answers 504) and where Graph
 	// stops a receivedDateTime-filtered delta (5,000).
 	pageSize, filteredDeltaCap int
+}
+
+// CalendarOptions configure calendar sync: calendarView delta over a
+// window of days around today, per calendar.
+type CalendarOptions struct {
+	// Sink receives the events; nil turns calendar sync off.
+	Sink EventSink
+	// Calendars to sync; empty syncs the mailbox's default calendar. A
+	// calendar that does not exist in a mailbox is skipped and named in
+	// its status.
+	Calendars []CalendarSpec
+	// PastDays and FutureDays bound the window: events that overlap
+	// [today-PastDays, today+FutureDays) in UTC. Defaults 90 and 365.
+	//
+	// The window is fixed when a calendar's full round starts. Once a day
+	// has passed it rolls forward: the next pass runs a new full round
+	// over the new window (one request per page of events in it) that
+	// ends with a sweep, so events that fell out of the window leave the
+	// sink and none is lost in between.
+	PastDays, FutureDays int
+}
+
+// CalendarSpec names a calendar: Default, or by immutable ID, or by
+// display name (case-insensitive). Set one.
+type CalendarSpec struct {
+	// Default is the mailbox's default calendar.
+	Default bool
+	// ID is a calendar's immutable ID.
+	ID string
+	// Name is a calendar's display name, e.g. "Vendor meetings".
+	Name string
+}
+
+// ContactOptions configure contacts sync: Outlook contacts delta per
+// contact folder, so hosts learn vendor contacts from address books.
+type ContactOptions struct {
+	// Sink receives the contacts; nil turns contacts sync off.
+	Sink ContactSink
+	// Folders to sync; empty syncs the default contact folder. A folder
+	// that does not exist is skipped and named in the mailbox's status.
+	Folders []ContactFolderSpec
+}
+
+// ContactFolderSpec names a contact folder: Default, or by immutable ID,
+// or by display name among the default folder's child folders
+// (case-insensitive). Set one.
+type ContactFolderSpec struct {
+	// Default is the mailbox's default contact folder ("Contacts").
+	Default bool
+	// ID is a contact folder's immutable ID.
+	ID string
+	// Name is a child folder's display name.
+	Name string
 }
 
 // Schedule tunes the engine's concurrency and timing. Zero fields take the
@@ -172,8 +235,21 @@ func (c Config) Validate() error {
 	if c.Tokens == nil {
 		bad("Tokens is required (a token source per mailbox)")
 	}
-	if c.Sink == nil {
-		bad("Sink is required")
+	if c.Sink == nil && c.Calendar.Sink == nil && c.Contacts.Sink == nil {
+		bad("a sink is required: Sink (mail), Calendar.Sink or Contacts.Sink")
+	}
+	if c.Calendar.PastDays < 0 || c.Calendar.FutureDays < 0 {
+		bad("Calendar.PastDays and Calendar.FutureDays must not be negative; 0 takes the default")
+	}
+	for i, cs := range c.Calendar.Calendars {
+		if n := setCount(cs.Default, cs.ID, cs.Name); n != 1 {
+			bad("Calendar.Calendars[%d] sets %d of Default, ID and Name; exactly one is allowed", i, n)
+		}
+	}
+	for i, fs := range c.Contacts.Folders {
+		if n := setCount(fs.Default, fs.ID, fs.Name); n != 1 {
+			bad("Contacts.Folders[%d] sets %d of Default, ID and Name; exactly one is allowed", i, n)
+		}
 	}
 	if c.State == nil {
 		bad("State is required (MemoryState, sqlstore's SyncState or the host's own StateStore)")
@@ -248,6 +324,14 @@ func (c Config) withDefaults() Config {
 	s.LeaseTTL = or(s.LeaseTTL, 5*time.Minute)
 	s.MaxResyncs = or(s.MaxResyncs, 3)
 	s.ResyncWindow = or(s.ResyncWindow, time.Hour)
+	c.Calendar.PastDays = or(c.Calendar.PastDays, 90)
+	c.Calendar.FutureDays = or(c.Calendar.FutureDays, 365)
+	if len(c.Calendar.Calendars) == 0 {
+		c.Calendar.Calendars = []CalendarSpec{{Default: true}}
+	}
+	if len(c.Contacts.Folders) == 0 {
+		c.Contacts.Folders = []ContactFolderSpec{{Default: true}}
+	}
 	c.pageSize = or(c.pageSize, 1000)
 	c.filteredDeltaCap = or(c.filteredDeltaCap, 5000)
 	return c
@@ -258,4 +342,19 @@ func or[T int | time.Duration](v, def T) T {
 		return def
 	}
 	return v
+}
+
+// setCount counts the set fields of a spec.
+func setCount(dflt bool, id, name string) int {
+	n := 0
+	if dflt {
+		n++
+	}
+	if id != "" {
+		n++
+	}
+	if name != "" {
+		n++
+	}
+	return n
 }

@@ -288,7 +288,7 @@ func (e *Engine) syncOnce(ctx context.Context, mb m365link.Mailbox) (*pass, erro
 	}
 	st := rec.Status
 	st.Mailbox, st.Pages, st.Items, st.Estimate, st.Reason, st.ThrottledUntil = mb, 0, 0, 0, "", time.Time{}
-	p := &pass{e: e, mb: mb, key: mb.Key(), tok: e.cfg.Tokens(mb), st: st, resolved: rec.Resolved}
+	p := &pass{e: e, mb: mb, key: mb.Key(), tok: e.cfg.Tokens(mb), st: st, resolved: rec.Resolved, kinds: e.kinds(mb)}
 	err = p.run(ctx)
 	if p.relist {
 		p.resolved = nil

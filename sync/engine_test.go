@@ -330,7 +330,7 @@ func TestNewChecksTheConfig(t *testing.T) {
 	}{
 		{"empty", func(c *m365sync.Config) { *c = m365sync.Config{} },
 			"sync: invalid Config: TenantID is required (the tenant whose mailboxes sync); Tokens is required (a token source per mailbox); " +
-				"Sink is required; State is required (MemoryState, sqlstore's SyncState or the host's own StateStore)"},
+				"a sink is required: Sink (mail), Calendar.Sink or Contacts.Sink; State is required (MemoryState, sqlstore's SyncState or the host's own StateStore)"},
 		{"folder spec", func(c *m365sync.Config) {
 			c.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}, {WellKnown: "inbox", Path: "Inbox"}, {}}
 		},

@@ -37,7 +37,8 @@ func (p *pass) folders(ctx context.Context) ([]Folder, error) {
 	p.mu.Lock()
 	rs := p.resolved
 	p.mu.Unlock()
-	if rs != nil && rs.Config == p.e.folderConfig && !rs.At.After(now) && now.Sub(rs.At) < relistInterval && len(rs.Folders) > 0 {
+	conf := p.folderConfig()
+	if rs != nil && rs.Config == conf && !rs.At.After(now) && now.Sub(rs.At) < relistInterval && len(rs.Folders) > 0 {
 		p.mu.Lock()
 		p.missing, p.cut = slices.Clone(rs.Missing), slices.Clone(rs.Cut)
 		p.mu.Unlock()
@@ -48,7 +49,7 @@ func (p *pass) folders(ctx context.Context) ([]Folder, error) {
 		return nil, err
 	}
 	p.mu.Lock()
-	p.resolved = &folderSet{Config: p.e.folderConfig, At: now, Folders: slices.Clone(out), Missing: slices.Clone(p.missing), Cut: slices.Clone(p.cut)}
+	p.resolved = &folderSet{Config: conf, At: now, Folders: slices.Clone(out), Missing: slices.Clone(p.missing), Cut: slices.Clone(p.cut)}
 	p.mu.Unlock()
 	return out, nil
 }
@@ -64,10 +65,58 @@ func folderConfig(specs []FolderSpec, children bool) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// resolveAll resolves the configured folder specs to IDs and counts:
+// folderConfig identifies the pass's folder configuration: the mail
+// folders' (unchanged from versions that synced only mail), and for a
+// mailbox with other kinds those kinds and their specs as well.
+func (p *pass) folderConfig() string {
+	if len(p.kinds) == 1 && p.kinds[0] == KindMail {
+		return p.e.folderConfig
+	}
+	b, _ := json.Marshal(struct {
+		Kinds     []Kind
+		Calendars []CalendarSpec
+		Contacts  []ContactFolderSpec
+	}{p.kinds, p.e.cfg.Calendar.Calendars, p.e.cfg.Contacts.Folders})
+	sum := sha256.Sum256(b)
+	return p.e.folderConfig + "+" + hex.EncodeToString(sum[:8])
+}
+
+// resolveAll resolves every kind's folders; a kind none of whose folders
+// exists is skipped (and named in the status) as long as another kind has
+// folders.
+func (p *pass) resolveAll(ctx context.Context) ([]Folder, error) {
+	var out []Folder
+	var notFound error
+	for _, k := range p.kinds {
+		var fs []Folder
+		var err error
+		switch k {
+		case KindMail:
+			fs, err = p.resolveMail(ctx)
+		case KindCalendar:
+			fs, err = p.resolveCalendars(ctx)
+		case KindContacts:
+			fs, err = p.resolveContactFolders(ctx)
+		}
+		if isMissingFolder(err) {
+			notFound = err
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fs...)
+	}
+	if len(out) == 0 && notFound != nil {
+		return nil, notFound
+	}
+	return out, nil
+}
+
+// resolveMail resolves the configured mail folder specs to IDs and counts:
 // the excluded folders first, then every other spec and, where asked, its
 // descendants, each folder once.
-func (p *pass) resolveAll(ctx context.Context) ([]Folder, error) {
+func (p *pass) resolveMail(ctx context.Context) ([]Folder, error) {
 	pre := p.prefetch(ctx)
 	excluded, err := p.resolveExcluded(ctx, pre)
 	if err != nil {
@@ -92,11 +141,7 @@ func (p *pass) resolveAll(ctx context.Context) ([]Folder, error) {
 		if isMissingFolder(err) {
 			// One missing folder must not stop the others.
 			notFound = err
-			name := spec.WellKnown + spec.Path + spec.ID
-			p.mu.Lock()
-			p.missing = append(p.missing, name)
-			p.mu.Unlock()
-			p.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: folder not found", mailboxAttr(p.mb), slog.String("folder", name))
+			p.missingFolder(ctx, spec.WellKnown+spec.Path+spec.ID)
 			continue
 		}
 		if err != nil {
@@ -332,3 +377,84 @@ func (p *pass) children(ctx context.Context, f Folder, depth int, excluded map[s
 
 // deltaRequest is the request for the next page of folder f: the saved
 // link, or the base query of a full round.
+
+// missingFolder records a configured folder the mailbox does not have.
+func (p *pass) missingFolder(ctx context.Context, name string) {
+	p.mu.Lock()
+	p.missing = append(p.missing, name)
+	p.mu.Unlock()
+	p.e.log.LogAttrs(ctx, slog.LevelWarn, "sync: folder not found", mailboxAttr(p.mb), slog.String("folder", name))
+}
+
+// defaultCalendar is the ID the engine gives the default calendar: Graph
+// serves its calendarView delta at /users/{id}/calendarView/delta without
+// the calendar's own ID, so none is looked up.
+const defaultCalendar = "calendar"
+
+// defaultContacts is the ID the engine gives the default contact folder,
+// whose delta Graph serves at /users/{id}/contacts/delta.
+const defaultContacts = "contacts"
+
+type wireNamed struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName"`
+}
+
+// resolveCalendars resolves Calendar.Calendars: the default calendar
+// without a request, the others by one listing of the mailbox's calendars.
+func (p *pass) resolveCalendars(ctx context.Context) ([]Folder, error) {
+	return resolveNamedSpecs(ctx, p, KindCalendar, p.e.cfg.Calendar.Calendars, func(s CalendarSpec) (bool, string, string) { return s.Default, s.ID, s.Name },
+		Folder{ID: defaultCalendar, Kind: KindCalendar, Name: "Calendar"}, graph.Path("users", p.mb.UserID, "calendars"), "id,name")
+}
+
+// resolveContactFolders resolves Contacts.Folders like resolveCalendars.
+func (p *pass) resolveContactFolders(ctx context.Context) ([]Folder, error) {
+	return resolveNamedSpecs(ctx, p, KindContacts, p.e.cfg.Contacts.Folders, func(s ContactFolderSpec) (bool, string, string) { return s.Default, s.ID, s.Name },
+		Folder{ID: defaultContacts, Kind: KindContacts, Name: "Contacts"}, graph.Path("users", p.mb.UserID, "contactFolders"), "id,displayName")
+}
+
+// resolveNamedSpecs resolves specs that name the default folder, an ID or a
+// display name; the folders are listed (once) only when a spec needs it.
+func resolveNamedSpecs[S any](ctx context.Context, p *pass, kind Kind, specs []S, parts func(S) (bool, string, string), dflt Folder, listPath, sel string) ([]Folder, error) {
+	var listed []wireNamed
+	var out []Folder
+	seen := map[string]bool{}
+	var notFound error
+	for _, s := range specs {
+		isDefault, id, name := parts(s)
+		var f Folder
+		switch {
+		case isDefault:
+			f = dflt
+		default:
+			if listed == nil {
+				all, err := graph.All[wireNamed](ctx, p.e.gc, p.request(listPath, url.Values{"$select": {sel}, "$top": {"100"}}))
+				if err != nil {
+					return nil, err
+				}
+				listed = append(all, wireNamed{}) // non-nil: listed once
+			}
+			for _, w := range listed {
+				wn := w.Name + w.DisplayName
+				if w.ID != "" && (id != "" && w.ID == id || name != "" && strings.EqualFold(wn, name)) {
+					f = Folder{ID: w.ID, Kind: kind, Name: wn}
+					break
+				}
+			}
+			if f.ID == "" {
+				notFound = fmt.Errorf("sync: %s has no %s folder %q: %w", p.mb, kind, id+name, m365link.ErrNotFound)
+				p.missingFolder(ctx, string(kind)+":"+id+name)
+				continue
+			}
+		}
+		if !seen[f.ID] {
+			seen[f.ID] = true
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 && notFound != nil {
+		return nil, notFound
+	}
+	return out, nil
+}

@@ -11,91 +11,148 @@ import (
 	"github.com/m365link/m365link"
 )
 
-// MemorySink is a [Sink] that keeps every mailbox's messages in memory. It
-// implements the sink contract exactly (generations, conditional
-// removals, tombstones at the end of a resync), so it is both a reference
-// for hosts writing their own and the sink tests assert against.
+// MemorySink is a [Sink], an [EventSink] and a [ContactSink] that keeps
+// every mailbox's messages, events and contacts in memory. It implements
+// the sink contract exactly (generations, conditional removals, tombstones
+// at the end of a resync), so it is both a reference for hosts writing
+// their own and the sink tests assert against. The zero value is ready.
 type MemorySink struct {
-	mu    gosync.Mutex
-	boxes map[string]map[string]*storedMessage
+	mu       gosync.Mutex
+	boxes    map[string]map[string]*stored[m365link.Message]
+	events   map[string]map[string]*stored[m365link.Event]
+	contacts map[string]map[string]*stored[m365link.Contact]
 	// Counts of what was applied, for tests and debugging.
 	upserts, removals, tombstones int
 }
 
-type storedMessage struct {
-	msg        m365link.Message
+type stored[T any] struct {
+	item       T
 	folder     string
 	generation int64
 }
 
-var _ Sink = (*MemorySink)(nil)
+var (
+	_ Sink        = (*MemorySink)(nil)
+	_ EventSink   = (*MemorySink)(nil)
+	_ ContactSink = (*MemorySink)(nil)
+)
 
-// Apply implements [Sink].
-func (s *MemorySink) Apply(_ context.Context, p *Page) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	box := s.box(p.Mailbox.Key())
-	for _, m := range p.Upserts {
-		box[m.ID] = &storedMessage{msg: m, folder: p.Folder.ID, generation: p.Generation}
+// applyTo upserts items (id gives each one's ID) into box under folder and
+// generation, then removes each removal's ID that box holds in the
+// removal's folder.
+func applyTo[T any](s *MemorySink, box map[string]*stored[T], folder string, gen int64, items []T, id func(*T) string, rs []Removal) {
+	for i := range items {
+		box[id(&items[i])] = &stored[T]{item: items[i], folder: folder, generation: gen}
 		s.upserts++
 	}
-	for _, r := range p.Removals {
+	for _, r := range rs {
 		if cur, ok := box[r.ID]; ok && cur.folder == r.FolderID {
 			delete(box, r.ID)
 			s.removals++
 		}
 	}
-	return nil
 }
 
-// Reset implements [Sink]: at the end of a resync it deletes the folder's
-// items not delivered again.
-func (s *MemorySink) Reset(_ context.Context, r Reset) error {
+// sweep deletes at the end of a resync the folder's items of older
+// generations.
+func sweep[T any](s *MemorySink, box map[string]*stored[T], r Reset) {
 	if r.Phase != ResetEnd {
-		return nil
+		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	box := s.box(r.Mailbox.Key())
 	for id, m := range box {
 		if m.folder == r.FolderID && m.generation < r.Generation {
 			delete(box, id)
 			s.tombstones++
 		}
 	}
-	return nil
 }
 
-// MailboxRemoved implements [Sink].
-func (s *MemorySink) MailboxRemoved(_ context.Context, mb m365link.Mailbox) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.boxes, mb.Key())
-	return nil
-}
-
-func (s *MemorySink) box(key string) map[string]*storedMessage {
-	if s.boxes == nil {
-		s.boxes = map[string]map[string]*storedMessage{}
+func boxOf[T any](boxes *map[string]map[string]*stored[T], key string) map[string]*stored[T] {
+	if *boxes == nil {
+		*boxes = map[string]map[string]*stored[T]{}
 	}
-	b := s.boxes[key]
+	b := (*boxes)[key]
 	if b == nil {
-		b = map[string]*storedMessage{}
-		s.boxes[key] = b
+		b = map[string]*stored[T]{}
+		(*boxes)[key] = b
 	}
 	return b
 }
 
-// IDs returns the IDs the sink holds for a mailbox, sorted.
-func (s *MemorySink) IDs(mb m365link.Mailbox) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for id := range s.boxes[mb.Key()] {
+func sortedIDs[T any](box map[string]*stored[T]) []string {
+	out := make([]string, 0, len(box))
+	for id := range box {
 		out = append(out, id)
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Apply implements [Sink].
+func (s *MemorySink) Apply(_ context.Context, p *Page) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	applyTo(s, boxOf(&s.boxes, p.Mailbox.Key()), p.Folder.ID, p.Generation, p.Upserts, func(m *m365link.Message) string { return m.ID }, p.Removals)
+	return nil
+}
+
+// Reset implements [Sink]: at the end of a resync it deletes the folder's
+// items not delivered again.
+func (s *MemorySink) Reset(_ context.Context, r Reset) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sweep(s, boxOf(&s.boxes, r.Mailbox.Key()), r)
+	return nil
+}
+
+// ApplyEvents implements [EventSink].
+func (s *MemorySink) ApplyEvents(_ context.Context, p *EventPage) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	applyTo(s, boxOf(&s.events, p.Mailbox.Key()), p.Calendar.ID, p.Generation, p.Upserts, func(e *m365link.Event) string { return e.ID }, p.Removals)
+	return nil
+}
+
+// ResetEvents implements [EventSink].
+func (s *MemorySink) ResetEvents(_ context.Context, r Reset) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sweep(s, boxOf(&s.events, r.Mailbox.Key()), r)
+	return nil
+}
+
+// ApplyContacts implements [ContactSink].
+func (s *MemorySink) ApplyContacts(_ context.Context, p *ContactPage) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	applyTo(s, boxOf(&s.contacts, p.Mailbox.Key()), p.Folder.ID, p.Generation, p.Upserts, func(c *m365link.Contact) string { return c.ID }, p.Removals)
+	return nil
+}
+
+// ResetContacts implements [ContactSink].
+func (s *MemorySink) ResetContacts(_ context.Context, r Reset) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sweep(s, boxOf(&s.contacts, r.Mailbox.Key()), r)
+	return nil
+}
+
+// MailboxRemoved implements [Sink], [EventSink] and [ContactSink]: it
+// drops everything the sink holds of mb.
+func (s *MemorySink) MailboxRemoved(_ context.Context, mb m365link.Mailbox) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.boxes, mb.Key())
+	delete(s.events, mb.Key())
+	delete(s.contacts, mb.Key())
+	return nil
+}
+
+// IDs returns the IDs of the messages the sink holds for a mailbox, sorted.
+func (s *MemorySink) IDs(mb m365link.Mailbox) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sortedIDs(s.boxes[mb.Key()])
 }
 
 // Message returns a stored message and the folder that holds it.
@@ -106,19 +163,61 @@ func (s *MemorySink) Message(mb m365link.Mailbox, id string) (m365link.Message, 
 	if !ok {
 		return m365link.Message{}, "", false
 	}
-	return m.msg, m.folder, true
+	return m.item, m.folder, true
 }
 
-// Mailboxes returns the keys of the mailboxes the sink holds, sorted.
+// EventIDs returns the IDs of the events the sink holds for a mailbox, sorted.
+func (s *MemorySink) EventIDs(mb m365link.Mailbox) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sortedIDs(s.events[mb.Key()])
+}
+
+// Event returns a stored event and the calendar that holds it.
+func (s *MemorySink) Event(mb m365link.Mailbox, id string) (m365link.Event, string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.events[mb.Key()][id]
+	if !ok {
+		return m365link.Event{}, "", false
+	}
+	return e.item, e.folder, true
+}
+
+// ContactIDs returns the IDs of the contacts the sink holds for a mailbox, sorted.
+func (s *MemorySink) ContactIDs(mb m365link.Mailbox) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sortedIDs(s.contacts[mb.Key()])
+}
+
+// Contact returns a stored contact and the folder that holds it.
+func (s *MemorySink) Contact(mb m365link.Mailbox, id string) (m365link.Contact, string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.contacts[mb.Key()][id]
+	if !ok {
+		return m365link.Contact{}, "", false
+	}
+	return c.item, c.folder, true
+}
+
+// Mailboxes returns the keys of the mailboxes the sink holds anything of,
+// sorted.
 func (s *MemorySink) Mailboxes() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.boxes))
+	set := map[string]bool{}
 	for k := range s.boxes {
-		out = append(out, k)
+		set[k] = true
 	}
-	sort.Strings(out)
-	return out
+	for k := range s.events {
+		set[k] = true
+	}
+	for k := range s.contacts {
+		set[k] = true
+	}
+	return slices.Sorted(maps.Keys(set))
 }
 
 // MemoryState is a [StateStore] in memory, for one process. The zero

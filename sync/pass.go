@@ -18,6 +18,8 @@ type pass struct {
 	mb  m365link.Mailbox
 	key string
 	tok TokenSource
+	// kinds are the kinds this pass syncs.
+	kinds []Kind
 
 	sinkMu gosync.Mutex // the sink never sees two calls for one mailbox at once
 
@@ -39,7 +41,11 @@ func (p *pass) observe(status int) {
 }
 
 func (p *pass) run(ctx context.Context) error {
-	folders, err := p.folders(ctx)
+	var folders []Folder
+	var err error
+	if len(p.kinds) > 0 {
+		folders, err = p.folders(ctx)
+	}
 	if errors.Is(err, m365link.ErrNotFound) && !errors.Is(err, m365link.ErrMailboxNotEnabled) {
 		// None of the configured folders exists (any more): what earlier
 		// passes synced is gone and is emptied all the same.
@@ -134,14 +140,14 @@ func (p *pass) settle(ctx context.Context, f Folder, c cursor) error {
 		return err
 	}
 	if len(c.Pending) > 0 {
-		if err := p.apply(ctx, &Page{Mailbox: p.mb, Folder: f, Generation: c.Generation, Removals: c.Pending}); err != nil {
+		if err := p.sinkRemovals(ctx, f, c.Generation, c.Pending); err != nil {
 			return err
 		}
 		p.e.removals.Add(int64(len(c.Pending)))
 		c.Pending = nil
 	}
 	if sweep {
-		if err := p.reset(ctx, Reset{Mailbox: p.mb, FolderID: f.ID, Phase: ResetEnd, Generation: c.Generation}); err != nil {
+		if err := p.reset(ctx, f, Reset{Mailbox: p.mb, Phase: ResetEnd, Generation: c.Generation}); err != nil {
 			return err
 		}
 		c.Resyncing = false
@@ -163,7 +169,7 @@ func (p *pass) failed(ctx context.Context, f Folder, err error) error {
 	if errors.Is(err, m365link.ErrNotFound) {
 		p.relist = true // the folder may be gone: look the folders up again
 	}
-	c, lerr := p.e.loadCursor(ctx, p.key, f.ID)
+	c, lerr := p.e.loadCursor(ctx, p.key, f.ref())
 	if lerr != nil {
 		return lerr
 	}
@@ -208,8 +214,8 @@ func (p *pass) recordFolders(ctx context.Context, folders []Folder) error {
 	known := p.st.Folders
 	added := false
 	for _, f := range folders {
-		if !slices.Contains(known, f.ID) {
-			known = append(known, f.ID)
+		if !slices.Contains(known, f.ref()) {
+			known = append(known, f.ref())
 			added = true
 		}
 	}
@@ -234,7 +240,7 @@ func (p *pass) recordFolders(ctx context.Context, folders []Folder) error {
 func (p *pass) dropFolders(ctx context.Context, folders []Folder) error {
 	ids := make([]string, len(folders))
 	for i, f := range folders {
-		ids[i] = f.ID
+		ids[i] = f.ref()
 	}
 	p.mu.Lock()
 	prev := slices.Clone(p.st.Folders)
@@ -253,11 +259,12 @@ func (p *pass) dropFolders(ctx context.Context, folders []Folder) error {
 		if err != nil {
 			return err
 		}
-		if err := p.save(ctx, Folder{ID: id}, cursor{Generation: c.Generation}); err != nil {
+		f := folderOfRef(id)
+		if err := p.save(ctx, f, cursor{Generation: c.Generation}); err != nil {
 			return err
 		}
 		p.e.log.LogAttrs(ctx, slog.LevelInfo, "sync: folder no longer synced; emptied", mailboxAttr(p.mb), slog.String("folder", id))
-		if err := p.reset(ctx, Reset{Mailbox: p.mb, FolderID: id, Phase: ResetEnd, Generation: DropGeneration}); err != nil {
+		if err := p.reset(ctx, f, Reset{Mailbox: p.mb, Phase: ResetEnd, Generation: DropGeneration}); err != nil {
 			return err
 		}
 	}
@@ -276,17 +283,8 @@ func (p *pass) apply(ctx context.Context, pg *Page) error {
 	return nil
 }
 
-func (p *pass) reset(ctx context.Context, r Reset) error {
-	p.sinkMu.Lock()
-	defer p.sinkMu.Unlock()
-	if err := p.e.cfg.Sink.Reset(ctx, r); err != nil {
-		return hostErr("sink", err)
-	}
-	return nil
-}
-
 func (p *pass) save(ctx context.Context, f Folder, c cursor) error {
-	return p.e.saveCursor(ctx, p.key, f.ID, c)
+	return p.e.saveCursor(ctx, p.key, f.ref(), c)
 }
 
 // fence renews the lease before the sink is written to: a worker that
@@ -339,7 +337,7 @@ func (p *pass) progress(items int) {
 // goes backwards.
 func (p *pass) plan(ctx context.Context, folders []Folder) error {
 	for _, f := range folders {
-		c, err := p.e.loadCursor(ctx, p.key, f.ID)
+		c, err := p.e.loadCursor(ctx, p.key, f.ref())
 		if err != nil {
 			return err
 		}
@@ -365,7 +363,7 @@ func (p *pass) plan(ctx context.Context, folders []Folder) error {
 func (p *pass) expected(f Folder) (int, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n, ok := p.expects[f.ID]
+	n, ok := p.expects[f.ref()]
 	return n, ok
 }
 
@@ -377,7 +375,7 @@ func (p *pass) estimate(f Folder, n int) {
 	if p.expects == nil {
 		p.expects = map[string]int{}
 	}
-	p.expects[f.ID] = n
+	p.expects[f.ref()] = n
 	p.st.Estimate = 0
 	for _, v := range p.expects {
 		p.st.Estimate += v

@@ -30,14 +30,40 @@ import (
 const maxRestarts = 8
 
 // deltaRequest is the request for the next page of folder f: the saved
-// link, or the base query of a full round.
+// link, or the base query of a full round of its kind.
 func (p *pass) deltaRequest(f Folder, c cursor, pageSize int) *graph.Request {
 	h := http.Header{"Prefer": {"odata.maxpagesize=" + strconv.Itoa(pageSize)}}
+	req := &graph.Request{URL: c.Link, Header: h, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.observe}
+	switch kindOf(f) {
+	case KindCalendar:
+		// Times in UTC: every instant is exact whatever zone the event
+		// was made in; the event's own zone comes with it.
+		h.Add("Prefer", `outlook.timezone="UTC"`)
+		if c.Link == "" {
+			// calendarView delta takes no $select; the window goes on the
+			// first request only.
+			req.Path = graph.Path("users", p.mb.UserID, "calendars", f.ID, "calendarView", "delta")
+			if f.ID == defaultCalendar {
+				req.Path = graph.Path("users", p.mb.UserID, "calendarView", "delta")
+			}
+			req.Query = url.Values{"startDateTime": {c.Since.UTC().Format(time.RFC3339)}, "endDateTime": {c.Until.UTC().Format(time.RFC3339)}}
+		}
+		return req
+	case KindContacts:
+		if c.Link == "" {
+			req.Path = graph.Path("users", p.mb.UserID, "contactFolders", f.ID, "contacts", "delta")
+			if f.ID == defaultContacts {
+				req.Path = graph.Path("users", p.mb.UserID, "contacts", "delta")
+			}
+			req.Query = url.Values{"$select": {graph.ContactSelect}}
+		}
+		return req
+	}
 	if p.e.cfg.IncludeBody {
 		h.Add("Prefer", `outlook.body-content-type="text"`)
 	}
 	if c.Link != "" {
-		return &graph.Request{URL: c.Link, Header: h, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.observe}
+		return req
 	}
 	sel := graph.MessageSelect
 	if p.e.cfg.IncludeBody {
@@ -47,8 +73,8 @@ func (p *pass) deltaRequest(f Folder, c cursor, pageSize int) *graph.Request {
 	if !c.Since.IsZero() && !c.Unfiltered {
 		q.Set("$filter", "receivedDateTime ge "+c.Since.UTC().Format(time.RFC3339))
 	}
-	return &graph.Request{Path: graph.Path("users", p.mb.UserID, "mailFolders", f.ID, "messages", "delta"),
-		Query: q, Header: h, Mailbox: p.mb.UserID, Token: p.tok, Observe: p.observe}
+	req.Path, req.Query = graph.Path("users", p.mb.UserID, "mailFolders", f.ID, "messages", "delta"), q
+	return req
 }
 
 // folder syncs one folder to the end of its current delta round and
@@ -61,6 +87,10 @@ func (p *pass) folder(ctx context.Context, f Folder) (cursor, error) {
 	}
 	if c, err = p.gate(ctx, f, c); err != nil {
 		return c, err
+	}
+	if p.rolls(f, c, time.Now()) {
+		p.e.log.LogAttrs(ctx, slog.LevelInfo, "sync: calendar window rolls forward; full round", mailboxAttr(p.mb), slog.String("calendar", f.ID))
+		c.Link = ""
 	}
 	switch {
 	case c.Link == "": // startRound says "initial"
@@ -102,8 +132,26 @@ type round struct {
 	f        Folder
 	c        cursor // the cursor as last saved (or about to be)
 	pageSize int
-	restarts int                // full-round restarts in this pass (onReset)
-	upserts  []m365link.Message // reused: a page is the sink's only during Apply
+	restarts int // full-round restarts in this pass (onReset)
+	// reused: a page is the sink's only during its Apply
+	upserts  []m365link.Message
+	events   []m365link.Event
+	contacts []m365link.Contact
+}
+
+// fetched is one delta page of any kind, ready for the sink.
+type fetched struct {
+	// ids are the upserted items' IDs; apply hands them to the sink.
+	ids   []string
+	apply func(ctx context.Context) error
+	// removed are the IDs Graph reported removed (or, for events,
+	// cancelled or outside the window).
+	removed []string
+	// entries is how many entries Graph sent, item errors included.
+	entries    int
+	itemErrors []*m365link.ItemError
+	next       string
+	delta      string
 }
 
 func (r *round) run(ctx context.Context) error {
@@ -115,7 +163,7 @@ func (r *round) run(ctx context.Context) error {
 				return err
 			}
 		}
-		page, err := graph.GetPage[graph.Message](ctx, p.e.gc, p.deltaRequest(r.f, r.c, r.pageSize))
+		page, err := r.fetch(ctx)
 		if err != nil {
 			if again, err := r.recover(ctx, err); !again {
 				return err
@@ -166,20 +214,40 @@ func (r *round) recover(ctx context.Context, err error) (again bool, _ error) {
 	return false, err
 }
 
-// deliver hands a page's upserts to the sink and keeps its removals for
-// the end of the pass.
-func (r *round) deliver(ctx context.Context, page *graph.Page[graph.Message]) error {
-	p, c := r.p, &r.c
-	if err := p.fence(ctx); err != nil {
-		return err
+// fetch gets the round's next page and turns it into what its kind's
+// sink takes.
+func (r *round) fetch(ctx context.Context) (*fetched, error) {
+	p := r.p
+	req := p.deltaRequest(r.f, r.c, r.pageSize)
+	switch kindOf(r.f) {
+	case KindCalendar:
+		page, err := graph.GetPage[graph.Event](ctx, p.e.gc, req)
+		if err != nil {
+			return nil, err
+		}
+		return r.eventPage(page), nil
+	case KindContacts:
+		page, err := graph.GetPage[graph.Contact](ctx, p.e.gc, req)
+		if err != nil {
+			return nil, err
+		}
+		return r.contactPage(page), nil
 	}
+	page, err := graph.GetPage[graph.Message](ctx, p.e.gc, req)
+	if err != nil {
+		return nil, err
+	}
+	return r.messages(page), nil
+}
+
+func (r *round) messages(page *graph.Page[graph.Message]) *fetched {
+	p, c := r.p, &r.c
 	out := &Page{Mailbox: p.mb, Folder: r.f, Generation: c.Generation, Upserts: r.upserts[:0]}
-	removed := 0
+	fd := &fetched{entries: len(page.Value) + len(page.ItemErrors), itemErrors: page.ItemErrors, next: page.NextLink, delta: page.DeltaLink}
 	for i := range page.Value {
 		m := &page.Value[i]
 		if m.Removed != nil {
-			c.Pending = append(c.Pending, Removal{ID: m.ID, FolderID: r.f.ID})
-			removed++
+			fd.removed = append(fd.removed, m.ID)
 			continue
 		}
 		if c.Unfiltered && !c.Since.IsZero() && m.ReceivedAt.Before(c.Since) {
@@ -187,40 +255,129 @@ func (r *round) deliver(ctx context.Context, page *graph.Page[graph.Message]) er
 		}
 		m.FolderID = r.f.ID
 		out.Upserts = append(out.Upserts, m.Message)
+		fd.ids = append(fd.ids, m.ID)
 	}
 	r.upserts = out.Upserts
-	p.itemErrors(ctx, r.f, page.ItemErrors)
-	if len(out.Upserts) > 0 {
-		if err := p.apply(ctx, out); err != nil {
+	fd.apply = func(ctx context.Context) error {
+		p.sinkMu.Lock()
+		defer p.sinkMu.Unlock()
+		if err := p.e.cfg.Sink.Apply(ctx, out); err != nil {
+			return hostErr("sink", err)
+		}
+		return nil
+	}
+	return fd
+}
+
+// eventPage turns a calendarView delta page into the sink's: a cancelled
+// event, or one that does not overlap the round's window (Graph may
+// report changed events outside it), is a removal.
+func (r *round) eventPage(page *graph.Page[graph.Event]) *fetched {
+	p, c := r.p, &r.c
+	out := &EventPage{Mailbox: p.mb, Calendar: r.f, Generation: c.Generation, Upserts: r.events[:0]}
+	fd := &fetched{entries: len(page.Value) + len(page.ItemErrors), itemErrors: page.ItemErrors, next: page.NextLink, delta: page.DeltaLink}
+	for i := range page.Value {
+		ev := &page.Value[i]
+		if ev.Removed != nil || ev.IsCancelled || ev.Type == m365link.EventSeriesMaster || !overlaps(&ev.Event, c.Since, c.Until) {
+			fd.removed = append(fd.removed, ev.ID)
+			continue
+		}
+		out.Upserts = append(out.Upserts, ev.Event)
+		fd.ids = append(fd.ids, ev.ID)
+	}
+	r.events = out.Upserts
+	fd.apply = func(ctx context.Context) error {
+		p.sinkMu.Lock()
+		defer p.sinkMu.Unlock()
+		if err := p.e.cfg.Calendar.Sink.ApplyEvents(ctx, out); err != nil {
+			return hostErr("sink", err)
+		}
+		return nil
+	}
+	return fd
+}
+
+// overlaps reports whether ev overlaps the window [from, until); an event
+// without times (not understood) is kept, a zero-length one at from too.
+func overlaps(ev *m365link.Event, from, until time.Time) bool {
+	if ev.Start.IsZero() || from.IsZero() {
+		return true
+	}
+	end := ev.End
+	if end.Before(ev.Start) || end.Equal(ev.Start) {
+		end = ev.Start.Add(time.Nanosecond)
+	}
+	return ev.Start.Before(until) && end.After(from)
+}
+
+func (r *round) contactPage(page *graph.Page[graph.Contact]) *fetched {
+	p, c := r.p, &r.c
+	out := &ContactPage{Mailbox: p.mb, Folder: r.f, Generation: c.Generation, Upserts: r.contacts[:0]}
+	fd := &fetched{entries: len(page.Value) + len(page.ItemErrors), itemErrors: page.ItemErrors, next: page.NextLink, delta: page.DeltaLink}
+	for i := range page.Value {
+		ct := &page.Value[i]
+		if ct.Removed != nil {
+			fd.removed = append(fd.removed, ct.ID)
+			continue
+		}
+		ct.FolderID = r.f.ID
+		out.Upserts = append(out.Upserts, ct.Contact)
+		fd.ids = append(fd.ids, ct.ID)
+	}
+	r.contacts = out.Upserts
+	fd.apply = func(ctx context.Context) error {
+		p.sinkMu.Lock()
+		defer p.sinkMu.Unlock()
+		if err := p.e.cfg.Contacts.Sink.ApplyContacts(ctx, out); err != nil {
+			return hostErr("sink", err)
+		}
+		return nil
+	}
+	return fd
+}
+
+// deliver hands a page's upserts to the sink and keeps its removals for
+// the end of the pass.
+func (r *round) deliver(ctx context.Context, fd *fetched) error {
+	p, c := r.p, &r.c
+	if err := p.fence(ctx); err != nil {
+		return err
+	}
+	for _, id := range fd.removed {
+		c.Pending = append(c.Pending, Removal{ID: id, FolderID: r.f.ID})
+	}
+	p.itemErrors(ctx, r.f, fd.itemErrors)
+	if len(fd.ids) > 0 {
+		if err := fd.apply(ctx); err != nil {
 			return err
 		}
-		if len(c.Pending) > removed {
-			c.Pending = cancelRemovals(c.Pending, out.Upserts)
+		if len(c.Pending) > len(fd.removed) {
+			c.Pending = cancelRemovals(c.Pending, fd.ids)
 		}
 	}
 	p.e.pages.Add(1)
-	p.e.items.Add(int64(len(out.Upserts)))
-	c.Delivered += len(page.Value) + len(page.ItemErrors)
+	p.e.items.Add(int64(len(fd.ids)))
+	c.Delivered += fd.entries
 	if c.Initial {
-		c.Upserted += len(out.Upserts)
+		c.Upserted += len(fd.ids)
 	}
-	p.progress(len(out.Upserts))
+	p.progress(len(fd.ids))
 	return nil
 }
 
 // advance saves the cursor past a delivered page: the next page's link,
 // or at the round's end its deltaLink (done), unless Graph's filter cap
 // makes the round start over unfiltered.
-func (r *round) advance(ctx context.Context, page *graph.Page[graph.Message]) (done bool, _ error) {
+func (r *round) advance(ctx context.Context, page *fetched) (done bool, _ error) {
 	p, c := r.p, &r.c
-	if page.NextLink != "" {
-		c.Link = page.NextLink
+	if page.next != "" {
+		c.Link = page.next
 		return false, p.save(ctx, r.f, *c)
 	}
-	if page.DeltaLink == "" {
+	if page.delta == "" {
 		return true, fmt.Errorf("a last page without a deltaLink: %w", m365link.ErrMalformedResponse)
 	}
-	if p.capped(*c) {
+	if kindOf(r.f) == KindMail && p.capped(*c) {
 		// Graph stops a filtered delta at 5,000 messages and says nothing:
 		// redo the round unfiltered and cut by date here. A later round
 		// that hit the cap may have lost changes, removals among them:
@@ -230,7 +387,7 @@ func (r *round) advance(ctx context.Context, page *graph.Page[graph.Message]) (d
 		c.Unfiltered, c.Link = true, ""
 		return false, nil
 	}
-	c.Link, c.Initial, c.Delivered, c.Upserted = page.DeltaLink, false, 0, 0
+	c.Link, c.Initial, c.Delivered, c.Upserted = page.delta, false, 0, 0
 	if c.Generation <= 1 {
 		c.Resyncing = false // the folder's very first round: nothing older to sweep
 	}
@@ -244,7 +401,12 @@ func (r *round) advance(ctx context.Context, page *graph.Page[graph.Message]) (d
 // start yet another one; the sweep at the round's end removes what every
 // earlier round delivered and Graph no longer has.
 func (p *pass) startRound(ctx context.Context, f Folder, c cursor) (cursor, error) {
-	if c.Generation == 0 {
+	switch {
+	case kindOf(f) == KindCalendar:
+		// Every full round of a calendar takes the window of its day.
+		c.Since, c.Until = p.e.calendarWindow(time.Now())
+	case kindOf(f) == KindContacts:
+	case c.Generation == 0:
 		c.Since = p.e.cfg.Window.start(time.Now())
 	}
 	c.Generation++
@@ -261,7 +423,7 @@ func (p *pass) startRound(ctx context.Context, f Folder, c cursor) (cursor, erro
 		if err := p.fence(ctx); err != nil {
 			return c, err
 		}
-		if err := p.reset(ctx, Reset{Mailbox: p.mb, FolderID: f.ID, Phase: ResetBegin, Generation: c.Generation}); err != nil {
+		if err := p.reset(ctx, f, Reset{Mailbox: p.mb, Phase: ResetBegin, Generation: c.Generation}); err != nil {
 			return c, err
 		}
 	}
@@ -276,6 +438,9 @@ func (p *pass) startRound(ctx context.Context, f Folder, c cursor) (cursor, erro
 // folder's total, or with a history window the count of messages received
 // inside it (one small request; 0, unknown, if it fails).
 func (p *pass) expect(ctx context.Context, f Folder, c cursor) int {
+	if kindOf(f) != KindMail {
+		return 0 // unknown: Graph counts no window of events
+	}
 	if c.Since.IsZero() {
 		return f.Total
 	}
@@ -356,10 +521,10 @@ func (p *pass) capped(c cursor) bool {
 
 // cancelRemovals drops pending removals of messages upserted since: the
 // message came back to the folder (after a crash left the removal pending).
-func cancelRemovals(pending []Removal, upserts []m365link.Message) []Removal {
-	ids := make(map[string]struct{}, len(upserts))
-	for i := range upserts {
-		ids[upserts[i].ID] = struct{}{}
+func cancelRemovals(pending []Removal, upserted []string) []Removal {
+	ids := make(map[string]struct{}, len(upserted))
+	for _, id := range upserted {
+		ids[id] = struct{}{}
 	}
 	return slices.DeleteFunc(pending, func(r Removal) bool {
 		_, ok := ids[r.ID]
@@ -382,4 +547,22 @@ func (p *pass) itemErrors(ctx context.Context, f Folder, errs []*m365link.ItemEr
 			p.e.cfg.OnItemError(p.mb, ie)
 		}
 	}
+}
+
+// calendarWindow is the calendar window of the day of now:
+// [today-PastDays, today+FutureDays) in UTC days.
+func (e *Engine) calendarWindow(now time.Time) (from, until time.Time) {
+	day := now.UTC().Truncate(24 * time.Hour)
+	return day.AddDate(0, 0, -e.cfg.Calendar.PastDays), day.AddDate(0, 0, e.cfg.Calendar.FutureDays)
+}
+
+// rolls reports whether calendar f's finished round is over a window of an
+// earlier day: then a new full round over today's window starts, and its
+// sweep removes what fell out of the window.
+func (p *pass) rolls(f Folder, c cursor, now time.Time) bool {
+	if kindOf(f) != KindCalendar || c.Link == "" || c.Initial {
+		return false
+	}
+	from, until := p.e.calendarWindow(now)
+	return !from.Equal(c.Since) || !until.Equal(c.Until)
 }

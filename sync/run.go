@@ -221,7 +221,7 @@ func (e *Engine) remove(ctx context.Context, mb m365link.Mailbox) error {
 		return err // another worker is syncing it: try again later
 	}
 	defer release()
-	if err := e.cfg.Sink.MailboxRemoved(ctx, mb); err != nil {
+	if err := e.mailboxRemoved(ctx, mb); err != nil {
 		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: sink refused a mailbox removal", mailboxAttr(mb), slog.String("error", err.Error()))
 		return err
 	}

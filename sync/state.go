@@ -44,6 +44,9 @@ type cursor struct {
 	// Since is the start of the history window, fixed when the folder's
 	// first round began; zero syncs everything.
 	Since time.Time `json:"since,omitzero"`
+	// Until is the end of a calendar's window, fixed with Since when the
+	// round began.
+	Until time.Time `json:"until,omitzero"`
 	// Unfiltered is set once a windowed folder fell back to an unfiltered
 	// delta with a client-side cut (Graph caps filtered delta at 5,000).
 	Unfiltered bool `json:"unfiltered,omitempty"`

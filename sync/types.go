@@ -15,10 +15,14 @@ import (
 // graphclient.StaticToken and graphclient.TokenFunc satisfy it).
 type TokenSource = graphclient.TokenSource
 
-// Folder is a synced mail folder of a mailbox.
+// Folder is a synced folder of a mailbox: a mail folder, a calendar or a
+// contact folder.
 type Folder struct {
-	// ID is the folder's immutable ID.
+	// ID is the folder's immutable ID. The default calendar is "calendar"
+	// (Graph's own name for it), whatever its ID.
 	ID string `json:"id"`
+	// Kind is what the folder holds; empty means mail.
+	Kind Kind `json:"kind,omitempty"`
 	// Name is the well-known name ("inbox") or display-name path ("Inbox/Vendors").
 	Name string `json:"name"`
 	// Total is Graph's totalItemCount when the folder was last looked up,
@@ -245,9 +249,11 @@ type Status struct {
 	LastSync time.Time `json:"lastSync,omitzero"`
 	// ItemErrors counts messages Graph sent that could not be understood.
 	ItemErrors int `json:"itemErrors"`
-	// Folders are the IDs of the folders the last complete pass synced. A
-	// folder that drops out (deleted, moved away, no longer configured)
-	// is emptied in the sink by the next pass.
+	// Folders name the folders the last complete pass synced: a mail
+	// folder by its ID, a calendar or contact folder by kind and ID
+	// ("calendar:" + ID, "contacts:" + ID). A folder that drops out
+	// (deleted, moved away, no longer configured) is emptied in its sink
+	// by the next pass.
 	Folders []string `json:"folders,omitempty"`
 }
 

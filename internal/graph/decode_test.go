@@ -162,7 +162,7 @@ func TestDecodeEventPage(t *testing.T) {
 		Start:     time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC),
 		// 11:00 in London in November (GMT) is 11:00 UTC.
 		End:      time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC),
-		TimeZone: "UTC", IsOnlineMeeting: true, JoinURL: "https://teams.microsoft.com/l/meetup-join/x",
+		TimeZone: "UTC", IANAZone: "UTC", IsOnlineMeeting: true, JoinURL: "https://teams.microsoft.com/l/meetup-join/x",
 		Location: "Room 1", ShowAs: "busy", LastModified: time.Date(2026, 11, 19, 8, 0, 0, 0, time.UTC),
 	}
 	assert.Equal(t, want, page.Value[0].Event)
@@ -177,8 +177,10 @@ func TestDateTimeTimeZone(t *testing.T) {
 		{DateTimeTimeZone{"2026-07-01T09:00:00.0000000", "America/New_York"}, time.Date(2026, 7, 1, 13, 0, 0, 0, time.UTC)},
 		{DateTimeTimeZone{"2026-07-01T09:00:00.0000000", "tzone://Microsoft/Utc"}, time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)},
 		{DateTimeTimeZone{"2026-07-01T09:00:00", ""}, time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)},
-		// A Windows zone name is left to the calendar package: read as UTC.
-		{DateTimeTimeZone{"2026-07-01T09:00:00.0000000", "Pacific Standard Time"}, time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)},
+		// A Windows zone name resolves through CLDR's table: 09:00 PDT.
+		{DateTimeTimeZone{"2026-07-01T09:00:00.0000000", "Pacific Standard Time"}, time.Date(2026, 7, 1, 16, 0, 0, 0, time.UTC)},
+		// A custom zone cannot be resolved: the local time is read as UTC.
+		{DateTimeTimeZone{"2026-07-01T09:00:00.0000000", "tzone://Microsoft/Custom"}, time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)},
 		{DateTimeTimeZone{"2026-07-01T09:00:00+02:00", "UTC"}, time.Date(2026, 7, 1, 7, 0, 0, 0, time.UTC)},
 	}
 	for _, tt := range tests {

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	gosync "sync"
 	"time"
 
 	"github.com/m365link/m365link"
+	"github.com/m365link/m365link/internal/tz"
 )
 
 // The wire structs below are deliberately lean: only what the library hands
@@ -338,31 +338,21 @@ type DateTimeTimeZone struct {
 	TimeZone string `json:"timeZone"`
 }
 
-var zoneCache gosync.Map // zone name -> *time.Location (nil when unknown)
-
-// Instant resolves d to an absolute time. UTC and IANA zone names resolve
-// exactly. A Windows zone name cannot be resolved here (the calendar package
-// carries the Windows↔IANA table), so the local time is read as UTC; the sync
-// engine asks Graph for UTC (Prefer: outlook.timezone) to avoid that case.
+// Instant resolves d to an absolute time. UTC, IANA and Windows zone names
+// (through CLDR's table, internal/tz) resolve exactly; an unknown zone
+// (e.g. "tzone://Microsoft/Custom") reads the local time as UTC, which is
+// why the sync engine asks Graph for UTC (Prefer: outlook.timezone).
 func (d DateTimeTimeZone) Instant() (time.Time, bool) {
 	t, ok := parseTime(d.DateTime)
 	if !ok || t.IsZero() {
 		return t, ok
 	}
-	tz := d.TimeZone
-	if tz == "" || strings.EqualFold(tz, "UTC") || strings.EqualFold(tz, "tzone://Microsoft/Utc") {
+	name := d.TimeZone
+	if name == "" || strings.EqualFold(name, "UTC") || strings.EqualFold(name, "tzone://Microsoft/Utc") {
 		return t.UTC(), true
 	}
-	v, ok := zoneCache.Load(tz)
+	loc, ok := tz.Location(name)
 	if !ok {
-		loc, err := time.LoadLocation(tz)
-		if err != nil {
-			loc = nil
-		}
-		v, _ = zoneCache.LoadOrStore(tz, loc)
-	}
-	loc, _ := v.(*time.Location)
-	if loc == nil {
 		return t.UTC(), true
 	}
 	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc).UTC(), true
@@ -401,14 +391,23 @@ type eventJSON struct {
 	Location         struct {
 		DisplayName string `json:"displayName"`
 	} `json:"location"`
-	ShowAs               string `json:"showAs"`
-	LastModifiedDateTime Time   `json:"lastModifiedDateTime"`
-	WebLink              string `json:"webLink"`
+	ShowAs                string   `json:"showAs"`
+	LastModifiedDateTime  Time     `json:"lastModifiedDateTime"`
+	WebLink               string   `json:"webLink"`
+	OriginalStart         Time     `json:"originalStart"`
+	OriginalStartTimeZone string   `json:"originalStartTimeZone"`
+	OnlineMeetingProvider string   `json:"onlineMeetingProvider"`
+	Categories            []string `json:"categories"`
+	Sensitivity           string   `json:"sensitivity"`
 }
 
 func (e *eventJSON) vocab() Event {
 	start, _ := e.Start.Instant()
 	end, _ := e.End.Instant()
+	zone := e.OriginalStartTimeZone
+	if zone == "" {
+		zone = e.Start.TimeZone
+	}
 	out := Event{Removed: e.Removed, Event: m365link.Event{
 		ID:              e.ID,
 		ChangeKey:       e.ChangeKey,
@@ -420,7 +419,7 @@ func (e *eventJSON) vocab() Event {
 		Organizer:       e.Organizer.EmailAddress.vocab(),
 		Start:           start,
 		End:             end,
-		TimeZone:        e.Start.TimeZone,
+		TimeZone:        zone,
 		IsAllDay:        bool(e.IsAllDay),
 		IsCancelled:     bool(e.IsCancelled),
 		IsOnlineMeeting: bool(e.IsOnlineMeeting),
@@ -429,7 +428,18 @@ func (e *eventJSON) vocab() Event {
 		ShowAs:          e.ShowAs,
 		LastModified:    e.LastModifiedDateTime.Time,
 		WebLink:         e.WebLink,
+		OriginalStart:   e.OriginalStart.Time,
+		Categories:      nonEmpty(e.Categories),
+		Sensitivity:     e.Sensitivity,
+
+		OnlineMeetingProvider: e.OnlineMeetingProvider,
 	}}
+	if name, ok := tz.IANA(zone); ok {
+		out.IANAZone = name
+	}
+	if out.IsAllDay {
+		out.StartDate, out.EndDate = allDayDates(e.Start, e.End, zone)
+	}
 	if e.OnlineMeeting != nil && e.OnlineMeeting.JoinURL != "" {
 		out.JoinURL = e.OnlineMeeting.JoinURL
 	}
@@ -446,6 +456,44 @@ func (e *eventJSON) vocab() Event {
 	return out
 }
 
+// allDayDates returns the days an all-day event covers. Graph gives its
+// start and end as midnights in the event's own zone, in whatever zone the
+// request asked for: read in the event's zone they are the days; when
+// that zone is unknown, the days are those of the dateTimes as given when
+// they are midnights, else those of the instants rounded to the nearest
+// day (an all-day event's midnight is at most 14 hours from UTC's).
+func allDayDates(start, end DateTimeTimeZone, zone string) (from, until m365link.Date) {
+	day := func(d DateTimeTimeZone) m365link.Date {
+		t, ok := parseTime(d.DateTime)
+		if !ok || t.IsZero() {
+			return m365link.Date{}
+		}
+		at, _ := d.Instant()
+		if loc, ok := tz.Location(zone); ok && zoneKnown(d.TimeZone) {
+			return m365link.DateOf(at.In(loc))
+		}
+		if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 {
+			return m365link.DateOf(t)
+		}
+		return m365link.DateOf(at.Add(12 * time.Hour).Truncate(24 * time.Hour))
+	}
+	return day(start), day(end)
+}
+
+// zoneKnown reports whether a dateTimeTimeZone's zone resolves, so that
+// its instant is exact.
+func zoneKnown(name string) bool {
+	if name == "" || strings.EqualFold(name, "UTC") {
+		return true
+	}
+	_, ok := tz.Location(name)
+	return ok
+}
+
+// ContactSelect is the $select for contacts delta: what [m365link.Contact] holds.
+const ContactSelect = "id,changeKey,parentFolderId,displayName,givenName,surname,companyName,jobTitle,department," +
+	"emailAddresses,businessPhones,homePhones,mobilePhone,lastModifiedDateTime"
+
 // contactJSON is Graph's contact as encoding/json reads it.
 type contactJSON struct {
 	ID                   string    `json:"id"`
@@ -457,6 +505,11 @@ type contactJSON struct {
 	CompanyName          string    `json:"companyName"`
 	EmailAddresses       []Address `json:"emailAddresses"`
 	BusinessPhones       []string  `json:"businessPhones"`
+	HomePhones           []string  `json:"homePhones"`
+	MobilePhone          string    `json:"mobilePhone"`
+	JobTitle             string    `json:"jobTitle"`
+	Department           string    `json:"department"`
+	ParentFolderID       string    `json:"parentFolderId"`
 	LastModifiedDateTime Time      `json:"lastModifiedDateTime"`
 }
 
@@ -469,6 +522,11 @@ func (c *contactJSON) vocab() Contact {
 		Surname:        c.Surname,
 		CompanyName:    c.CompanyName,
 		BusinessPhones: nonEmpty(c.BusinessPhones),
+		HomePhones:     nonEmpty(c.HomePhones),
+		MobilePhone:    c.MobilePhone,
+		JobTitle:       c.JobTitle,
+		Department:     c.Department,
+		FolderID:       c.ParentFolderID,
 		LastModified:   c.LastModifiedDateTime.Time,
 	}}
 	if len(c.EmailAddresses) > 0 {

@@ -142,6 +142,8 @@ type Config struct {
 	// 1000, halved down to 50 while Graph answers 504) and where Graph
 	// stops a receivedDateTime-filtered delta (5,000).
 	pageSize, filteredDeltaCap int
+	// now is the clock the calendar window is read from (default time.Now).
+	now func() time.Time
 }
 
 // CalendarOptions configure calendar sync: calendarView delta over a
@@ -331,6 +333,9 @@ func (c Config) withDefaults() Config {
 	}
 	if len(c.Contacts.Folders) == 0 {
 		c.Contacts.Folders = []ContactFolderSpec{{Default: true}}
+	}
+	if c.now == nil {
+		c.now = time.Now
 	}
 	c.pageSize = or(c.pageSize, 1000)
 	c.filteredDeltaCap = or(c.filteredDeltaCap, 5000)

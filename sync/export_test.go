@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"log/slog"
+	"time"
 )
 
 // Test hooks: the engine's records are opaque to hosts, but the package's
@@ -34,5 +35,11 @@ func WithTestPaging(cfg Config, pageSize, filteredDeltaCap int) Config {
 	if filteredDeltaCap != 0 {
 		cfg.filteredDeltaCap = filteredDeltaCap
 	}
+	return cfg
+}
+
+// WithTestClock sets the clock the calendar window is read from.
+func WithTestClock(cfg Config, now func() time.Time) Config {
+	cfg.now = now
 	return cfg
 }

@@ -81,14 +81,14 @@ func (p *pass) deltaRequest(f Folder, c cursor, pageSize int) *graph.Request {
 // returns the cursor it saved last. A folder left alone by this pass
 // (degraded, or backing off after failures) returns an error saying so.
 func (p *pass) folder(ctx context.Context, f Folder) (cursor, error) {
-	c, err := p.e.loadCursor(ctx, p.key, f.ID)
+	c, err := p.e.loadCursor(ctx, p.key, f.ref())
 	if err != nil {
 		return c, err
 	}
 	if c, err = p.gate(ctx, f, c); err != nil {
 		return c, err
 	}
-	if p.rolls(f, c, time.Now()) {
+	if p.rolls(f, c, p.e.cfg.now()) {
 		p.e.log.LogAttrs(ctx, slog.LevelInfo, "sync: calendar window rolls forward; full round", mailboxAttr(p.mb), slog.String("calendar", f.ID))
 		c.Link = ""
 	}
@@ -404,7 +404,7 @@ func (p *pass) startRound(ctx context.Context, f Folder, c cursor) (cursor, erro
 	switch {
 	case kindOf(f) == KindCalendar:
 		// Every full round of a calendar takes the window of its day.
-		c.Since, c.Until = p.e.calendarWindow(time.Now())
+		c.Since, c.Until = p.e.calendarWindow(p.e.cfg.now())
 	case kindOf(f) == KindContacts:
 	case c.Generation == 0:
 		c.Since = p.e.cfg.Window.start(time.Now())

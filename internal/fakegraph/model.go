@@ -118,7 +118,10 @@ type Event struct {
 	IsOnlineMeeting      bool
 	JoinURL              string
 	Location             string
-	ShowAs               string // busy (default), free, tentative, oof, workingElsewhere
+	ShowAs               string    // busy (default), free, tentative, oof, workingElsewhere
+	OriginalStart        time.Time // occurrences and exceptions: the start the pattern gave
+	Categories           []string
+	Sensitivity          string // normal (default), personal, private, confidential
 	CreatedDateTime      time.Time
 	LastModifiedDateTime time.Time
 	ChangeKey            string
@@ -134,8 +137,12 @@ type Contact struct {
 	GivenName            string
 	Surname              string
 	CompanyName          string
+	JobTitle             string
+	Department           string
+	MobilePhone          string
 	EmailAddresses       []Address
 	BusinessPhones       []string
+	HomePhones           []string
 	CreatedDateTime      time.Time
 	LastModifiedDateTime time.Time
 	ChangeKey            string
@@ -164,6 +171,7 @@ func (m *Message) clone() Message {
 func (e *Event) clone() Event {
 	c := *e
 	c.Attendees = cloneSlice(e.Attendees)
+	c.Categories = cloneSlice(e.Categories)
 	return c
 }
 
@@ -171,6 +179,7 @@ func (c *Contact) clone() Contact {
 	x := *c
 	x.EmailAddresses = cloneSlice(c.EmailAddresses)
 	x.BusinessPhones = cloneSlice(c.BusinessPhones)
+	x.HomePhones = cloneSlice(c.HomePhones)
 	return x
 }
 

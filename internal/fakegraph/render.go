@@ -1,6 +1,7 @@
 package fakegraph
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -358,7 +359,7 @@ var eventSchema = newSchema("event", func(e *Event) (string, string) { return e.
 	{name: "createdDateTime", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendTime7Z(b, e.CreatedDateTime) }},
 	{name: "lastModifiedDateTime", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendTime7Z(b, e.LastModifiedDateTime) }},
 	str("changeKey", func(e *Event) string { return e.ChangeKey }),
-	raw[Event]("categories", "[]"),
+	{name: "categories", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendStrings(b, e.Categories) }},
 	raw[Event]("transactionId", "null"),
 	str("originalStartTimeZone", func(e *Event) string { return e.TimeZone }),
 	str("originalEndTimeZone", func(e *Event) string { return e.TimeZone }),
@@ -369,7 +370,7 @@ var eventSchema = newSchema("event", func(e *Event) (string, string) { return e.
 	str("subject", func(e *Event) string { return e.Subject }),
 	str("bodyPreview", func(e *Event) string { return orPreview(e.BodyPreview, e.Body) }),
 	raw[Event]("importance", `"normal"`),
-	raw[Event]("sensitivity", `"normal"`),
+	str("sensitivity", func(e *Event) string { return cmp.Or(e.Sensitivity, "normal") }),
 	boolean("isAllDay", func(e *Event) bool { return e.IsAllDay }),
 	boolean("isCancelled", func(e *Event) bool { return e.IsCancelled }),
 	{name: "isOrganizer", dflt: true, write: func(b []byte, e *Event, rc *renderCtx) []byte {
@@ -377,6 +378,12 @@ var eventSchema = newSchema("event", func(e *Event) (string, string) { return e.
 	}},
 	raw[Event]("responseRequested", "true"),
 	strOrNull("seriesMasterId", func(e *Event) string { return e.SeriesMasterID }),
+	{name: "originalStart", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte {
+		if e.OriginalStart.IsZero() {
+			return append(b, "null"...)
+		}
+		return appendTimeZ(b, e.OriginalStart)
+	}},
 	str("showAs", func(e *Event) string { return e.ShowAs }),
 	str("type", func(e *Event) string { return e.Type }),
 	str("webLink", func(e *Event) string { return orOWALink(e.WebLink, e.ID, "CalendarItem") }),
@@ -464,12 +471,12 @@ var contactSchema = newSchema("contact", func(c *Contact) (string, string) { ret
 	raw[Contact]("nickName", "null"),
 	strOrNull("surname", func(c *Contact) string { return c.Surname }),
 	raw[Contact]("title", "null"),
-	raw[Contact]("jobTitle", "null"),
+	strOrNull("jobTitle", func(c *Contact) string { return c.JobTitle }),
 	strOrNull("companyName", func(c *Contact) string { return c.CompanyName }),
-	raw[Contact]("department", "null"),
-	raw[Contact]("mobilePhone", "null"),
+	strOrNull("department", func(c *Contact) string { return c.Department }),
+	strOrNull("mobilePhone", func(c *Contact) string { return c.MobilePhone }),
 	{name: "businessPhones", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte { return appendStrings(b, c.BusinessPhones) }},
-	raw[Contact]("homePhones", "[]"),
+	{name: "homePhones", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte { return appendStrings(b, c.HomePhones) }},
 	{name: "emailAddresses", dflt: true, write: func(b []byte, c *Contact, _ *renderCtx) []byte { return appendArray(b, c.EmailAddresses, appendEmail) }},
 	raw[Contact]("businessAddress", "{}"),
 })

@@ -48,7 +48,7 @@ func (printingEvents) ApplyMatchedEvents(_ context.Context, p *m365sync.EventPag
 	return nil
 }
 
-func (printingEvents) ResetEvents(context.Context, m365sync.Reset) error        { return nil }
+func (printingEvents) ResetEvents(context.Context, m365sync.Reset) error      { return nil }
 func (printingEvents) MailboxRemoved(context.Context, m365link.Mailbox) error { return nil }
 
 // Meetings are matched on their organizer and attendees: give the engine

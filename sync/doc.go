@@ -1,7 +1,7 @@
-// Package sync keeps the mail of many Microsoft 365 mailboxes mirrored into
-// a host's own store with Graph delta queries, incrementally, within
-// Microsoft's throttling limits, and without losing or doubling anything
-// across crashes and sync resets.
+// Package sync keeps the mail, calendars and contacts of many Microsoft 365
+// mailboxes mirrored into a host's own store with Graph delta queries,
+// incrementally, within Microsoft's throttling limits, and without losing
+// or doubling anything across crashes and sync resets.
 //
 // The package name shadows the standard library's; hosts import it under
 // an alias:
@@ -99,6 +99,39 @@
 //     end; a worker that lost its lease stops before its next write.
 //     Within one engine, passes of one mailbox never overlap, and the sink
 //     never sees two calls for one mailbox at once.
+//
+// # Calendars and contacts
+//
+// Calendars and contact folders ride the same passes as mail folders: one
+// engine, one limiter, the same leases, state store, generations, sweeps
+// and failure rules (a calendar is a folder of Kind [KindCalendar]). A host
+// opts in by giving their sinks — [EventSink] in Config.Calendar,
+// [ContactSink] in Config.Contacts — and, per mailbox, with Config.Kinds; a
+// mail-only host changes nothing. [MemorySink] implements all three.
+//
+//   - Calendars sync with calendarView delta over a window of days
+//     ([CalendarOptions]: 90 back, 365 ahead by default), the default
+//     calendar and chosen others. Graph returns single instances,
+//     occurrences and exceptions, never series masters; the engine asks for
+//     times in UTC and hands each event with its original zone (Windows and
+//     IANA names, from CLDR's table), all-day events with their dates
+//     ([m365link.Date], never a midnight in the wrong zone), the series
+//     master ID and original start of occurrences. Cancelled events,
+//     deleted ones and those that move out of the window arrive as
+//     removals; Graph's reports of changed events outside the window are
+//     removals too, and events it returns that do not overlap the window
+//     are never upserted.
+//   - The window is fixed when a calendar's full round starts. On the
+//     first pass of a new (UTC) day the window rolls forward: a new full
+//     round over the new window, under a new generation, whose sweep
+//     removes what fell out. It delivers every event of the new window
+//     again, so nothing is lost in between; like every full round, one
+//     interrupted by a crash starts over and still ends with its sweep.
+//   - Contacts sync with contacts delta per contact folder (the default
+//     folder, named "contacts", and chosen child folders), every address
+//     and phone of each contact.
+//   - The same meeting in several synced mailboxes shares its iCalUID:
+//     a host shows it once.
 //
 // # Throughput and limits
 //

@@ -128,6 +128,7 @@ func (t *Tenant) AddSeries(mailbox string, first m365link.Event, every time.Dura
 		occ.Type, occ.SeriesMasterID, occ.ICalUID = m365link.EventOccurrence, out[0].ID, out[0].ICalUID
 		shift := time.Duration(i) * every
 		occ.Start, occ.End = first.Start.Add(shift), first.End.Add(shift)
+		occ.OriginalStart = occ.Start
 		out = append(out, t.AddEvent(mailbox, occ))
 	}
 	return out
@@ -166,6 +167,7 @@ func setEvent(fe *fakegraph.Event, e *m365link.Event) {
 	fe.Start, fe.End, fe.TimeZone = e.Start, e.End, e.TimeZone
 	fe.IsAllDay, fe.IsCancelled, fe.IsOnlineMeeting, fe.JoinURL = e.IsAllDay, e.IsCancelled, e.IsOnlineMeeting, e.JoinURL
 	fe.Location, fe.ShowAs, fe.LastModifiedDateTime, fe.WebLink = e.Location, e.ShowAs, e.LastModified, e.WebLink
+	fe.OriginalStart, fe.Categories, fe.Sensitivity = e.OriginalStart, slices.Clone(e.Categories), e.Sensitivity
 }
 
 func event(fe *fakegraph.Event) m365link.Event {
@@ -175,6 +177,7 @@ func event(fe *fakegraph.Event) m365link.Event {
 		Start: fe.Start, End: fe.End, TimeZone: fe.TimeZone,
 		IsAllDay: fe.IsAllDay, IsCancelled: fe.IsCancelled, IsOnlineMeeting: fe.IsOnlineMeeting, JoinURL: fe.JoinURL,
 		Location: fe.Location, ShowAs: fe.ShowAs, LastModified: fe.LastModifiedDateTime, WebLink: fe.WebLink,
+		OriginalStart: fe.OriginalStart, Categories: slices.Clone(fe.Categories), Sensitivity: fe.Sensitivity,
 	}
 	for _, a := range fe.Attendees {
 		e.Attendees = append(e.Attendees, m365link.Attendee{EmailAddress: emailAddress(a.Address), Type: m365link.AttendeeType(a.Type), Response: a.Response})
@@ -215,12 +218,14 @@ func (t *Tenant) DeleteContact(mailbox, id string) { t.graph.DeleteContact(mailb
 func setContact(fc *fakegraph.Contact, c *m365link.Contact) {
 	fc.DisplayName, fc.GivenName, fc.Surname, fc.CompanyName = c.DisplayName, c.GivenName, c.Surname, c.CompanyName
 	fc.EmailAddresses, fc.BusinessPhones, fc.LastModifiedDateTime = addresses(c.EmailAddresses), slices.Clone(c.BusinessPhones), c.LastModified
+	fc.JobTitle, fc.Department, fc.MobilePhone, fc.HomePhones = c.JobTitle, c.Department, c.MobilePhone, slices.Clone(c.HomePhones)
 }
 
 func contact(fc *fakegraph.Contact) m365link.Contact {
 	return m365link.Contact{ID: fc.ID, ChangeKey: fc.ChangeKey, DisplayName: fc.DisplayName, GivenName: fc.GivenName,
 		Surname: fc.Surname, CompanyName: fc.CompanyName, EmailAddresses: emailAddresses(fc.EmailAddresses),
-		BusinessPhones: slices.Clone(fc.BusinessPhones), LastModified: fc.LastModifiedDateTime}
+		BusinessPhones: slices.Clone(fc.BusinessPhones), LastModified: fc.LastModifiedDateTime,
+		JobTitle: fc.JobTitle, Department: fc.Department, MobilePhone: fc.MobilePhone, HomePhones: slices.Clone(fc.HomePhones)}
 }
 
 func address(e m365link.EmailAddress) fakegraph.Address {

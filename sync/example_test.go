@@ -178,3 +178,41 @@ func ExampleEngine_RunOnce() {
 	// bob@contoso.com: idle, 15 messages, error: <nil>
 	// alice@contoso.com: idle, 15 messages, error: <nil>
 }
+
+// Calendars ride the same engine as mail: give Config.Calendar a sink
+// (here the MemorySink, which takes every kind) and each mailbox's default
+// calendar syncs over a window of 90 days back and 365 ahead. A weekly
+// series arrives as its occurrences; a cancelled one leaves the sink.
+func ExampleCalendarOptions() {
+	tenant := m365linktest.Start()
+	defer tenant.Close()
+	gen := tenant.Generate(m365linktest.Spec{Mailboxes: 1, Vendors: 1, Seed: 1})
+	mb := gen.Users[0].Mailbox()
+
+	start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1).Add(15 * time.Hour)
+	series := tenant.AddSeries(mb.UPN, m365link.Event{Subject: "Weekly supplier call", Start: start, End: start.Add(30 * time.Minute),
+		Organizer: m365link.EmailAddress{Address: mb.UPN}}, 7*24*time.Hour, 4)
+
+	sink := &m365sync.MemorySink{}
+	engine, err := m365sync.New(m365sync.Config{
+		Client:   tenant.Graph(),
+		TenantID: tenant.ID(),
+		Tokens:   func(m365link.Mailbox) m365sync.TokenSource { return tenant.AppToken() },
+		Calendar: m365sync.CalendarOptions{Sink: sink}, // no Sink: this engine syncs calendars only
+		State:    &m365sync.MemoryState{},
+	})
+	if err != nil {
+		panic(err)
+	}
+	if err := engine.SyncOnce(context.Background(), mb); err != nil {
+		panic(err)
+	}
+	fmt.Println(len(sink.EventIDs(mb)), "occurrences")
+
+	tenant.UpdateEvent(mb.UPN, series[2].ID, func(e *m365link.Event) { e.IsCancelled = true })
+	_ = engine.SyncOnce(context.Background(), mb)
+	fmt.Println(len(sink.EventIDs(mb)), "after one was cancelled")
+	// Output:
+	// 4 occurrences
+	// 3 after one was cancelled
+}

@@ -111,9 +111,11 @@ type Config struct {
 	// Contacts configures contacts sync (off while Contacts.Sink is nil).
 	Contacts ContactOptions
 	// Kinds, if set, chooses the kinds each mailbox syncs (e.g. calendar
-	// only for room mailboxes); nil syncs every kind that has a sink. A
-	// kind a mailbox stops syncing keeps what its sink holds until the
-	// mailbox leaves the policy.
+	// only for room mailboxes); nil syncs every kind that has a sink. When
+	// a mailbox stops syncing a kind, the next pass empties that kind's
+	// folders in its sink, as it does any folder that drops out. (A kind
+	// whose sink the configuration no longer has cannot be told: its
+	// cursors are dropped and the host clears that store itself.)
 	Kinds func(m365link.Mailbox) []Kind
 	// Leases, when set, lets several processes share mailboxes.
 	Leases LeaseStore

@@ -422,8 +422,9 @@ func (e *Engine) finish(ctx context.Context, p *pass, err error) {
 	}
 }
 
-// ResetFolder makes the next pass over a mailbox start one folder (by
-// immutable ID) over: a full round from the base query under a new
+// ResetFolder makes the next pass over a mailbox start one folder over (a
+// mail folder by immutable ID, a calendar or contact folder as
+// Status.Folders names it: "calendar:" or "contacts:" and its ID): a full round from the base query under a new
 // generation, ending with a sweep of everything the sink holds in the
 // folder from before. Use it when the host's copy of a folder is in doubt
 // (restored from a backup, edited by hand). It also lifts the folder's

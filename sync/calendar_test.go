@@ -284,3 +284,41 @@ func TestCalendarDroppedFromTheConfigurationIsEmptied(t *testing.T) {
 	st, _ := e.Status(mb.Key())
 	assert.Equal(t, fmt.Sprintf("not found: calendar:No such calendar"), st.Reason)
 }
+
+// Config.Kinds chooses per mailbox: mail and calendar for one, calendar
+// only for the other; a mailbox that stops syncing its calendar has its
+// events emptied from the sink by the next pass.
+func TestKindsPerMailbox(t *testing.T) {
+	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: 2, MessagesPerMailbox: 4, Vendors: 1, Seed: 4})
+	sink := &m365sync.MemorySink{}
+	cfg := h.config(sink, nil)
+	cfg.Calendar.Sink = sink
+	a, b := h.mailbox(0), h.mailbox(1)
+	kinds := map[string][]m365sync.Kind{a.UserID: {m365sync.KindMail, m365sync.KindCalendar}, b.UserID: {m365sync.KindCalendar}}
+	var mu gosync.Mutex
+	cfg.Kinds = func(mb m365link.Mailbox) []m365sync.Kind {
+		mu.Lock()
+		defer mu.Unlock()
+		return kinds[mb.UserID]
+	}
+	at := time.Now().UTC().Add(24 * time.Hour)
+	ea := h.fg.AddEvent(a.UserID, fakegraph.Event{Subject: "a", Start: at, End: at.Add(time.Hour)}).ID
+	eb := h.fg.AddEvent(b.UserID, fakegraph.Event{Subject: "b", Start: at, End: at.Add(time.Hour)}).ID
+	e := h.engine(t, cfg)
+	for _, mb := range []m365link.Mailbox{a, b} {
+		require.NoError(t, e.SyncOnce(context.Background(), mb))
+	}
+	assert.Len(t, sink.IDs(a), 4)
+	assert.Empty(t, sink.IDs(b))
+	assert.Equal(t, []string{ea}, sink.EventIDs(a))
+	assert.Equal(t, []string{eb}, sink.EventIDs(b))
+
+	mu.Lock()
+	kinds[a.UserID] = []m365sync.Kind{m365sync.KindMail}
+	mu.Unlock()
+	require.NoError(t, e.SyncOnce(context.Background(), a))
+	assert.Len(t, sink.IDs(a), 4)
+	assert.Empty(t, sink.EventIDs(a))
+	st, _ := e.Status(a.Key())
+	assert.Equal(t, []string{h.folderID(t, 0, "inbox"), h.folderID(t, 0, "sentitems")}, st.Folders)
+}

@@ -30,3 +30,38 @@ func TestMemorySinkContract(t *testing.T) {
 		}
 	})
 }
+
+func TestMemorySinkEventContract(t *testing.T) {
+	sinktest.RunEventSink(t, func(*testing.T) (m365sync.EventSink, sinktest.Contents) {
+		s := &m365sync.MemorySink{}
+		return s, func(_ context.Context, mb m365link.Mailbox) (map[string]string, error) {
+			out := map[string]string{}
+			for _, id := range s.EventIDs(mb) {
+				_, cal, _ := s.Event(mb, id)
+				out[id] = cal
+			}
+			// The kinds are kept apart: no message or contact appears.
+			if len(s.IDs(mb)) > 0 || len(s.ContactIDs(mb)) > 0 {
+				t.Errorf("events leaked into another kind: %v %v", s.IDs(mb), s.ContactIDs(mb))
+			}
+			return out, nil
+		}
+	})
+}
+
+func TestMemorySinkContactContract(t *testing.T) {
+	sinktest.RunContactSink(t, func(*testing.T) (m365sync.ContactSink, sinktest.Contents) {
+		s := &m365sync.MemorySink{}
+		return s, func(_ context.Context, mb m365link.Mailbox) (map[string]string, error) {
+			out := map[string]string{}
+			for _, id := range s.ContactIDs(mb) {
+				_, f, _ := s.Contact(mb, id)
+				out[id] = f
+			}
+			if len(s.IDs(mb)) > 0 || len(s.EventIDs(mb)) > 0 {
+				t.Errorf("contacts leaked into another kind: %v %v", s.IDs(mb), s.EventIDs(mb))
+			}
+			return out, nil
+		}
+	})
+}

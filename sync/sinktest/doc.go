@@ -14,4 +14,7 @@
 //			return s, s.contents // what the sink holds for a mailbox: message ID -> folder ID
 //		})
 //	}
+//
+// RunEventSink and RunContactSink check a calendar or contacts sink with the
+// same cases: the contract is the same for every kind.
 package sinktest

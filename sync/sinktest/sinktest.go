@@ -339,3 +339,62 @@ func mustLoad(t *testing.T, s m365sync.StateStore, mb m365link.Mailbox, key stri
 		t.Fatalf("Load(%s, %q) = %q, want %q", mb.Key(), key, got, want)
 	}
 }
+
+// RunEventSink checks a [m365sync.EventSink] with the cases of [RunSink]
+// (Contents reports event ID → calendar ID): the contract is the same.
+func RunEventSink(t *testing.T, newSink func(t *testing.T) (m365sync.EventSink, Contents)) {
+	RunSink(t, func(t *testing.T) (m365sync.Sink, Contents) {
+		s, contents := newSink(t)
+		return eventSink{s}, contents
+	})
+}
+
+// RunContactSink checks a [m365sync.ContactSink] with the cases of
+// [RunSink] (Contents reports contact ID → folder ID).
+func RunContactSink(t *testing.T, newSink func(t *testing.T) (m365sync.ContactSink, Contents)) {
+	RunSink(t, func(t *testing.T) (m365sync.Sink, Contents) {
+		s, contents := newSink(t)
+		return contactSink{s}, contents
+	})
+}
+
+// eventSink runs RunSink's cases on an EventSink: each message becomes an
+// event with its ID.
+type eventSink struct{ s m365sync.EventSink }
+
+func (a eventSink) Apply(ctx context.Context, p *m365sync.Page) error {
+	ep := &m365sync.EventPage{Mailbox: p.Mailbox, Calendar: m365sync.Folder{ID: p.Folder.ID, Kind: m365sync.KindCalendar},
+		Generation: p.Generation, Removals: p.Removals}
+	for _, m := range p.Upserts {
+		ep.Upserts = append(ep.Upserts, m365link.Event{ID: m.ID, Subject: m.Subject, Organizer: m.From,
+			Start: m.ReceivedAt, End: m.ReceivedAt.Add(time.Hour), Type: m365link.EventSingleInstance})
+	}
+	return a.s.ApplyEvents(ctx, ep)
+}
+
+func (a eventSink) Reset(ctx context.Context, r m365sync.Reset) error { return a.s.ResetEvents(ctx, r) }
+
+func (a eventSink) MailboxRemoved(ctx context.Context, mb m365link.Mailbox) error {
+	return a.s.MailboxRemoved(ctx, mb)
+}
+
+// contactSink runs RunSink's cases on a ContactSink.
+type contactSink struct{ s m365sync.ContactSink }
+
+func (a contactSink) Apply(ctx context.Context, p *m365sync.Page) error {
+	cp := &m365sync.ContactPage{Mailbox: p.Mailbox, Folder: m365sync.Folder{ID: p.Folder.ID, Kind: m365sync.KindContacts},
+		Generation: p.Generation, Removals: p.Removals}
+	for _, m := range p.Upserts {
+		cp.Upserts = append(cp.Upserts, m365link.Contact{ID: m.ID, FolderID: p.Folder.ID, DisplayName: m.From.Name,
+			EmailAddresses: []m365link.EmailAddress{m.From}})
+	}
+	return a.s.ApplyContacts(ctx, cp)
+}
+
+func (a contactSink) Reset(ctx context.Context, r m365sync.Reset) error {
+	return a.s.ResetContacts(ctx, r)
+}
+
+func (a contactSink) MailboxRemoved(ctx context.Context, mb m365link.Mailbox) error {
+	return a.s.MailboxRemoved(ctx, mb)
+}

@@ -49,12 +49,48 @@ type Item[T any] interface {
 // its recipient lists: keeping one of those strings keeps that message's
 // text alive.
 func DecodePage[T any, P Item[T]](data []byte) (*Page[T], error) {
-	if _, ok := any((*T)(nil)).(*Message); ok {
+	switch any((*T)(nil)).(type) {
+	case *Message:
 		if mp, _, ok := decodeMessagesFast(data); ok {
 			return any(mp).(*Page[T]), nil
 		}
+	case *Event:
+		if ep, ok := decodeWhole[eventJSON](data, func(e *Event) string { return e.ID }); ok {
+			return any(ep).(*Page[T]), nil
+		}
+	case *Contact:
+		if cp, ok := decodeWhole[contactJSON](data, func(c *Contact) string { return c.ID }); ok {
+			return any(cp).(*Page[T]), nil
+		}
 	}
 	return decodeItems[T, P](data)
+}
+
+// decodeWhole decodes a page whose every item decodes strictly into its
+// wire struct W in one pass of encoding/json (rather than a pass to split
+// the items and one per item); ok is false when any item does not (a type
+// Graph drifted on, a null, an item without ID), and the page is then
+// decoded item by item, which reports or reads leniently the odd ones.
+func decodeWhole[W any, T any, PW interface {
+	*W
+	vocab() T
+}](data []byte, id func(*T) string) (*Page[T], bool) {
+	var raw struct {
+		Value     []W    `json:"value"`
+		NextLink  string `json:"@odata.nextLink"`
+		DeltaLink string `json:"@odata.deltaLink"`
+	}
+	if json.Unmarshal(data, &raw) != nil {
+		return nil, false
+	}
+	page := &Page[T]{NextLink: raw.NextLink, DeltaLink: raw.DeltaLink, Value: make([]T, len(raw.Value))}
+	for i := range raw.Value {
+		page.Value[i] = PW(&raw.Value[i]).vocab()
+		if id(&page.Value[i]) == "" {
+			return nil, false
+		}
+	}
+	return page, true
 }
 
 var errNoID = errors.New("item has no id")

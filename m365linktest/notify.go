@@ -94,4 +94,6 @@ func (t *Tenant) SetNotificationFaults(f NotificationFaults) {
 
 // FlushNotifications waits until every notification of the changes made
 // so far has been posted (its retries included) or dropped, or ctx ends.
-func (t *Tenant) FlushNotifications(ctx context.Context) error { return t.graph.FlushNotifications(ctx) }
+func (t *Tenant) FlushNotifications(ctx context.Context) error {
+	return t.graph.FlushNotifications(ctx)
+}

@@ -279,5 +279,3 @@ func resources(subs []m365linktest.Subscription) []string {
 	}
 	return out
 }
-
-

@@ -162,6 +162,7 @@ type ConfigError struct {
 	Problems []string
 }
 
+// Error lists the problems.
 func (e *ConfigError) Error() string {
 	return "notify: invalid Config: " + strings.Join(e.Problems, "; ")
 }

@@ -129,3 +129,29 @@ func BenchmarkNotificationToSink(b *testing.B) {
 		e.sink.waitFor(b, m.ID, 5*time.Second)
 	}
 }
+
+// A worker that answered 202 and crashed before its pass leaves the
+// pending marker: the next reconciliation triggers the engine until a pass
+// has finished after the marker, then clears it.
+func TestPendingMarkerIsConsumedByAPass(t *testing.T) {
+	e := startEngine(t, time.Hour)
+	ctx := context.Background()
+	key := e.alice.Mailbox().Key()
+	st, err := e.engine.LoadStatus(ctx, key)
+	require.NoError(t, err)
+	at := st.LastSync.Add(time.Millisecond) // a notification after the last pass
+	require.NoError(t, e.state.Save(ctx, key, "n:pending", []byte(`{"v":1,"at":"`+at.Format(time.RFC3339Nano)+`"}`)))
+	triggered := e.mgr.Counters().Triggered
+
+	require.NoError(t, e.mgr.Reconcile(ctx))
+	assert.Equal(t, triggered+1, e.mgr.Counters().Triggered, "no pass covers it yet: triggered")
+	eventually(t, "the pass", func() bool {
+		st, err := e.engine.LoadStatus(ctx, key)
+		return err == nil && st.LastSync.After(at)
+	})
+	require.NoError(t, e.mgr.Reconcile(ctx))
+	assert.Equal(t, triggered+1, e.mgr.Counters().Triggered, "covered: not triggered again")
+	b, err := e.state.Load(ctx, key, "n:pending")
+	require.NoError(t, err)
+	assert.Empty(t, b)
+}

@@ -36,6 +36,7 @@ var (
 // (errors.Is and errors.As see through it, e.g. to a
 // *m365link.GraphError or m365link.ErrThrottled).
 type SubscriptionError struct {
+	// Mailbox and Resource name the subscription.
 	Mailbox  m365link.Mailbox
 	Resource Resource
 	// Op is what failed: "create", "renew", "adopt", "delete", "load", "reauthorize".
@@ -43,6 +44,7 @@ type SubscriptionError struct {
 	Err error
 }
 
+// Error names the operation, the subscription and the cause.
 func (e *SubscriptionError) Error() string {
 	return "notify: " + e.Op + " subscription to " + string(e.Resource) + " of " + e.Mailbox.String() + ": " + e.Err.Error()
 }

@@ -97,7 +97,7 @@ func TestHandlerAcceptsGraphNotifications(t *testing.T) {
 	// Two notifications, each persisted and triggered: the engine
 	// coalesces them into one pass.
 	assert.Equal(t, map[string]int{e.alice.Mailbox().Key(): 2}, e.target.counts())
-	assert.Equal(t, notify.Counters{Created: 4, Accepted: 2, Triggered: 2}, m.Counters())
+	assert.Equal(t, notify.Counters{Created: 4, Accepted: 2, Triggered: 2, Reconciled: 1}, m.Counters())
 	b, err := e.state.Load(context.Background(), e.alice.Mailbox().Key(), "n:pending")
 	require.NoError(t, err)
 	var p struct {
@@ -144,7 +144,7 @@ func TestHandlerAnswers500WhenItCannotPersist(t *testing.T) {
 	w := serve(m.Handler(), http.MethodPost, "/", changeBody(sub.ID, clientStateOf(t, e, "n:messages"), e.tenant.ID(), e.alice.ID))
 	assert.Equal(t, http.StatusInternalServerError, w.Code)
 	assert.Empty(t, e.target.counts(), "Graph retries; nothing scheduled meanwhile")
-	assert.Equal(t, notify.Counters{Created: 4}, m.Counters())
+	assert.Equal(t, notify.Counters{Created: 4, Reconciled: 1}, m.Counters())
 }
 
 // clientStateOf reads the secret of alice's subscription from its record.
@@ -178,7 +178,8 @@ func TestLifecycleEvents(t *testing.T) {
 		cancel()
 		assert.ErrorIs(t, <-done, context.Canceled)
 	})
-	eventually(t, "the first reconciliation", func() bool { return len(e.tenant.Subscriptions()) == 2 })
+	eventually(t, "the first reconciliation", func() bool { return m.Counters().Reconciled == 1 })
+	require.Len(t, e.tenant.Subscriptions(), 2)
 	assert.ErrorIs(t, m.Run(ctx), notify.ErrRunning)
 	key := e.alice.Mailbox().Key()
 	mail := e.subs()[mailPath(e.alice)]

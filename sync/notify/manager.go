@@ -61,6 +61,8 @@ type Counters struct {
 	Accepted, Rejected int64
 	// Triggered counts Target.Trigger calls.
 	Triggered int64
+	// Reconciled counts the reconciliations that finished, with errors or not.
+	Reconciled int64
 }
 
 // Manager keeps one subscription per watched resource alive in every
@@ -82,7 +84,7 @@ type Manager struct {
 	work    chan work
 	running atomic.Bool
 
-	created, renewed, adopted, deleted, reauthorized, accepted, rejected, triggered atomic.Int64
+	created, renewed, adopted, deleted, reauthorized, accepted, rejected, triggered, reconciled atomic.Int64
 }
 
 // entry is a subscription as the handler checks notifications against it.
@@ -134,7 +136,8 @@ func New(cfg Config) (*Manager, error) {
 // Counters returns the totals so far.
 func (m *Manager) Counters() Counters {
 	return Counters{Created: m.created.Load(), Renewed: m.renewed.Load(), Adopted: m.adopted.Load(), Deleted: m.deleted.Load(),
-		Reauthorized: m.reauthorized.Load(), Accepted: m.accepted.Load(), Rejected: m.rejected.Load(), Triggered: m.triggered.Load()}
+		Reauthorized: m.reauthorized.Load(), Accepted: m.accepted.Load(), Rejected: m.rejected.Load(), Triggered: m.triggered.Load(),
+		Reconciled: m.reconciled.Load()}
 }
 
 // Run reconciles at once, then every Interval, and acts on lifecycle
@@ -226,6 +229,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 	m.mu.Lock()
 	m.ready = true
 	m.mu.Unlock()
+	m.reconciled.Add(1)
 	return errors.Join(errs...)
 }
 

@@ -35,7 +35,7 @@ func TestReconcileCreatesOncePerMailboxAndResource(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]int{"GET /subscriptions": 1, "POST /subscriptions": 4}, e.routes())
-	assert.Equal(t, notify.Counters{Created: 4}, m.Counters())
+	assert.Equal(t, notify.Counters{Created: 4, Reconciled: 1}, m.Counters())
 
 	// Nothing to do the second time.
 	require.NoError(t, m.Reconcile(context.Background()))
@@ -75,7 +75,7 @@ func TestReconcileRenewsByGrantedExpiry(t *testing.T) {
 	require.NoError(t, m.Reconcile(context.Background()))
 	require.NoError(t, m.Reconcile(context.Background())) // renewed already: nothing to do
 	assert.Equal(t, map[string]int{"GET /subscriptions": 3, "POST /subscriptions": 2, "PATCH /subscriptions/{id}": 2}, e.routes())
-	assert.Equal(t, notify.Counters{Renewed: 2}, m.Counters())
+	assert.Equal(t, notify.Counters{Renewed: 2, Reconciled: 2}, m.Counters())
 	for res, s := range e.subs() {
 		assert.Equal(t, created[res].ID, s.ID, "renewed in place")
 		assert.True(t, s.Expires.After(start.Add(notify.DefaultLifetime-time.Second)), "granted %s", s.Expires)
@@ -138,7 +138,7 @@ func TestCrashAfterCreateBeforeSaveIsAdopted(t *testing.T) {
 	// The next reconciliation adopts it instead of making another.
 	require.NoError(t, m.Reconcile(context.Background()))
 	assert.Equal(t, map[string]int{"GET /subscriptions": 2, "POST /subscriptions": 1}, e.routes())
-	assert.Equal(t, notify.Counters{Adopted: 1}, m.Counters())
+	assert.Equal(t, notify.Counters{Adopted: 1, Reconciled: 2}, m.Counters())
 	assert.Equal(t, []string{orphan.ID}, ids(e.tenant.Subscriptions()))
 
 	// And it is renewed like any other.
@@ -165,7 +165,7 @@ func TestLostCreateAnswerIsAdopted(t *testing.T) {
 
 	require.NoError(t, m.Reconcile(context.Background()))
 	assert.Equal(t, []string{orphan}, ids(e.tenant.Subscriptions()))
-	assert.Equal(t, notify.Counters{Adopted: 1}, m.Counters())
+	assert.Equal(t, notify.Counters{Adopted: 1, Reconciled: 2}, m.Counters())
 }
 
 func TestForgottenRecordsSubscriptionsAreReplaced(t *testing.T) {

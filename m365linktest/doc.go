@@ -27,6 +27,14 @@
 // answers, paging links to a foreign origin), and [Tenant.Stats] counts
 // the requests each mailbox saw, per route.
 //
+// Graph's change notifications work too: subscriptions made through the
+// fake Graph (by package sync/notify, say) are validated against the
+// host's endpoint, and every change the test makes is posted to them.
+// [Tenant.Subscriptions] lists them, [Tenant.FireLifecycle] sends missed,
+// subscriptionRemoved and reauthorizationRequired events,
+// [Tenant.SetNotificationFaults] drops, delays or doubles notifications,
+// and [Tenant.FlushNotifications] waits until they are out.
+//
 // A [Browser] stands in for a user's web browser: it completes user
 // connect and the secure admin consent against a consent.Connector, or
 // follows redirects through the host's own consent routes and the fake

@@ -70,6 +70,12 @@
 // once, and [Server.Requests] records every request with the headers it
 // carried.
 //
+// # Change notifications
+//
+// /subscriptions are served with Graph's validation handshake, and every
+// model change is posted to the matching subscriptions; see
+// subscriptions.go, [Server.SetNotificationFaults] and [Server.FireLifecycle].
+//
 // The model methods panic on references to things that do not exist, as a
 // broken test fixture should.
 package fakegraph

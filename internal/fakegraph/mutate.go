@@ -206,6 +206,7 @@ func (s *Server) AddMessage(userID, folder string, m Message) *Message {
 		panic(unknown("folder", folder))
 	}
 	rec := s.addMessageLocked(mb, f, m)
+	s.changed(mb, kindMessage, rec.m.ID, "created", scoped{f.id, "created"})
 	out := rec.m.clone()
 	return &out
 }
@@ -310,6 +311,7 @@ func (s *Server) UpdateMessage(userID, id string, f func(*Message)) {
 	}
 	rec.m, rec.seq = m, seq
 	folder.put(seq, id, true, mb.msgState)
+	s.changed(mb, kindMessage, id, "updated", scoped{folder.id, "updated"})
 }
 
 // MoveMessage moves a message to another folder (ID or well-known name)
@@ -340,6 +342,7 @@ func (s *Server) MoveMessage(userID, id, destFolder string) {
 		src.unread--
 		dst.unread++
 	}
+	s.changed(mb, kindMessage, id, "updated", scoped{src.id, "deleted"}, scoped{dst.id, "created"})
 }
 
 // DeleteMessage deletes a message for good (a hard delete: it does not go
@@ -356,6 +359,7 @@ func (s *Server) DeleteMessage(userID, id string) {
 	if !rec.m.IsRead {
 		f.unread--
 	}
+	s.changed(mb, kindMessage, id, "deleted", scoped{f.id, "deleted"})
 }
 
 // Events and contacts share one store (see itemStore); their methods come
@@ -367,7 +371,9 @@ func (s *Server) DeleteMessage(userID, id string) {
 func (s *Server) AddEvent(userID string, e Event) *Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := s.addEventLocked(s.mailboxLocked(userID), e)
+	mb := s.mailboxLocked(userID)
+	out := s.addEventLocked(mb, e)
+	s.changed(mb, kindEvent, out.ID, "created")
 	return &out
 }
 
@@ -376,7 +382,9 @@ func (s *Server) AddEvent(userID string, e Event) *Event {
 func (s *Server) AddContact(userID string, c Contact) *Contact {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := s.mailboxLocked(userID).contacts.add(s.now, c, nil)
+	mb := s.mailboxLocked(userID)
+	out := mb.contacts.add(s.now, c, nil)
+	s.changed(mb, kindContact, out.ID, "created", scoped{out.ParentFolderID, "created"})
 	return &out
 }
 
@@ -427,7 +435,9 @@ func (s *Server) Contact(userID, id string) (Contact, bool) {
 func (s *Server) UpdateEvent(userID, id string, f func(*Event)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.mailboxLocked(userID).events.update(s.now, id, f)
+	mb := s.mailboxLocked(userID)
+	mb.events.update(s.now, id, f)
+	s.changed(mb, kindEvent, id, "updated")
 }
 
 // UpdateContact changes a contact in place, as [Server.UpdateMessage] does
@@ -435,21 +445,28 @@ func (s *Server) UpdateEvent(userID, id string, f func(*Event)) {
 func (s *Server) UpdateContact(userID, id string, f func(*Contact)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.mailboxLocked(userID).contacts.update(s.now, id, f)
+	mb := s.mailboxLocked(userID)
+	mb.contacts.update(s.now, id, f)
+	s.changed(mb, kindContact, id, "updated", scoped{mb.contacts.items[id].item.ParentFolderID, "updated"})
 }
 
 // DeleteEvent deletes an event.
 func (s *Server) DeleteEvent(userID, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.mailboxLocked(userID).events.delete(id)
+	mb := s.mailboxLocked(userID)
+	mb.events.delete(id)
+	s.changed(mb, kindEvent, id, "deleted")
 }
 
 // DeleteContact deletes a contact.
 func (s *Server) DeleteContact(userID, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.mailboxLocked(userID).contacts.delete(id)
+	mb := s.mailboxLocked(userID)
+	folder := mb.contacts.record(id).item.ParentFolderID
+	mb.contacts.delete(id)
+	s.changed(mb, kindContact, id, "deleted", scoped{folder, "deleted"})
 }
 
 // InvalidateDeltaTokens expires every skip and delta token handed out for
@@ -487,6 +504,7 @@ func (s *Server) DeleteFolder(userID, folderID string) {
 		for id, rec := range mb.msgs {
 			if rec.m.ParentFolderID == c.id {
 				delete(mb.msgs, id)
+				s.changed(mb, kindMessage, id, "deleted", scoped{c.id, "deleted"})
 			}
 		}
 		delete(mb.folders, c.id)

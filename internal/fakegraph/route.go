@@ -25,7 +25,7 @@ var keyable = map[string]bool{
 	"users": true, "groups": true, "members": true, "transitivemembers": true,
 	"mailfolders": true, "childfolders": true, "messages": true,
 	"calendars": true, "events": true, "contactfolders": true, "contacts": true,
-	"memberof": true,
+	"memberof": true, "subscriptions": true,
 }
 
 var canonical = map[string]string{
@@ -33,7 +33,7 @@ var canonical = map[string]string{
 	"mailfolders": "mailFolders", "childfolders": "childFolders", "messages": "messages",
 	"calendars": "calendars", "calendarview": "calendarView", "events": "events",
 	"contactfolders": "contactFolders", "contacts": "contacts", "delta": "delta", "$batch": "$batch",
-	"me": "me", "memberof": "memberOf",
+	"me": "me", "memberof": "memberOf", "subscriptions": "subscriptions",
 }
 
 func parseRoute(path string) route {
@@ -161,6 +161,9 @@ func (s *Server) route(rc *reqCtx) *result {
 			return s.fail(rc, http.StatusMethodNotAllowed, "BadRequest", "The $batch endpoint only accepts POST.")
 		}
 		return s.batch(rc)
+	}
+	if res := s.subscriptionRoute(rc); res != nil {
+		return res
 	}
 	h := routes[sig]
 	if h == nil {

@@ -36,6 +36,7 @@ type Server struct {
 
 	acct   accounting
 	faults faultSet
+	subs   subState // change notifications (subscriptions.go)
 }
 
 type userRec struct {
@@ -178,8 +179,12 @@ func (q quietHandshakes) Write(p []byte) (int, error) {
 	return q.w.Write(p)
 }
 
-// Close shuts the server down and blocks until all requests have finished.
-func (s *Server) Close() { s.ts.Close() }
+// Close shuts the server down and blocks until all requests have finished
+// and no notification is being posted.
+func (s *Server) Close() {
+	s.ts.Close()
+	s.subs.stop()
+}
 
 // URL is the Graph base URL, the origin followed by /v1.0.
 func (s *Server) URL() string { return s.ts.URL + "/v1.0" }

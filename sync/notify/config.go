@@ -89,6 +89,9 @@ const (
 	DefaultRenewMargin = time.Hour
 	// DefaultInterval is how often Run reconciles.
 	DefaultInterval = 15 * time.Minute
+	// DefaultCoalesce is how long a mailbox's notifications are gathered
+	// before its sync is triggered.
+	DefaultCoalesce = 100 * time.Millisecond
 	// MaxNotificationBytes caps a notification body; a longer one is
 	// refused with 413. Graph's batches of basic notifications are a few
 	// kilobytes.
@@ -148,6 +151,12 @@ type Config struct {
 	RenewMargin time.Duration
 	// Interval between Run's reconciliations; default [DefaultInterval].
 	Interval time.Duration
+	// Coalesce is how long the notifications of one mailbox are gathered
+	// before its sync is triggered, so that a burst (ten new messages in a
+	// moment, each notified) makes one delta pass, not ten; default
+	// [DefaultCoalesce]. Notifications arriving while that pass runs make
+	// one more. Negative triggers at once.
+	Coalesce time.Duration
 	// Logger receives what the manager does (never clientState or
 	// tokens); nil discards.
 	Logger *slog.Logger
@@ -269,6 +278,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Interval <= 0 {
 		c.Interval = DefaultInterval
+	}
+	if c.Coalesce == 0 {
+		c.Coalesce = DefaultCoalesce
 	}
 	return c
 }

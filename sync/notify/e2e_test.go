@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -182,4 +183,25 @@ func TestPendingMarkerIsConsumedByAPass(t *testing.T) {
 	b, err := e.state.Load(ctx, key, "n:pending")
 	require.NoError(t, err)
 	assert.Empty(t, b)
+}
+
+// Ten messages arriving at once, each notified, make one trigger: the
+// manager gathers a mailbox's notifications for Coalesce before it asks
+// the engine for a pass.
+func TestABurstOfNotificationsTriggersOnce(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config()
+	cfg.Coalesce = 300 * time.Millisecond
+	mgr := e.manager(t, cfg)
+	require.NoError(t, mgr.Reconcile(context.Background()))
+	for i := range 10 {
+		e.tenant.AddMessage(e.alice.ID, "inbox", testMessage(fmt.Sprint("burst ", i)))
+	}
+	require.NoError(t, e.tenant.FlushNotifications(context.Background()))
+	eventually(t, "ten notifications", func() bool { return mgr.Counters().Accepted >= 10 })
+	eventually(t, "the trigger", func() bool { return e.target.counts()[e.alice.Mailbox().Key()] == 1 })
+	time.Sleep(2 * cfg.Coalesce)
+	assert.Equal(t, map[string]int{e.alice.Mailbox().Key(): 1}, e.target.counts())
+	assert.Equal(t, int64(10), mgr.Counters().Accepted)
+	assert.Equal(t, int64(1), mgr.Counters().Triggered)
 }

@@ -61,7 +61,7 @@ func FuzzNotifications(f *testing.F) {
 		}
 		target := &countingTarget{n: map[string]int{}}
 		state := &m365sync.MemoryState{}
-		m, err := New(Config{TenantID: fuzzTenant, Tokens: func(m365link.Mailbox) graphclient.TokenSource { return nil },
+		m, err := New(Config{TenantID: fuzzTenant, Coalesce: -1, Tokens: func(m365link.Mailbox) graphclient.TokenSource { return nil },
 			NotificationURL: "https://app.example/notify", Target: target, State: state,
 			Mailboxes: func(context.Context) ([]m365link.Mailbox, error) { return nil, nil }})
 		if err != nil {

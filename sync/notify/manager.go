@@ -84,6 +84,9 @@ type Manager struct {
 	work    chan work
 	running atomic.Bool
 
+	pendMu  gosync.Mutex
+	pending map[string]bool // mailboxes whose trigger waits out Coalesce
+
 	created, renewed, adopted, deleted, reauthorized, accepted, rejected, triggered, reconciled atomic.Int64
 }
 
@@ -407,9 +410,32 @@ func (m *Manager) consumePending(ctx context.Context, mb m365link.Mailbox) {
 	_ = m.cfg.State.Save(ctx, mb.Key(), pendingKey, nil)
 }
 
+// trigger asks the Target for a pass over mb once the mailbox's
+// notifications of the next Coalesce have gathered: one trigger for a
+// burst.
 func (m *Manager) trigger(mb m365link.Mailbox) {
-	m.triggered.Add(1)
-	m.cfg.Target.Trigger(mb)
+	if m.cfg.Coalesce < 0 {
+		m.triggered.Add(1)
+		m.cfg.Target.Trigger(mb)
+		return
+	}
+	k := mb.Key()
+	m.pendMu.Lock()
+	defer m.pendMu.Unlock()
+	if m.pending[k] {
+		return
+	}
+	if m.pending == nil {
+		m.pending = map[string]bool{}
+	}
+	m.pending[k] = true
+	time.AfterFunc(m.cfg.Coalesce, func() {
+		m.pendMu.Lock()
+		delete(m.pending, k)
+		m.pendMu.Unlock()
+		m.triggered.Add(1)
+		m.cfg.Target.Trigger(mb)
+	})
 }
 
 // lifecycle acts on a lifecycle event in Run.

@@ -205,3 +205,69 @@ func TestABurstOfNotificationsTriggersOnce(t *testing.T) {
 	assert.Equal(t, int64(10), mgr.Counters().Accepted)
 	assert.Equal(t, int64(1), mgr.Counters().Triggered)
 }
+
+// eventSink is a MemorySink that says which event IDs it upserted.
+type eventSink struct {
+	m365sync.MemorySink
+	ids chan string
+}
+
+func (s *eventSink) ApplyEvents(ctx context.Context, p *m365sync.EventPage) error {
+	if err := s.MemorySink.ApplyEvents(ctx, p); err != nil {
+		return err
+	}
+	for _, ev := range p.Upserts {
+		select {
+		case s.ids <- ev.ID:
+		default:
+		}
+	}
+	return nil
+}
+
+// A new meeting reaches the calendar sink through a notification on the
+// events resource, with the engine polling only hourly.
+func TestNewEventReachesTheSinkThroughANotification(t *testing.T) {
+	e := newEnv(t)
+	sink := &eventSink{ids: make(chan string, 64)}
+	engine, err := m365sync.New(m365sync.Config{
+		Client: e.tenant.Graph(), TenantID: e.tenant.ID(),
+		Tokens:   func(m365link.Mailbox) m365sync.TokenSource { return e.tenant.AppToken() },
+		Policy:   m365sync.Policy{Mailboxes: []m365link.Mailbox{e.alice.Mailbox()}},
+		Calendar: m365sync.CalendarOptions{Sink: sink}, State: e.state,
+		Schedule: m365sync.Schedule{Interval: time.Hour},
+	})
+	require.NoError(t, err)
+	cfg := e.config()
+	cfg.Target, cfg.Mailboxes, cfg.Resources, cfg.Coalesce = engine, engine.Mailboxes, []notify.Resource{notify.Events}, 0
+	mgr := e.manager(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = engine.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	eventually(t, "the first pass", func() bool {
+		st, ok := engine.Status(e.alice.Mailbox().Key())
+		return ok && st.State == m365sync.StateIdle
+	})
+	require.NoError(t, mgr.Reconcile(ctx))
+
+	start := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Hour)
+	ev := e.tenant.AddEvent(e.alice.ID, m365link.Event{Subject: "Supplier visit", Start: start, End: start.Add(time.Hour)})
+	timer := time.NewTimer(time.Second)
+	defer timer.Stop()
+	for {
+		select {
+		case id := <-sink.ids:
+			if id != ev.ID {
+				continue
+			}
+			got, _, ok := sink.Event(e.alice.Mailbox(), ev.ID)
+			require.True(t, ok)
+			assert.Equal(t, "Supplier visit", got.Subject)
+			assert.Equal(t, start, got.Start)
+			return
+		case <-timer.C:
+			t.Fatal("the event did not reach the sink within a second")
+		}
+	}
+}

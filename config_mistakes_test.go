@@ -22,7 +22,7 @@ func TestMistakenConfigsAreRefused(t *testing.T) {
 	}{
 		{"sync: nothing set", func() error { _, err := m365sync.New(m365sync.Config{}); return err },
 			"sync: invalid Config: TenantID is required (the tenant whose mailboxes sync); Tokens is required (a token source per mailbox); " +
-				"Sink is required; State is required (MemoryState, sqlstore's SyncState or the host's own StateStore)"},
+				"a sink is required: Sink (mail), Calendar.Sink or Contacts.Sink; State is required (MemoryState, sqlstore's SyncState or the host's own StateStore)"},
 		{"sync: negative window", func() error {
 			_, err := m365sync.New(m365sync.Config{TenantID: "t", Tokens: func(m365link.Mailbox) m365sync.TokenSource { return nil },
 				Sink: &m365sync.MemorySink{}, State: &m365sync.MemoryState{}, Window: m365sync.Window{Days: -1}})

@@ -420,6 +420,9 @@ func TestLogsCarryNoTokens(t *testing.T) {
 	var buf bytes.Buffer
 	cfg := h.config(nil, nil)
 	cfg.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// One folder: its requests go alone, not in a $batch probe, so each
+	// fault below meets the path it is meant for.
+	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
 	gc, err := graphclient.New(graphclient.Config{Cloud: fakeCloud(h.fg), HTTPClient: h.fg.Client(), Retry: retryAttempts(8), Logger: cfg.Logger})
 	require.NoError(t, err)
 	cfg.Client = gc // the client's logger too: retries are logged there
@@ -430,7 +433,7 @@ func TestLogsCarryNoTokens(t *testing.T) {
 		h.fg.Inject(fakegraph.Fault{Kind: k, Route: "messages/delta", Mailbox: mb.UserID, Times: 1, RetryAfter: "0"})
 	}
 	require.NoError(t, e.SyncOnce(context.Background(), mb))
-	h.assertMirror(t, 0)
+	h.assertMirror(t, 0, h.folderID(t, 0, "inbox"))
 	logs := buf.String()
 	require.Contains(t, logs, "sync: sync state reset; full resync")
 	require.Contains(t, logs, "graph: retrying")

@@ -20,6 +20,9 @@ type pass struct {
 	tok TokenSource
 	// kinds are the kinds this pass syncs.
 	kinds []Kind
+	// probed holds the first page of folders the probe fetched (by ref);
+	// each is taken once.
+	probed map[string][]byte
 
 	sinkMu gosync.Mutex // the sink never sees two calls for one mailbox at once
 
@@ -63,6 +66,7 @@ func (p *pass) run(ctx context.Context) error {
 	if err := p.plan(ctx, folders); err != nil {
 		return err
 	}
+	p.probed = p.probe(ctx, folders)
 	cursors, errs, err := p.syncFolders(ctx, folders)
 	if err != nil {
 		return err

@@ -476,13 +476,14 @@ func TestRequestsPerPass(t *testing.T) {
 	for range 2 {
 		e = h.engine(t, cfg)
 		require.NoError(t, e.SyncOnce(ctx, mb))
-		assert.Equal(t, m365sync.Counters{Pages: 2, Requests: 2}, e.Counters(), "one request per folder")
+		// Both folders' next pages in one $batch: one request for the pass.
+		assert.Equal(t, m365sync.Counters{Pages: 2, Requests: 1}, e.Counters(), "one request for both folders")
 	}
 }
 
 // State saved by earlier versions — cursors and statuses as JSON without a
 // format version, as sync/syncsql kept them — loads as it is: the next
-// pass is incremental, one request per folder, nothing resynced.
+// pass is incremental, nothing resynced.
 func TestStateOfEarlierVersionsLoads(t *testing.T) {
 	h := newHarness(t, crashSpec)
 	mb := h.mailbox(0)
@@ -506,7 +507,7 @@ func TestStateOfEarlierVersionsLoads(t *testing.T) {
 	require.NoError(t, e.SyncOnce(ctx, mb))
 	h.assertMirror(t, 0)
 	c := e.Counters()
-	assert.Equal(t, m365sync.Counters{Items: 1, Pages: 2, Requests: 3}, c, "the folders looked up once ($batch), then one incremental page each")
+	assert.Equal(t, m365sync.Counters{Items: 1, Pages: 2, Requests: 2}, c, "the folders looked up once ($batch), then both incremental pages in one $batch")
 	assert.Empty(t, h.sink.resets)
 }
 

@@ -100,6 +100,12 @@ func (p *pass) folder(ctx context.Context, f Folder) (cursor, error) {
 		p.phase(false)
 	}
 	r := &round{p: p, f: f, c: c, pageSize: p.e.cfg.pageSize}
+	if c.Link != "" {
+		p.mu.Lock()
+		r.first = p.probed[f.ref()]
+		delete(p.probed, f.ref())
+		p.mu.Unlock()
+	}
 	err = r.run(ctx)
 	return r.c, err
 }
@@ -132,7 +138,8 @@ type round struct {
 	f        Folder
 	c        cursor // the cursor as last saved (or about to be)
 	pageSize int
-	restarts int // full-round restarts in this pass (onReset)
+	restarts int    // full-round restarts in this pass (onReset)
+	first    []byte // the probe's answer for the round's first page, if any
 	// reused: a page is the sink's only during its Apply
 	upserts  []m365link.Message
 	events   []m365link.Event
@@ -218,6 +225,12 @@ func (r *round) recover(ctx context.Context, err error) (again bool, _ error) {
 // sink takes.
 func (r *round) fetch(ctx context.Context) (*fetched, error) {
 	p := r.p
+	if body := r.first; body != nil {
+		r.first = nil
+		if fd, ok := r.decodeProbe(body); ok {
+			return fd, nil
+		}
+	}
 	req := p.deltaRequest(r.f, r.c, r.pageSize)
 	switch kindOf(r.f) {
 	case KindCalendar:

@@ -1,0 +1,114 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/m365link/m365link/internal/graph"
+)
+
+// probePageSize is the page size a probe asks for: an idle folder's answer
+// is empty, a changed one's first page small; the round asks for its
+// usual size from its second page on.
+const probePageSize = 50
+
+// probe asks Graph, in $batch requests of up to 20, for the next page of
+// every folder whose last round finished (its cursor holds a deltaLink)
+// and that this pass syncs, so that an idle mailbox's pass costs one
+// request per 20 such folders instead of one per folder. Each answer
+// becomes the first page of its folder's round. A folder whose item did
+// not come back 200 (throttled, reset, any error), or whose page cannot
+// be read, fetches on its own as before, with the client's retries and
+// the round's recovery; a batch that fails leaves every folder to do so.
+// Re-asking a deltaLink is harmless: Graph answers it the same.
+func (p *pass) probe(ctx context.Context, folders []Folder) map[string][]byte {
+	type item struct {
+		ID      string            `json:"id"`
+		Method  string            `json:"method"`
+		URL     string            `json:"url"`
+		Headers map[string]string `json:"headers"`
+	}
+	now := p.e.cfg.now()
+	var items []item
+	var refs []string
+	for _, f := range folders {
+		c, err := p.e.loadCursor(ctx, p.key, f.ref())
+		if err != nil || c.Link == "" || c.Initial || c.Skip > 0 || now.Before(c.DegradedUntil) || p.rolls(f, c, now) {
+			continue
+		}
+		u, ok := p.e.gc.BatchURL(c.Link)
+		if !ok {
+			continue
+		}
+		prefer := []string{`IdType="ImmutableId"`, "odata.maxpagesize=" + strconv.Itoa(min(probePageSize, p.e.cfg.pageSize))}
+		switch kindOf(f) {
+		case KindCalendar:
+			prefer = append(prefer, `outlook.timezone="UTC"`)
+		case KindMail:
+			if p.e.cfg.IncludeBody {
+				prefer = append(prefer, `outlook.body-content-type="text"`)
+			}
+		}
+		items = append(items, item{ID: strconv.Itoa(len(items)), Method: http.MethodGet, URL: u,
+			Headers: map[string]string{"Prefer": strings.Join(prefer, ", ")}})
+		refs = append(refs, f.ref())
+	}
+	if len(items) < 2 {
+		return nil // one folder costs one request either way
+	}
+	out := make(map[string][]byte, len(items))
+	for start := 0; start < len(items); start += maxBatch {
+		chunk := items[start:min(start+maxBatch, len(items))]
+		var resp struct {
+			Responses []struct {
+				ID     string          `json:"id"`
+				Status int             `json:"status"`
+				Body   json.RawMessage `json:"body"`
+			} `json:"responses"`
+		}
+		req := p.request("/$batch", nil)
+		req.Method, req.Body, req.Idempotent, req.Weight = http.MethodPost, map[string]any{"requests": chunk}, true, min(len(chunk), 4)
+		if err := p.e.gc.JSON(ctx, req, &resp); err != nil {
+			p.e.log.LogAttrs(ctx, slog.LevelDebug, "sync: probe batch failed; folders fetch on their own",
+				mailboxAttr(p.mb), slog.String("error", err.Error()))
+			continue
+		}
+		for _, r := range resp.Responses {
+			i, err := strconv.Atoi(r.ID)
+			if err != nil || i < 0 || i >= len(chunk) || r.Status != http.StatusOK || len(r.Body) == 0 {
+				continue
+			}
+			out[refs[start+i]] = r.Body
+		}
+	}
+	return out
+}
+
+// decodeProbe turns a probe's answer into the round's first page; ok is
+// false when it cannot be read (the round then fetches it itself).
+func (r *round) decodeProbe(body []byte) (*fetched, bool) {
+	gc := r.p.e.gc
+	switch kindOf(r.f) {
+	case KindCalendar:
+		page, err := graph.DecodeTrustedPage[graph.Event](gc, body)
+		if err != nil {
+			return nil, false
+		}
+		return r.eventPage(page), true
+	case KindContacts:
+		page, err := graph.DecodeTrustedPage[graph.Contact](gc, body)
+		if err != nil {
+			return nil, false
+		}
+		return r.contactPage(page), true
+	}
+	page, err := graph.DecodeTrustedPage[graph.Message](gc, body)
+	if err != nil {
+		return nil, false
+	}
+	return r.messages(page), true
+}

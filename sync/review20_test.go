@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/m365link/m365link"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -69,4 +72,28 @@ func TestReview20ForbiddenCalendarStopsMail(t *testing.T) {
 	assert.NotContains(t, h.sink.IDs(mb), gone, "a deleted message stays in the mail sink while the calendar is forbidden")
 	st, _ := e.Status(mb.Key())
 	assert.False(t, st.LastSync.IsZero(), "mail synced, yet the mailbox never records a finished pass (state %s: %s)", st.State, st.Reason)
+}
+
+// Review 20, finding 4: an all-day event on a day whose midnight does not
+// exist (clocks jump 00:00 -> 01:00: America/Santiago on 5 September
+// 2027, Havana, Asunción). Built the way the fake (and
+// m365link.Date.In, i.e. time.Date) makes "midnight" on that day — 23:00
+// of the day before, as Go resolves a time in a gap — the engine reads
+// the instant back in the event's zone and names the day before:
+// StartDate 4 September for an event on 5 September. Reading an all-day
+// boundary as "the nearest local midnight" would not depend on which side
+// of the gap the producer put it.
+func TestReview20AllDayOnAMidnightDSTGap(t *testing.T) {
+	h := newCalHarness(t)
+	scl, err := time.LoadLocation("America/Santiago")
+	require.NoError(t, err)
+	id := h.addEvent(0, fakegraph.Event{Subject: "Feria de proveedores", IsAllDay: true, TimeZone: "Pacific SA Standard Time",
+		Start: m365link.Date{Year: 2027, Month: time.September, Day: 5}.In(scl), End: m365link.Date{Year: 2027, Month: time.September, Day: 6}.In(scl)})
+	mb := h.mailbox(0)
+	require.NoError(t, h.engine(t, h.cfg).SyncOnce(context.Background(), mb))
+	ev, _, ok := h.sink.Event(mb, id)
+	require.True(t, ok)
+	t.Logf("start %s end %s", ev.Start, ev.End)
+	assert.Equal(t, m365link.Date{Year: 2027, Month: time.September, Day: 5}, ev.StartDate)
+	assert.Equal(t, m365link.Date{Year: 2027, Month: time.September, Day: 6}, ev.EndDate)
 }

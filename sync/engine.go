@@ -409,6 +409,9 @@ func (e *Engine) finish(ctx context.Context, p *pass, err error) {
 		if len(p.missing) > 0 {
 			notes = append(notes, "not found: "+strings.Join(p.missing, ", "))
 		}
+		if len(p.denied) > 0 {
+			notes = append(notes, "not permitted (grant Calendars.Read or Contacts.Read, or drop the kind): "+strings.Join(p.denied, ", "))
+		}
 		if len(p.cut) > 0 {
 			notes = append(notes, fmt.Sprintf("subfolders deeper than %d levels not synced, below: %s", MaxFolderDepth, strings.Join(p.cut, ", ")))
 		}

@@ -102,6 +102,12 @@ func (p *pass) resolveAll(ctx context.Context) ([]Folder, error) {
 			notFound = err
 			continue
 		}
+		if denied(Folder{Kind: k}, err) {
+			// Listing calendars or contact folders refused: that kind is
+			// not granted; mail goes on.
+			p.deny(Folder{Kind: k, Name: "folders"})
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

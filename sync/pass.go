@@ -30,6 +30,7 @@ type pass struct {
 	st       Status
 	resolved *folderSet     // what the configured folders resolved to (kept in the mailbox record)
 	missing  []string       // configured folders the mailbox does not have
+	denied   []string       // calendars and contact folders Graph refused
 	cut      []string       // folders whose children lie deeper than MaxFolderDepth
 	relist   bool           // a folder answered 404: look the folders up again next pass
 	expects  map[string]int // folder ID -> messages its full round should deliver
@@ -85,7 +86,7 @@ func (p *pass) syncFolders(ctx context.Context, folders []Folder) (cursors []cur
 	cursors, errs = make([]cursor, len(folders)), make([]error, len(folders))
 	each(fctx, len(folders), p.e.cfg.Schedule.FolderConcurrency, func(i int) {
 		cursors[i], errs[i] = p.folder(fctx, folders[i])
-		if errs[i] != nil && mailboxWide(fctx, errs[i]) {
+		if errs[i] != nil && mailboxWide(fctx, folders[i], errs[i]) {
 			stop(errs[i])
 		}
 	})
@@ -108,11 +109,20 @@ func (p *pass) syncFolders(ctx context.Context, folders []Folder) (cursors []cur
 // a delete and a create. While a folder that was tried failed, they wait
 // (saved in the cursors) for a pass in which every tried folder finished:
 // the message may have moved into it. A folder backing off is not tried,
-// so it holds them up only in the passes that try it.
+// so it holds them up only in the passes that try it. Items never move
+// between kinds, so a failed calendar holds up no mail removal.
+//
+// A calendar or contact folder Graph refuses (403, consent required: the
+// tenant or the user granted mail but not Calendars.Read or Contacts.Read)
+// is not the mailbox's failure: it backs off like any failed folder, and
+// the mailbox's status names it, but the pass finishes.
 func (p *pass) conclude(ctx context.Context, folders []Folder, cursors []cursor, errs []error) error {
-	allFinished := !slices.ContainsFunc(errs, func(err error) bool {
-		return err != nil && !errors.Is(err, ErrFolderBackoff) && !errors.Is(err, ErrDegraded)
-	})
+	unfinished := map[Kind]bool{}
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, ErrFolderBackoff) && !errors.Is(err, ErrDegraded) {
+			unfinished[kindOf(folders[i])] = true
+		}
+	}
 	var failed []error
 	for i, f := range folders {
 		switch {
@@ -120,8 +130,12 @@ func (p *pass) conclude(ctx context.Context, folders []Folder, cursors []cursor,
 			if err := p.failed(ctx, f, errs[i]); err != nil {
 				return err
 			}
+			if denied(f, errs[i]) {
+				p.deny(f)
+				continue
+			}
 			failed = append(failed, &FolderError{Folder: f, Err: errs[i]})
-		case allFinished:
+		case !unfinished[kindOf(f)]:
 			if err := p.settle(ctx, f, cursors[i]); err != nil {
 				return err
 			}
@@ -180,14 +194,20 @@ func (p *pass) failed(ctx context.Context, f Folder, err error) error {
 	c.Failures++
 	c.Skip = min(1<<min(c.Failures-1, 5)-1, maxSkip)
 	c.LastError = err.Error()
+	c.Denied = denied(f, err)
 	return p.save(ctx, f, c)
 }
 
-// mailboxWide reports whether err concerns the whole mailbox rather than
-// one folder: cancellation, a lost lease, the account or mailbox, Graph
-// throttling the mailbox, or the host's sink and state store.
-func mailboxWide(ctx context.Context, err error) bool {
+// mailboxWide reports whether err, met by folder f, concerns the whole
+// mailbox rather than one folder: cancellation, a lost lease, the account
+// or mailbox, Graph throttling the mailbox, or the host's sink and state
+// store. A refusal of a calendar or contact folder (see [denied]) is the
+// folder's alone.
+func mailboxWide(ctx context.Context, f Folder, err error) bool {
 	var he *hostError
+	if denied(f, err) {
+		return ctx.Err() != nil
+	}
 	return ctx.Err() != nil || errors.As(err, &he) ||
 		errors.Is(err, ErrLeaseLost) ||
 		errors.Is(err, m365link.ErrReconnectRequired) ||
@@ -405,4 +425,31 @@ func each(ctx context.Context, n, limit int, f func(i int)) {
 		})
 	}
 	wg.Wait()
+}
+
+// errDenied marks the backoff of a folder Graph refused: see [denied].
+var errDenied = errors.New("not permitted")
+
+// denied reports whether err is Graph refusing a calendar or contact
+// folder to this app or user (403, consent required), or the backoff
+// after such a refusal: the kind is not granted (Calendars.Read or
+// Contacts.Read), while mail may well be.
+func denied(f Folder, err error) bool {
+	if kindOf(f) == KindMail {
+		return false
+	}
+	return errors.Is(err, m365link.ErrForbidden) || errors.Is(err, m365link.ErrConsentRequired) || errors.Is(err, errDenied)
+}
+
+// deny records a refused calendar or contact folder for the status.
+func (p *pass) deny(f Folder) {
+	name := string(kindOf(f)) + ":" + f.Name
+	if f.Name == "" {
+		name = f.ref()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !slices.Contains(p.denied, name) {
+		p.denied = append(p.denied, name)
+	}
 }

@@ -126,6 +126,9 @@ func (p *pass) gate(ctx context.Context, f Folder, c cursor) (cursor, error) {
 		if err := p.save(ctx, f, c); err != nil {
 			return c, err
 		}
+		if c.Denied {
+			return c, fmt.Errorf("%w (%d failed passes in a row, %d more to skip): %w: %s", ErrFolderBackoff, c.Failures, c.Skip, errDenied, c.LastError)
+		}
 		return c, fmt.Errorf("%w (%d failed passes in a row, %d more to skip): %s", ErrFolderBackoff, c.Failures, c.Skip, c.LastError)
 	}
 	return c, nil
@@ -404,7 +407,7 @@ func (r *round) advance(ctx context.Context, page *fetched) (done bool, _ error)
 	if c.Generation <= 1 {
 		c.Resyncing = false // the folder's very first round: nothing older to sweep
 	}
-	c.Failures, c.Skip, c.LastError = 0, 0, ""
+	c.Failures, c.Skip, c.LastError, c.Denied = 0, 0, "", false
 	return true, p.save(ctx, r.f, *c)
 }
 

@@ -73,7 +73,10 @@ type cursor struct {
 	// Failures counts the passes in a row that failed on this folder; Skip
 	// is how many coming passes leave it alone (backoff), and LastError
 	// says why it failed last.
-	Failures  int    `json:"failures,omitempty"`
+	Failures int `json:"failures,omitempty"`
+	// Denied says the last failure was Graph refusing the calendar or
+	// contact folder (not granted): its backoff is no mailbox failure.
+	Denied    bool   `json:"denied,omitempty"`
 	Skip      int    `json:"skip,omitempty"`
 	LastError string `json:"lastError,omitempty"`
 }

@@ -30,10 +30,15 @@ func TestReview20AllDayDatesFarFromUTCInACustomZone(t *testing.T) {
 		offset time.Duration // the custom zone's offset from UTC
 		zone   string        // originalStartTimeZone
 	}{
-		{"Kiritimati +14, custom", 14 * time.Hour, "tzone://Microsoft/Custom"},
-		{"Tonga +13, custom", 13 * time.Hour, "tzone://Microsoft/Custom"},
+		// +13 and +14 share their UTC times with -11 and -10: the western
+		// reading is taken (allDayDates says why), so these rows are the
+		// ones west of the date line.
+		{"Honolulu -10, custom", -10 * time.Hour, "tzone://Microsoft/Custom"},
+		{"Niue -11, Windows name CLDR lacks", -11 * time.Hour, "Some Future Standard Time"},
 		{"Chatham +13:45, custom", 13*time.Hour + 45*time.Minute, "tzone://Microsoft/Custom"},
-		{"Kiritimati +14, Windows name CLDR lacks", 14 * time.Hour, "Some Future Standard Time"},
+		{"Chatham +12:45, custom", 12*time.Hour + 45*time.Minute, "tzone://Microsoft/Custom"},
+		{"Tokyo +9, custom", 9 * time.Hour, "tzone://Microsoft/Custom"},
+		{"New York -5, custom", -5 * time.Hour, "tzone://Microsoft/Custom"},
 		// Controls: inside ±12 h the rounding works.
 		{"Pago Pago -11, custom", -11 * time.Hour, "tzone://Microsoft/Custom"},
 		{"Kiritimati +14, known", 14 * time.Hour, "Line Islands Standard Time"},

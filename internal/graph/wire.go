@@ -458,10 +458,16 @@ func (e *eventJSON) vocab() Event {
 
 // allDayDates returns the days an all-day event covers. Graph gives its
 // start and end as midnights in the event's own zone, in whatever zone the
-// request asked for: read in the event's zone they are the days; when
-// that zone is unknown, the days are those of the dateTimes as given when
-// they are midnights, else those of the instants rounded to the nearest
-// day (an all-day event's midnight is at most 14 hours from UTC's).
+// request asked for. Read in the event's zone, each is the nearest local
+// midnight (on a day whose midnight a DST change skips, the day's first
+// instant may read as 23:00 the day before or 01:00). When that zone is
+// unknown (a custom zone, or no zone database on the host) the days are
+// those of the dateTimes as given when they are midnights; otherwise the
+// UTC time of day h says the offset: -h, or 24h-h, whichever lies within
+// Earth's offsets (-12 to +14 hours). Between 10:00 and 12:00 UTC both do
+// (Honolulu at -10 and Kiritimati at +14 share 10:00Z): the western one is
+// taken unless the minutes are :15 or :45, which only eastern offsets
+// (Chatham +12:45, +13:45) have.
 func allDayDates(start, end DateTimeTimeZone, zone string) (from, until m365link.Date) {
 	day := func(d DateTimeTimeZone) m365link.Date {
 		t, ok := parseTime(d.DateTime)
@@ -470,12 +476,18 @@ func allDayDates(start, end DateTimeTimeZone, zone string) (from, until m365link
 		}
 		at, _ := d.Instant()
 		if loc, ok := tz.Location(zone); ok && zoneKnown(d.TimeZone) {
-			return m365link.DateOf(at.In(loc))
+			return m365link.DateOf(at.In(loc).Add(12 * time.Hour))
 		}
 		if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 {
 			return m365link.DateOf(t)
 		}
-		return m365link.DateOf(at.Add(12 * time.Hour).Truncate(24 * time.Hour))
+		at = at.UTC()
+		h := at.Sub(at.Truncate(24 * time.Hour))
+		east := h > 12*time.Hour || h >= 10*time.Hour && (at.Minute() == 15 || at.Minute() == 45)
+		if east {
+			return m365link.DateOf(at.Add(24*time.Hour - h)) // offset 24h-h: the next UTC day
+		}
+		return m365link.DateOf(at) // offset -h: this UTC day
 	}
 	return day(start), day(end)
 }

@@ -228,6 +228,14 @@ func (m *Manager) verify(ctx context.Context, n notification, lookups *int) (ent
 	m.mu.Unlock()
 	if !ok {
 		user := userOf(n.Resource)
+		if user == "" && n.LifecycleEvent != "" && ready {
+			// A lifecycle event names no resource: a subscription another
+			// worker made since this one read the records cannot be
+			// looked up by user. Graph retries a 503; meanwhile the
+			// records of the mailboxes this worker knows are read again.
+			m.refreshIndex()
+			return entry{}, notReady
+		}
 		if user == "" || *lookups >= maxFallbackLookups {
 			if !ready {
 				return entry{}, notReady
@@ -264,4 +272,35 @@ func (m *Manager) verify(ctx context.Context, n notification, lookups *int) (ent
 		return entry{}, forged
 	}
 	return e, accepted
+}
+
+// refreshIndex reads again, in the background and one refresh at a time,
+// the records of every mailbox the index knows, so that subscriptions other
+// workers made since are known when Graph retries.
+func (m *Manager) refreshIndex() {
+	if !m.refreshing.CompareAndSwap(false, true) {
+		return
+	}
+	m.mu.Lock()
+	seen := map[string]m365link.Mailbox{}
+	for _, e := range m.index {
+		seen[e.mb.Key()] = e.mb
+	}
+	m.mu.Unlock()
+	go func() {
+		defer m.refreshing.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, mb := range seen {
+			for _, r := range m.cfg.Resources {
+				rec, err := m.loadRecord(ctx, mb.Key(), r)
+				if err != nil || rec.ID == "" {
+					continue
+				}
+				m.mu.Lock()
+				m.index[rec.ID] = entry{mb: rec.Mailbox, res: r, clientState: rec.ClientState}
+				m.mu.Unlock()
+			}
+		}
+	}()
 }

@@ -81,8 +81,9 @@ type Manager struct {
 	locksMu gosync.Mutex
 	locks   map[string]*gosync.Mutex // one reconciliation per mailbox in this process
 
-	work    chan work
-	running atomic.Bool
+	work       chan work
+	running    atomic.Bool
+	refreshing atomic.Bool // refreshIndex runs
 
 	pendMu  gosync.Mutex
 	pending map[string]bool // mailboxes whose trigger waits out Coalesce

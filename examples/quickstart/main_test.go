@@ -26,6 +26,6 @@ Next pass for alice@contoso.com:
   upsert  "Revised quotation" from oscar.schmidt@globex.com -> Globex (contact, oscar.schmidt@globex.com)
   remove  AAkALgAA…QRcnbYY=
 
-In all: 1201 messages in 8 pages, 16 requests to Graph.
+In all: 1201 messages in 8 pages, 15 requests to Graph.
 `, out.String())
 }

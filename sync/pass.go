@@ -22,7 +22,7 @@ type pass struct {
 	kinds []Kind
 	// probed holds the first page of folders the probe fetched (by ref);
 	// each is taken once.
-	probed map[string][]byte
+	probed map[string]probed
 
 	sinkMu gosync.Mutex // the sink never sees two calls for one mailbox at once
 

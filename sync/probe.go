@@ -1,13 +1,19 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/internal/graph"
 )
 
@@ -20,12 +26,14 @@ const probePageSize = 50
 // every folder whose last round finished (its cursor holds a deltaLink)
 // and that this pass syncs, so that an idle mailbox's pass costs one
 // request per 20 such folders instead of one per folder. Each answer
-// becomes the first page of its folder's round. A folder whose item did
-// not come back 200 (throttled, reset, any error), or whose page cannot
-// be read, fetches on its own as before, with the client's retries and
-// the round's recovery; a batch that fails leaves every folder to do so.
-// Re-asking a deltaLink is harmless: Graph answers it the same.
-func (p *pass) probe(ctx context.Context, folders []Folder) map[string][]byte {
+// becomes the first page of its folder's round; an item that says Graph
+// lost the folder's sync state (410, syncStateNotFound) is the round's
+// first error, recovered as any reset is. A folder whose item came back
+// otherwise (throttled, any other error), or whose page cannot be read,
+// fetches on its own as before, with the client's retries; a batch that
+// fails leaves every folder to do so. Re-asking a deltaLink is harmless:
+// Graph answers it the same.
+func (p *pass) probe(ctx context.Context, folders []Folder) map[string]probed {
 	type item struct {
 		ID      string            `json:"id"`
 		Method  string            `json:"method"`
@@ -60,7 +68,7 @@ func (p *pass) probe(ctx context.Context, folders []Folder) map[string][]byte {
 	if len(items) < 2 {
 		return nil // one folder costs one request either way
 	}
-	out := make(map[string][]byte, len(items))
+	out := make(map[string]probed, len(items))
 	for start := 0; start < len(items); start += maxBatch {
 		chunk := items[start:min(start+maxBatch, len(items))]
 		var resp struct {
@@ -79,13 +87,30 @@ func (p *pass) probe(ctx context.Context, folders []Folder) map[string][]byte {
 		}
 		for _, r := range resp.Responses {
 			i, err := strconv.Atoi(r.ID)
-			if err != nil || i < 0 || i >= len(chunk) || r.Status != http.StatusOK || len(r.Body) == 0 {
+			if err != nil || i < 0 || i >= len(chunk) {
 				continue
 			}
-			out[refs[start+i]] = r.Body
+			switch {
+			case r.Status == http.StatusOK && len(r.Body) > 0:
+				out[refs[start+i]] = probed{body: r.Body}
+			case r.Status >= 400:
+				resp := &http.Response{StatusCode: r.Status, Header: http.Header{"Content-Type": {"application/json"}},
+					Body:    io.NopCloser(bytes.NewReader(r.Body)),
+					Request: &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/$batch"}}}
+				if err := graph.CheckResponse(resp, time.Now()); errors.Is(err, m365link.ErrSyncReset) {
+					out[refs[start+i]] = probed{err: err}
+				}
+			}
 		}
 	}
 	return out
+}
+
+// probed is a probe's answer for one folder: the body of its next page,
+// or Graph saying it lost the folder's sync state.
+type probed struct {
+	body []byte
+	err  error
 }
 
 // decodeProbe turns a probe's answer into the round's first page; ok is

@@ -102,8 +102,10 @@ func (p *pass) folder(ctx context.Context, f Folder) (cursor, error) {
 	r := &round{p: p, f: f, c: c, pageSize: p.e.cfg.pageSize}
 	if c.Link != "" {
 		p.mu.Lock()
-		r.first = p.probed[f.ref()]
-		delete(p.probed, f.ref())
+		if pr, ok := p.probed[f.ref()]; ok {
+			r.first = &pr
+			delete(p.probed, f.ref())
+		}
 		p.mu.Unlock()
 	}
 	err = r.run(ctx)
@@ -141,8 +143,8 @@ type round struct {
 	f        Folder
 	c        cursor // the cursor as last saved (or about to be)
 	pageSize int
-	restarts int    // full-round restarts in this pass (onReset)
-	first    []byte // the probe's answer for the round's first page, if any
+	restarts int     // full-round restarts in this pass (onReset)
+	first    *probed // the probe's answer for the round's first page, if any
 	// reused: a page is the sink's only during its Apply
 	upserts  []m365link.Message
 	events   []m365link.Event
@@ -228,9 +230,12 @@ func (r *round) recover(ctx context.Context, err error) (again bool, _ error) {
 // sink takes.
 func (r *round) fetch(ctx context.Context) (*fetched, error) {
 	p := r.p
-	if body := r.first; body != nil {
+	if pr := r.first; pr != nil {
 		r.first = nil
-		if fd, ok := r.decodeProbe(body); ok {
+		if pr.err != nil {
+			return nil, pr.err
+		}
+		if fd, ok := r.decodeProbe(pr.body); ok {
 			return fd, nil
 		}
 	}

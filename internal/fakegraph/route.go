@@ -25,7 +25,7 @@ var keyable = map[string]bool{
 	"users": true, "groups": true, "members": true, "transitivemembers": true,
 	"mailfolders": true, "childfolders": true, "messages": true,
 	"calendars": true, "events": true, "contactfolders": true, "contacts": true,
-	"memberof": true,
+	"memberof": true, "places": true,
 }
 
 var canonical = map[string]string{
@@ -161,6 +161,9 @@ func (s *Server) route(rc *reqCtx) *result {
 			return s.fail(rc, http.StatusMethodNotAllowed, "BadRequest", "The $batch endpoint only accepts POST.")
 		}
 		return s.batch(rc)
+	}
+	if h := calendarRoutes[rc.r.Method+" "+sig]; h != nil {
+		return h(s, rc)
 	}
 	h := routes[sig]
 	if h == nil {

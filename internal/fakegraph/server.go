@@ -36,6 +36,8 @@ type Server struct {
 
 	acct   accounting
 	faults faultSet
+
+	cal calendarState // calendar_write.go, availability.go, places.go; guarded by mu
 }
 
 type userRec struct {

@@ -31,6 +31,10 @@
 //   - /users/{id}[/calendars/{id}]/calendarView[/delta] with
 //     startDateTime and endDateTime, /users/{id}/events/{id};
 //   - /users/{id}[/contactFolders/{id}]/contacts[/delta];
+//   - event writes (POST, PATCH, DELETE, cancel), find by extended
+//     property, instances, /users/{id}/calendar, getSchedule,
+//     findMeetingTimes, mailboxSettings and places: see calendar_write.go,
+//     availability.go and places.go;
 //   - POST /$batch.
 //
 // Every request needs an Authorization: Bearer header (any non-empty token

@@ -41,6 +41,10 @@ const (
 	// ForeignNextLink serves normally, but the nextLink or deltaLink points
 	// at another origin (https://evil.example).
 	ForeignNextLink
+	// AppliedThen503 serves the request (a write takes effect), then
+	// answers 503 ServiceNotAvailable with Fault.RetryAfter instead of the
+	// real response: the lost answer a retried create must not double.
+	AppliedThen503
 )
 
 var faultNames = [...]string{
@@ -56,6 +60,7 @@ var faultNames = [...]string{
 	MalformedJSON:     "MalformedJSON",
 	Latency:           "Latency",
 	ForeignNextLink:   "ForeignNextLink",
+	AppliedThen503:    "AppliedThen503",
 }
 
 // String returns the kind's name, e.g. "Throttle429".

@@ -41,7 +41,9 @@ type reqCtx struct {
 	me        string    // the token's user (ID or UPN), "" = none
 	foreign   bool      // ForeignNextLink fault: links point elsewhere
 	syncFault FaultKind // a sync fault fired; the delta code renders it
-	post      FaultKind // TruncatedBody or MalformedJSON: spoil the real response
+	post      FaultKind // TruncatedBody, MalformedJSON or AppliedThen503: spoil the real response
+
+	postRetryAfter string // AppliedThen503's Retry-After
 }
 
 func (rc *reqCtx) opt(name string) string { return rc.opts[name] }
@@ -338,6 +340,9 @@ func (s *Server) applyFault(rc *reqCtx, f *Fault) *result {
 		rc.syncFault = f.Kind
 	case TruncatedBody, MalformedJSON:
 		rc.post = f.Kind
+	case AppliedThen503:
+		rc.post = f.Kind
+		rc.postRetryAfter = f.RetryAfter
 	}
 	return nil
 }
@@ -352,6 +357,11 @@ func (s *Server) dispatch(rc *reqCtx) *result {
 		half := res.body[:len(res.body)/2]
 		res.status = http.StatusOK
 		res.body = append(append([]byte(nil), half...), `"]}},{`...)
+	case AppliedThen503:
+		res = s.fail(rc, http.StatusServiceUnavailable, "ServiceNotAvailable", "The service is temporarily unavailable. Please retry later.")
+		if rc.postRetryAfter != "" {
+			res.header.Set("Retry-After", rc.postRetryAfter)
+		}
 	}
 	return res
 }

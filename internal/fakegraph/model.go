@@ -1,6 +1,7 @@
 package fakegraph
 
 import (
+	"maps"
 	"time"
 )
 
@@ -126,6 +127,15 @@ type Event struct {
 	LastModifiedDateTime time.Time
 	ChangeKey            string
 	WebLink              string
+
+	// What the event write endpoints set (calendar_write.go).
+	BodyContentType       string      // html (default) or text
+	ReminderMinutes       *int        // nil = 15
+	ReminderOff           bool        // isReminderOn false
+	Recurrence            *Recurrence // series masters
+	TransactionID         string
+	OnlineMeetingProvider string            // "" = teamsForBusiness for online meetings, else unknown
+	ExtendedProperties    map[string]string // single-value extended properties by ID
 }
 
 // Contact is a personal contact. Empty ParentFolderID is the default
@@ -172,6 +182,14 @@ func (e *Event) clone() Event {
 	c := *e
 	c.Attendees = cloneSlice(e.Attendees)
 	c.Categories = cloneSlice(e.Categories)
+	if e.ReminderMinutes != nil {
+		m := *e.ReminderMinutes
+		c.ReminderMinutes = &m
+	}
+	c.Recurrence = e.Recurrence.clone()
+	if e.ExtendedProperties != nil {
+		c.ExtendedProperties = maps.Clone(e.ExtendedProperties)
+	}
 	return c
 }
 

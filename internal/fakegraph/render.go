@@ -360,12 +360,17 @@ var eventSchema = newSchema("event", func(e *Event) (string, string) { return e.
 	{name: "lastModifiedDateTime", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendTime7Z(b, e.LastModifiedDateTime) }},
 	str("changeKey", func(e *Event) string { return e.ChangeKey }),
 	{name: "categories", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendStrings(b, e.Categories) }},
-	raw[Event]("transactionId", "null"),
+	strOrNull("transactionId", func(e *Event) string { return e.TransactionID }),
 	str("originalStartTimeZone", func(e *Event) string { return e.TimeZone }),
 	str("originalEndTimeZone", func(e *Event) string { return e.TimeZone }),
 	str("iCalUId", func(e *Event) string { return e.ICalUID }),
-	raw[Event]("reminderMinutesBeforeStart", "15"),
-	raw[Event]("isReminderOn", "true"),
+	{name: "reminderMinutesBeforeStart", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte {
+		if e.ReminderMinutes == nil {
+			return append(b, "15"...)
+		}
+		return strconv.AppendInt(b, int64(*e.ReminderMinutes), 10)
+	}},
+	boolean("isReminderOn", func(e *Event) bool { return !e.ReminderOff }),
 	raw[Event]("hasAttachments", "false"),
 	str("subject", func(e *Event) string { return e.Subject }),
 	str("bodyPreview", func(e *Event) string { return orPreview(e.BodyPreview, e.Body) }),
@@ -390,7 +395,10 @@ var eventSchema = newSchema("event", func(e *Event) (string, string) { return e.
 	raw[Event]("onlineMeetingUrl", "null"),
 	boolean("isOnlineMeeting", func(e *Event) bool { return e.IsOnlineMeeting }),
 	str("onlineMeetingProvider", func(e *Event) string {
-		if e.IsOnlineMeeting {
+		switch {
+		case e.OnlineMeetingProvider != "":
+			return e.OnlineMeetingProvider
+		case e.IsOnlineMeeting:
 			return "teamsForBusiness"
 		}
 		return "unknown"
@@ -410,7 +418,9 @@ var eventSchema = newSchema("event", func(e *Event) (string, string) { return e.
 		}
 		return append(b, `{"response":"`+resp+`","time":"0001-01-01T00:00:00Z"}`...)
 	}},
-	{name: "body", dflt: true, write: func(b []byte, e *Event, rc *renderCtx) []byte { return body(b, e.Body, "html", rc) }},
+	{name: "body", dflt: true, write: func(b []byte, e *Event, rc *renderCtx) []byte {
+		return body(b, e.Body, cmp.Or(e.BodyContentType, "html"), rc)
+	}},
 	{name: "start", dflt: true, write: func(b []byte, e *Event, rc *renderCtx) []byte { return eventDateTime(b, e.Start, rc) }},
 	{name: "end", dflt: true, write: func(b []byte, e *Event, rc *renderCtx) []byte { return eventDateTime(b, e.End, rc) }},
 	{name: "location", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte {
@@ -426,11 +436,11 @@ var eventSchema = newSchema("event", func(e *Event) (string, string) { return e.
 		b = appendString(b, e.Location)
 		return append(b, `,"locationType":"default","uniqueIdType":"unknown"}]`...)
 	}},
-	raw[Event]("recurrence", "null"),
+	{name: "recurrence", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendRecurrence(b, e.Recurrence) }},
 	{name: "attendees", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendArray(b, e.Attendees, appendAttendee) }},
 	{name: "organizer", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte { return appendRecipient(b, e.Organizer) }},
 	{name: "onlineMeeting", dflt: true, write: func(b []byte, e *Event, _ *renderCtx) []byte {
-		if !e.IsOnlineMeeting {
+		if !e.IsOnlineMeeting || e.JoinURL == "" {
 			return append(b, "null"...)
 		}
 		b = append(b, `{"joinUrl":`...)

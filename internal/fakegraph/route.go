@@ -25,7 +25,7 @@ var keyable = map[string]bool{
 	"users": true, "groups": true, "members": true, "transitivemembers": true,
 	"mailfolders": true, "childfolders": true, "messages": true,
 	"calendars": true, "events": true, "contactfolders": true, "contacts": true,
-	"memberof": true, "subscriptions": true,
+	"memberof": true, "subscriptions": true, "places": true,
 }
 
 var canonical = map[string]string{
@@ -164,6 +164,9 @@ func (s *Server) route(rc *reqCtx) *result {
 	}
 	if res := s.subscriptionRoute(rc); res != nil {
 		return res
+	}
+	if h := calendarRoutes[rc.r.Method+" "+sig]; h != nil {
+		return h(s, rc)
 	}
 	h := routes[sig]
 	if h == nil {

@@ -37,6 +37,8 @@ type Server struct {
 	acct   accounting
 	faults faultSet
 	subs   subState // change notifications (subscriptions.go)
+
+	cal calendarState // calendar_write.go, availability.go, places.go; guarded by mu
 }
 
 type userRec struct {

@@ -203,6 +203,13 @@ type Request struct {
 	// Idempotent marks a non-GET call as safe to resend after a dropped
 	// connection or a 504 (GETs always are).
 	Idempotent bool
+	// Recheck, if set, makes a call that is not idempotent (a create)
+	// retryable like one that is: before each resend, after the wait, it
+	// finds out whether an earlier attempt took effect although its answer
+	// was lost (a 5xx, even a 503, or a dropped connection). When it
+	// reports done, the call ends with Recheck's error (nil: success, the
+	// caller has what it needs) instead of sending again.
+	Recheck func(ctx context.Context) (done bool, err error)
 	// Token authenticates the call; nil sends no Authorization header.
 	Token TokenSource
 	// Observe, if set, is called after every attempt of this call with the
@@ -319,7 +326,7 @@ func (c *Client) call(ctx context.Context, req *Request, handle func(*http.Respo
 			return fmt.Errorf("graph: encode request body: %w", err)
 		}
 	}
-	idempotent := req.Idempotent || method == http.MethodGet || method == http.MethodHead
+	idempotent := req.Idempotent || req.Recheck != nil || method == http.MethodGet || method == http.MethodHead
 	crid := newRequestID()
 	start := c.clock.Now()
 	for attempt := 1; ; attempt++ {
@@ -360,6 +367,11 @@ func (c *Client) call(ctx context.Context, req *Request, handle func(*http.Respo
 			slog.Duration("wait", wait), slog.String("error", err.Error()))
 		if err := c.clock.Sleep(ctx, wait); err != nil {
 			return err
+		}
+		if req.Recheck != nil {
+			if done, err := req.Recheck(ctx); done || err != nil {
+				return err
+			}
 		}
 	}
 }

@@ -80,6 +80,11 @@ type Fault struct {
 	Delay      time.Duration
 	Skip       int
 	Times      int
+	// AfterServe serves the request first and then applies the fault
+	// (429, 503, 504, ConnReset or Latency): what the request does
+	// happens, but the client sees only the fault, as after a gateway
+	// failure once Graph acted.
+	AfterServe bool
 }
 
 type faultSet struct {

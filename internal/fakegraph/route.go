@@ -162,6 +162,9 @@ func (s *Server) route(rc *reqCtx) *result {
 		}
 		return s.batch(rc)
 	}
+	if h := methodRoutes[rc.r.Method+" "+sig]; h != nil {
+		return h(s, rc)
+	}
 	h := routes[sig]
 	if h == nil {
 		seg := ""

@@ -36,6 +36,7 @@ type Server struct {
 
 	acct   accounting
 	faults faultSet
+	mail   mailState // drafts' extras, upload sessions, deliveries; guarded by mu
 }
 
 type userRec struct {

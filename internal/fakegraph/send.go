@@ -587,10 +587,11 @@ func without(as []Address, self string) []Address {
 	return out
 }
 
-// quote renders the original below a rule, as Outlook quotes it.
+// quote renders the original below a rule in an HTML document, as
+// Outlook quotes it.
 func quote(o *Message) string {
 	var b strings.Builder
-	b.WriteString("<hr><b>From:</b> ")
+	b.WriteString("<html><body><hr><b>From:</b> ")
 	b.WriteString(htmlEscape(o.From.Name + " <" + o.From.Address + ">"))
 	b.WriteString("<br><b>Sent:</b> ")
 	b.WriteString(o.SentDateTime.UTC().Format(time.RFC1123))
@@ -600,9 +601,25 @@ func quote(o *Message) string {
 	if o.BodyContentType == "text" {
 		b.WriteString(htmlEscape(o.Body))
 	} else {
-		b.WriteString(o.Body)
+		b.WriteString(innerBody(o.Body))
 	}
+	b.WriteString("</body></html>")
 	return b.String()
+}
+
+// innerBody is what an HTML document's body element holds, or all of s.
+func innerBody(s string) string {
+	l := strings.ToLower(s)
+	i := strings.Index(l, "<body")
+	if i < 0 {
+		return s
+	}
+	j := strings.IndexByte(l[i:], '>')
+	k := strings.LastIndex(l, "</body>")
+	if j < 0 || k < i+j {
+		return s
+	}
+	return s[i+j+1 : k]
 }
 
 func htmlEscape(s string) string {

@@ -2,6 +2,7 @@ package mailsend_test
 
 import (
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,14 +14,20 @@ import (
 	"github.com/m365link/m365link/mailsend"
 )
 
+// bigFile is the failure tests' large attachment: through an upload
+// session, in four chunks of testChunk.
+var bigFile = sync.OnceValue(func() []byte { return content(3<<20+512<<10, 7) })
+
+const testChunk = 1 << 20
+
 // keyed is the message every failure test sends: a body, a small
-// attachment in the draft and a large one through an upload session (two
-// chunks), under one idempotency key.
+// attachment in the draft and a large one through an upload session,
+// under one idempotency key.
 func keyed() *mailsend.Message {
 	return &mailsend.Message{Subject: "PO 4711", Body: "Please confirm.", To: []m365link.EmailAddress{ann},
 		Attachments: []mailsend.Attachment{
 			{Name: "terms.txt", ContentType: "text/plain", Content: []byte("net 30")},
-			{Name: "drawing.pdf", ContentType: "application/pdf", Content: content(4<<20, 7)},
+			{Name: "drawing.pdf", ContentType: "application/pdf", Content: bigFile()},
 		},
 		IdempotencyKey: "outbox/4711"}
 }
@@ -60,7 +67,7 @@ func TestRetriedSendNeverDeliversTwice(t *testing.T) {
 		{name: "after create: 503 once Graph made the draft", recovers: true,
 			faults: []fakegraph.Fault{{Method: http.MethodPost, Route: "/messages", Kind: fakegraph.Unavailable503, AfterServe: true, Times: 1}}},
 		{name: "after upload: the last chunk's 201 is lost", recovers: true,
-			faults: []fakegraph.Fault{{Method: http.MethodPut, Route: "AttachmentSessions", Kind: fakegraph.ConnReset, AfterServe: true, Skip: 1, Times: 1}}},
+			faults: []fakegraph.Fault{{Method: http.MethodPut, Route: "AttachmentSessions", Kind: fakegraph.ConnReset, AfterServe: true, Skip: 3, Times: 1}}},
 		{name: "after upload: the upload session is created, its answer lost", recovers: true,
 			faults: []fakegraph.Fault{{Method: http.MethodPost, Route: "createUploadSession", Kind: fakegraph.ConnReset, AfterServe: true, Times: 1}}},
 		{name: "after send accepted: 503", recovers: true,
@@ -88,6 +95,7 @@ func TestRetriedSendNeverDeliversTwice(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t)
+			e.chunk = testChunk
 			if c.header > 0 {
 				e.header = c.header
 			}
@@ -119,6 +127,7 @@ func TestRetriedSendNeverDeliversTwice(t *testing.T) {
 func TestCrashAtEveryStepThenRetry(t *testing.T) {
 	// A clean run says how many authenticated requests a send makes.
 	clean := newEnv(t)
+	clean.chunk = testChunk
 	_, err := clean.sender(t).Send(t.Context(), clean.ts, clean.alice.ID, keyed())
 	require.NoError(t, err)
 	var steps []string
@@ -139,7 +148,8 @@ func TestCrashAtEveryStepThenRetry(t *testing.T) {
 	for n := range len(steps) {
 		t.Run("dies before "+steps[n], func(t *testing.T) {
 			e := newEnv(t)
-			s, err := mailsend.New(mailsend.Config{Client: e.client(t), PollInterval: 10 * time.Millisecond})
+			e.chunk = testChunk
+			s, err := mailsend.New(mailsend.Config{Client: e.client(t), PollInterval: 10 * time.Millisecond, ChunkSize: testChunk})
 			require.NoError(t, err)
 			_, err = s.Send(t.Context(), &crashAfter{n: int64(n)}, e.alice.ID, keyed())
 			require.ErrorIs(t, err, errCrashed)

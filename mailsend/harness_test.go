@@ -28,6 +28,7 @@ type env struct {
 	alice  *fakegraph.User
 	ts     graphclient.TokenSource
 	header time.Duration // the client's header timeout
+	chunk  int           // the upload chunk size, 0 = the default
 }
 
 func newEnv(t *testing.T) *env {
@@ -55,7 +56,7 @@ func (e *env) client(t *testing.T) *graphclient.Client {
 
 func (e *env) sender(t *testing.T) *mailsend.Sender {
 	t.Helper()
-	s, err := mailsend.New(mailsend.Config{Client: e.client(t), Settle: 2 * time.Second, PollInterval: 10 * time.Millisecond})
+	s, err := mailsend.New(mailsend.Config{Client: e.client(t), Settle: 2 * time.Second, PollInterval: 10 * time.Millisecond, ChunkSize: e.chunk})
 	require.NoError(t, err)
 	return s
 }
@@ -94,13 +95,17 @@ func wantFiles(as []mailsend.Attachment) []file {
 	return out
 }
 
-// content is n deterministic bytes.
+// content is n deterministic bytes: a pseudo-random block of 64 KiB
+// (an odd size, so chunks never line up with it), repeated.
 func content(n int, seed byte) []byte {
-	b := make([]byte, n)
+	block := make([]byte, 65521)
 	x := uint32(seed) + 1
-	for i := range b {
+	for i := range block {
 		x = x*1664525 + 1013904223
-		b[i] = byte(x >> 24)
+		block[i] = byte(x >> 24)
+	}
+	b := make([]byte, n)
+	for i := 0; i < n; i += copy(b[i:], block) {
 	}
 	return b
 }

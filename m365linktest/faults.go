@@ -79,6 +79,10 @@ type Fault struct {
 	Delay time.Duration
 	Skip  int
 	Times int
+	// AfterServe lets the request do what it does first and then spoils
+	// its answer (Throttle, Unavailable, GatewayTimeout, ConnectionReset,
+	// SlowResponse): a send that went out although the client saw a 503.
+	AfterServe bool
 }
 
 // Inject adds a fault; remove takes it out again.
@@ -87,7 +91,7 @@ func (t *Tenant) Inject(f Fault) (remove func()) {
 	if !ok {
 		panic("m365linktest: unknown fault " + f.Kind.String())
 	}
-	ff := fakegraph.Fault{Route: f.Route, Mailbox: f.Mailbox, Kind: k.kind, Delay: f.Delay, Skip: f.Skip, Times: f.Times}
+	ff := fakegraph.Fault{Route: f.Route, Mailbox: f.Mailbox, Kind: k.kind, Delay: f.Delay, Skip: f.Skip, Times: f.Times, AfterServe: f.AfterServe}
 	if f.RetryAfter > 0 {
 		ff.RetryAfter = strconv.FormatFloat(f.RetryAfter.Seconds(), 'f', -1, 64)
 	}

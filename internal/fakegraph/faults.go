@@ -85,6 +85,13 @@ type Fault struct {
 	Delay      time.Duration
 	Skip       int
 	Times      int
+	// Method, if set, limits the fault to requests of that method.
+	Method string
+	// AfterServe serves the request first and then applies the fault
+	// (429, 503, 504, ConnReset or Latency): what the request does
+	// happens, but the client sees only the fault, as after a gateway
+	// failure once Graph acted.
+	AfterServe bool
 }
 
 type faultSet struct {
@@ -128,7 +135,7 @@ func (fs *faultSet) match(rc *reqCtx, mailbox string) *Fault {
 	defer fs.mu.Unlock()
 	var fire *Fault
 	for _, r := range fs.list {
-		if !strings.Contains(path, r.route) {
+		if !strings.Contains(path, r.route) || r.f.Method != "" && !strings.EqualFold(r.f.Method, rc.r.Method) {
 			continue
 		}
 		if r.f.Mailbox != "" && !strings.EqualFold(r.f.Mailbox, mailbox) && !strings.EqualFold(r.f.Mailbox, upn) {

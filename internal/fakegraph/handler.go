@@ -87,6 +87,10 @@ func parsePrefer(h http.Header) map[string]string {
 // ServeHTTP serves Graph requests, which lets the fake be mounted on
 // another server; the links it emits still point at [Server.Origin].
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if isUploadPath(r.URL.Path) {
+		s.serveUpload(w, r)
+		return
+	}
 	res, p := s.handle(r)
 	if res.breakConn != 0 {
 		s.breakConn(w, res, p)
@@ -161,13 +165,21 @@ func (s *Server) pipeline(rc *reqCtx, versioned bool, p *pending) *result {
 	if res := s.acct.admit(s, rc, p); res != nil {
 		return res
 	}
-	if f := s.faults.match(rc, p.box); f != nil {
+	f := s.faults.match(rc, p.box)
+	if f != nil {
 		s.acct.faultFired(p)
-		if res := s.applyFault(rc, f); res != nil {
-			return res
+		if !f.AfterServe {
+			if res := s.applyFault(rc, f); res != nil {
+				return res
+			}
 		}
 	}
 	res := s.dispatch(rc)
+	if f != nil && f.AfterServe {
+		if after := s.applyFault(rc, f); after != nil {
+			return after
+		}
+	}
 	if rc.syncFault != 0 {
 		// A sync fault on a route the delta code did not claim.
 		return s.syncReset(rc, rc.syncFault, s.origin(rc)+rc.r.URL.Path+"?$deltatoken=")

@@ -605,7 +605,11 @@ func (s *Server) parseFilter(rc *reqCtx, v string) (receivedFilter, *result) {
 // newest first, paged with $top and $skip as Graph pages them.
 func (s *Server) listMessages(rc *reqCtx) *result {
 	var filter receivedFilter
+	var byProp *propFilter
 	check := func() (res *result) {
+		if byProp, res = s.parsePropFilter(rc, rc.opt("filter")); byProp != nil || res != nil {
+			return res
+		}
 		filter, res = s.parseFilter(rc, rc.opt("filter"))
 		return res
 	}
@@ -621,7 +625,7 @@ func (s *Server) listMessages(rc *reqCtx) *result {
 		}
 		var msgs []*Message
 		for _, r := range mb.msgs {
-			if (folder == nil || r.m.ParentFolderID == folder.id) && filter.match(&r.m) {
+			if (folder == nil || r.m.ParentFolderID == folder.id) && filter.match(&r.m) && s.mail.matchProp(byProp, r.m.ID) {
 				msgs = append(msgs, &r.m)
 			}
 		}

@@ -325,6 +325,11 @@ func (s *Server) MoveMessage(userID, id, destFolder string) {
 	if dst == nil {
 		panic(unknown("folder", destFolder))
 	}
+	s.moveMessageLocked(mb, rec, dst)
+}
+
+func (s *Server) moveMessageLocked(mb *mailbox, rec *msgRec, dst *container) {
+	id := rec.m.ID
 	src := mb.folders[rec.m.ParentFolderID]
 	if src == dst {
 		return
@@ -350,7 +355,11 @@ func (s *Server) MoveMessage(userID, id, destFolder string) {
 func (s *Server) DeleteMessage(userID, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mb, rec := s.messageLocked(userID, id)
+	s.deleteMessageLocked(s.messageLocked(userID, id))
+}
+
+func (s *Server) deleteMessageLocked(mb *mailbox, rec *msgRec) {
+	id := rec.m.ID
 	seq := mb.bump()
 	f := mb.folders[rec.m.ParentFolderID]
 	delete(mb.msgs, id)

@@ -168,6 +168,9 @@ func (s *Server) route(rc *reqCtx) *result {
 	if h := calendarRoutes[rc.r.Method+" "+sig]; h != nil {
 		return h(s, rc)
 	}
+	if h := methodRoutes[rc.r.Method+" "+sig]; h != nil {
+		return h(s, rc)
+	}
 	h := routes[sig]
 	if h == nil {
 		seg := ""

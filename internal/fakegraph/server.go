@@ -38,7 +38,8 @@ type Server struct {
 	faults faultSet
 	subs   subState // change notifications (subscriptions.go)
 
-	cal calendarState // calendar_write.go, availability.go, places.go; guarded by mu
+	cal  calendarState // calendar_write.go, availability.go, places.go; guarded by mu
+	mail mailState     // drafts' extras, upload sessions, deliveries; guarded by mu
 }
 
 type userRec struct {

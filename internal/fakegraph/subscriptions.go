@@ -97,8 +97,8 @@ type NotificationFaults struct {
 	Duplicate bool
 }
 
-// Delivery is one notification the fake posted (or dropped).
-type Delivery struct {
+// NotificationDelivery is one notification the fake posted (or dropped).
+type NotificationDelivery struct {
 	SubscriptionID string
 	// ChangeType is the change ("created", "updated", "deleted"), or ""
 	// for a lifecycle notification.
@@ -127,7 +127,7 @@ type subState struct {
 	handshake time.Duration
 	limit     int // subscriptions per mailbox
 	client    *http.Client
-	log       []Delivery
+	log       []NotificationDelivery
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -207,7 +207,7 @@ func (s *Server) Subscriptions() []Subscription {
 
 // Deliveries returns the notifications posted or dropped so far, in the
 // order they finished.
-func (s *Server) Deliveries() []Delivery {
+func (s *Server) NotificationDeliveries() []NotificationDelivery {
 	s.subs.init()
 	s.subs.mu.Lock()
 	defer s.subs.mu.Unlock()
@@ -273,7 +273,7 @@ func (s *Server) FireLifecycle(subscriptionID string, event LifecycleEvent) erro
 	body, _ := json.Marshal(struct {
 		Value []item `json:"value"`
 	}{[]item{{sub.ID, graphTime(sub.ExpirationDateTime), sub.TenantID, sub.ClientState, string(event)}}})
-	st.postLocked(sub.LifecycleNotificationURL, body, Delivery{SubscriptionID: sub.ID, LifecycleEvent: event}, NotificationFaults{})
+	st.postLocked(sub.LifecycleNotificationURL, body, NotificationDelivery{SubscriptionID: sub.ID, LifecycleEvent: event}, NotificationFaults{})
 	return nil
 }
 
@@ -316,7 +316,7 @@ func (s *Server) changed(mb *mailbox, kind byte, id, wide string, folders ...sco
 		if change == "" || !slices.Contains(strings.Split(sub.ChangeType, ","), change) {
 			continue
 		}
-		st.postLocked(sub.NotificationURL, notification(sub, kind, id, change), Delivery{SubscriptionID: sub.ID, ChangeType: change, Resource: itemResource(sub.UserID, kind, id)}, st.faults)
+		st.postLocked(sub.NotificationURL, notification(sub, kind, id, change), NotificationDelivery{SubscriptionID: sub.ID, ChangeType: change, Resource: itemResource(sub.UserID, kind, id)}, st.faults)
 	}
 }
 
@@ -351,7 +351,7 @@ func notification(sub *Subscription, kind byte, id, change string) []byte {
 
 // postLocked posts body to target in the background, applying f; st.mu
 // is held.
-func (st *subState) postLocked(target string, body []byte, d Delivery, f NotificationFaults) {
+func (st *subState) postLocked(target string, body []byte, d NotificationDelivery, f NotificationFaults) {
 	if f.Drop {
 		d.Dropped = true
 		st.log = append(st.log, d)

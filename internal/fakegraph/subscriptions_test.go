@@ -239,7 +239,7 @@ func TestSubscriptionNotifications(t *testing.T) {
 	type got struct{ sid, change string }
 	changes := func() []got {
 		var out []got
-		for _, d := range s.Deliveries() {
+		for _, d := range s.NotificationDeliveries() {
 			out = append(out, got{d.SubscriptionID, d.ChangeType})
 		}
 		return out
@@ -251,8 +251,8 @@ func TestSubscriptionNotifications(t *testing.T) {
 	s.DeleteMessage(alice.ID, m.ID)
 	flush(t, s)
 	assert.ElementsMatch(t, []got{{allID, "created"}, {inboxID, "created"}, {allID, "updated"}, {allID, "updated"}, {inboxID, "deleted"}, {allID, "deleted"}}, changes())
-	for _, d := range s.Deliveries() {
-		assert.Equal(t, fakegraph.Delivery{SubscriptionID: d.SubscriptionID, ChangeType: d.ChangeType,
+	for _, d := range s.NotificationDeliveries() {
+		assert.Equal(t, fakegraph.NotificationDelivery{SubscriptionID: d.SubscriptionID, ChangeType: d.ChangeType,
 			Resource: "Users/" + alice.ID + "/Messages/" + m.ID, Status: 202, Attempts: 1}, d)
 	}
 	assert.Len(t, rv.received(), 6)
@@ -272,7 +272,7 @@ func TestSubscriptionEventsAndContacts(t *testing.T) {
 	flush(t, s)
 	type got struct{ sid, change, resource string }
 	var out []got
-	for _, d := range s.Deliveries() {
+	for _, d := range s.NotificationDeliveries() {
 		out = append(out, got{d.SubscriptionID, d.ChangeType, d.Resource})
 	}
 	evID, ctID := ev["id"].(string), ct["id"].(string)
@@ -349,7 +349,7 @@ func TestNotificationFaults(t *testing.T) {
 	m := msg(s, alice.ID, "inbox", "dropped", 0)
 	flush(t, s)
 	assert.Empty(t, rv.received())
-	assert.Equal(t, []fakegraph.Delivery{{SubscriptionID: id, ChangeType: "created", Resource: "Users/" + alice.ID + "/Messages/" + m.ID, Dropped: true}}, s.Deliveries())
+	assert.Equal(t, []fakegraph.NotificationDelivery{{SubscriptionID: id, ChangeType: "created", Resource: "Users/" + alice.ID + "/Messages/" + m.ID, Dropped: true}}, s.NotificationDeliveries())
 
 	s.SetNotificationFaults(fakegraph.NotificationFaults{Duplicate: true})
 	msg(s, alice.ID, "inbox", "twice", 0)
@@ -372,7 +372,7 @@ func TestNotificationFaults(t *testing.T) {
 	rv.mu.Unlock()
 	msg(s, alice.ID, "inbox", "retried", 0)
 	flush(t, s)
-	d := s.Deliveries()
+	d := s.NotificationDeliveries()
 	assert.Equal(t, 202, d[len(d)-1].Status)
 	assert.Equal(t, 2, d[len(d)-1].Attempts)
 	assert.Len(t, rv.received(), 5)

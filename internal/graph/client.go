@@ -210,6 +210,16 @@ type Request struct {
 	// reports done, the call ends with Recheck's error (nil: success, the
 	// caller has what it needs) instead of sending again.
 	Recheck func(ctx context.Context) (done bool, err error)
+	// Once sends the call a single time, not even retried after a 429 or
+	// 503 (whose Retry-After still throttles the mailbox): for a call whose
+	// outcome the caller settles itself, such as a mail send that a
+	// gateway may answer 503 after Graph accepted it.
+	Once bool
+	// External allows URL to be outside the Graph origin: a pre-authorised
+	// link Graph handed out (an upload session's uploadUrl). It must be
+	// https (or http when the base URL is, for a local fake) and the call
+	// must carry no Token: credentials never leave the Graph origin.
+	External bool
 	// Token authenticates the call; nil sends no Authorization header.
 	Token TokenSource
 	// Observe, if set, is called after every attempt of this call with the
@@ -348,7 +358,7 @@ func (c *Client) call(ctx context.Context, req *Request, handle func(*http.Respo
 			c.limiter.Throttle(req.Mailbox, c.clock.Now().Add(max(ge.RetryAfter, c.retry.MinRetryAfter)))
 		}
 		retry, always := retryable(err)
-		if !retry || !idempotent && !always || attempt >= c.retry.MaxAttempts {
+		if !retry || req.Once || !idempotent && !always || attempt >= c.retry.MaxAttempts {
 			return err
 		}
 		wait := c.retry.wait(err, attempt)
@@ -410,7 +420,7 @@ func (c *Client) attempt(ctx context.Context, req *Request, method string, targe
 	hr.Header.Set("return-client-request-id", "true")
 	hr.Header.Set("Accept", "application/json")
 	hr.Header.Set("User-Agent", c.ua)
-	if body != nil {
+	if body != nil && hr.Header.Get("Content-Type") == "" {
 		hr.Header.Set("Content-Type", "application/json")
 	}
 	if req.Token != nil {
@@ -469,6 +479,9 @@ func unwrapURLError(err error) error {
 // target resolves req to the URL to send, enforcing the origin rule for
 // absolute links.
 func (c *Client) target(req *Request) (*url.URL, error) {
+	if req.URL != "" && req.External {
+		return c.checkExternal(req)
+	}
 	if req.URL != "" {
 		u, err := c.checkLink(req.URL)
 		if err != nil {
@@ -509,6 +522,28 @@ func (c *Client) checkLink(link string) (*url.URL, error) {
 		return nil, fmt.Errorf("%w: link with credentials", m365link.ErrUntrustedLink)
 	case originOf(u) != c.origin:
 		return nil, fmt.Errorf("%w: %s is not %s", m365link.ErrUntrustedLink, originOf(u), c.origin)
+	}
+	return u, nil
+}
+
+// checkExternal accepts an external link for a call without credentials.
+// Its errors name the link's origin only: the query carries its
+// authorisation.
+func (c *Client) checkExternal(req *Request) (*url.URL, error) {
+	u, err := url.Parse(req.URL)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: unparsable link", m365link.ErrUntrustedLink)
+	case !u.IsAbs() || u.Host == "":
+		return nil, fmt.Errorf("%w: relative link", m365link.ErrUntrustedLink)
+	case u.User != nil:
+		return nil, fmt.Errorf("%w: link with credentials", m365link.ErrUntrustedLink)
+	case u.Scheme != "https" && !(u.Scheme == "http" && c.base.Scheme == "http"):
+		return nil, fmt.Errorf("%w: %s is not https", m365link.ErrUntrustedLink, originOf(u))
+	case req.Token != nil:
+		return nil, fmt.Errorf("%w: credentials are not sent to %s", m365link.ErrUntrustedLink, originOf(u))
+	case len(req.Query) > 0:
+		return nil, errors.New("graph: a link already carries its query; Query must be empty")
 	}
 	return u, nil
 }

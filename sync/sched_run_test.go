@@ -60,6 +60,7 @@ func TestEveryFirstPassBeforeAnyThird(t *testing.T) {
 	h := newHarness(t, fakegraph.SeedSpec{Mailboxes: n, MessagesPerMailbox: 2, Vendors: 2, Seed: 51})
 	cfg := h.config(nil, nil)
 	cfg.Policy = m365sync.Policy{AllMailboxes: true}
+	cfg.Folders = []m365sync.FolderSpec{{WellKnown: "inbox"}}
 	cfg.Schedule.Interval = time.Millisecond
 	order := newPassOrder()
 	cfg.OnPass = order.onPass

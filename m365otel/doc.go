@@ -10,7 +10,7 @@
 //	})
 //	mgr, err := tokens.NewManager(tokens.Config{..., OnRefresh: in.OnRefresh})
 //	engine, err := m365sync.New(m365sync.Config{Client: gc, ..., OnPass: in.OnPass})
-//	reg, err := in.ObserveLag(engine)
+//	reg, err := in.ObserveSummary(engine) // or ObserveLag: one series per mailbox
 //
 // What it records (instrumentation scope "github.com/m365link/m365link/m365otel"):
 //   - a span per sync pass ("m365link.sync.pass", with the mailbox), and
@@ -22,9 +22,17 @@
 //     (seconds waited between attempts, by cause), and
 //     m365link.graph.response.size (bytes read);
 //   - m365link.sync.passes (by outcome), m365link.sync.pass.duration,
-//     m365link.sync.pages and m365link.sync.items, and
-//     m365link.sync.lag (seconds since each mailbox's last good pass, by
-//     mailbox);
+//     m365link.sync.pages and m365link.sync.items;
+//   - with ObserveSummary, what Run's periodic summary log line says
+//     (sync.Engine.Summary), in a few series however many mailboxes sync:
+//     m365link.sync.mailboxes (by state, "unseen" and "removing"
+//     included), m365link.sync.running, and the quantiles over mailboxes
+//     of the seconds since their last good pass, m365link.sync.lag.p50,
+//     m365link.sync.lag.p99 and m365link.sync.lag.max; passes, requests
+//     and 429s are the counters above;
+//   - with ObserveLag, m365link.sync.lag (seconds since each mailbox's
+//     last good pass, by mailbox): one series per mailbox, for a few
+//     hundred of them, not thousands;
 //   - m365link.tokens.refreshes (by outcome) and
 //     m365link.tokens.refresh.duration.
 //

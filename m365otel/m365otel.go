@@ -48,6 +48,8 @@ type Instruments struct {
 	refreshes                          metric.Int64Counter
 	refreshDuration                    metric.Float64Histogram
 	lag                                metric.Float64ObservableGauge
+	mailboxes, running                 metric.Int64ObservableGauge
+	lagP50, lagP99, lagMax             metric.Float64ObservableGauge
 }
 
 // New creates the instruments on the configured (or global) providers.
@@ -83,6 +85,20 @@ func New(opts ...Option) (*Instruments, error) {
 	in.lag, err = m.Float64ObservableGauge("m365link.sync.lag", metric.WithUnit("s"),
 		metric.WithDescription("Seconds since each mailbox's last successful sync pass"))
 	errs = append(errs, err)
+	in.mailboxes, err = m.Int64ObservableGauge("m365link.sync.mailboxes", metric.WithUnit("{mailbox}"),
+		metric.WithDescription("Mailboxes the policy selects, by state (unseen: no pass ended yet here; removing: left the policy)"))
+	errs = append(errs, err)
+	in.running, err = m.Int64ObservableGauge("m365link.sync.running", metric.WithUnit("{job}"),
+		metric.WithDescription("Sync passes and removals in flight"))
+	errs = append(errs, err)
+	lagGauge := func(name, desc string) metric.Float64ObservableGauge {
+		g, err := m.Float64ObservableGauge(name, metric.WithUnit("s"), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return g
+	}
+	in.lagP50 = lagGauge("m365link.sync.lag.p50", "Median over mailboxes of the seconds since their last successful pass")
+	in.lagP99 = lagGauge("m365link.sync.lag.p99", "99th percentile over mailboxes of the seconds since their last successful pass")
+	in.lagMax = lagGauge("m365link.sync.lag.max", "Most seconds any mailbox waits since its last successful pass")
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -221,6 +237,28 @@ func (in *Instruments) ObserveLag(e *m365sync.Engine) (metric.Registration, erro
 		}
 		return nil
 	}, in.lag)
+}
+
+// ObserveSummary reports, from the engine's [m365sync.Engine.Summary],
+// m365link.sync.mailboxes (by state), m365link.sync.running and the lag's
+// quantiles over mailboxes, m365link.sync.lag.p50, .p99 and .max: a few
+// series however many mailboxes sync, where [Instruments.ObserveLag] gives
+// one per mailbox. Each collection costs a look at every mailbox. Call
+// Unregister on the result to stop.
+func (in *Instruments) ObserveSummary(e *m365sync.Engine) (metric.Registration, error) {
+	return in.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		s := e.Summary()
+		for st, n := range s.States {
+			o.ObserveInt64(in.mailboxes, int64(n), metric.WithAttributes(attribute.String("m365link.sync.state", string(st))))
+		}
+		o.ObserveInt64(in.mailboxes, int64(s.Unseen), metric.WithAttributes(attribute.String("m365link.sync.state", "unseen")))
+		o.ObserveInt64(in.mailboxes, int64(s.Removing), metric.WithAttributes(attribute.String("m365link.sync.state", "removing")))
+		o.ObserveInt64(in.running, int64(s.Running))
+		o.ObserveFloat64(in.lagP50, s.LagP50.Seconds())
+		o.ObserveFloat64(in.lagP99, s.LagP99.Seconds())
+		o.ObserveFloat64(in.lagMax, s.LagMax.Seconds())
+		return nil
+	}, in.mailboxes, in.running, in.lagP50, in.lagP99, in.lagMax)
 }
 
 // causeOf names a Graph or token failure for an attribute.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -104,4 +105,52 @@ func TestSyncPassIsTracedAndCounted(t *testing.T) {
 	assert.Equal(t, float64(inbox), got["m365link.sync.items"])
 	assert.Equal(t, float64(1), got["m365link.sync.lag.points"])
 	assert.Positive(t, got["m365link.graph.response.size"])
+}
+
+// ObserveSummary reports the engine's summary as a few series: mailboxes
+// by state, jobs running and the lag's quantiles.
+func TestObserveSummary(t *testing.T) {
+	fg := fakegraph.New()
+	t.Cleanup(fg.Close)
+	seed := fakegraph.Seed(fg, fakegraph.SeedSpec{Mailboxes: 3, MessagesPerMailbox: 4, Vendors: 2, Seed: 41})
+	reader := sdkmetric.NewManualReader()
+	in, err := m365otel.New(m365otel.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))))
+	require.NoError(t, err)
+	gc, err := graphclient.New(graphclient.Config{Cloud: m365link.Cloud{Name: "fake", GraphBase: fg.URL()}, HTTPClient: fg.Client()})
+	require.NoError(t, err)
+	e, err := m365sync.New(m365sync.Config{Client: gc, TenantID: seed.Tenants[0].Tenant.ID,
+		Tokens: func(m365link.Mailbox) m365sync.TokenSource { return graphclient.StaticToken("test") },
+		Sink:   &m365sync.MemorySink{}, State: &m365sync.MemoryState{}, Policy: m365sync.Policy{AllMailboxes: true},
+		Schedule: m365sync.Schedule{Interval: time.Hour}})
+	require.NoError(t, err)
+	reg, err := in.ObserveSummary(e)
+	require.NoError(t, err)
+	defer reg.Unregister()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	require.Eventually(t, func() bool { return e.Summary().States[m365sync.StateIdle] == 3 }, 5*time.Second, time.Millisecond)
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	cancel()
+	<-done
+	mailboxes := map[string]int64{}
+	lags := map[string]bool{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Gauge[int64]:
+				if m.Name == "m365link.sync.mailboxes" {
+					for _, p := range d.DataPoints {
+						st, _ := p.Attributes.Value("m365link.sync.state")
+						mailboxes[st.AsString()] = p.Value
+					}
+				}
+			case metricdata.Gauge[float64]:
+				lags[m.Name] = len(d.DataPoints) == 1 && d.DataPoints[0].Value > 0
+			}
+		}
+	}
+	assert.Equal(t, map[string]int64{"idle": 3, "unseen": 0, "removing": 0}, mailboxes)
+	assert.Equal(t, map[string]bool{"m365link.sync.lag.p50": true, "m365link.sync.lag.p99": true, "m365link.sync.lag.max": true}, lags)
 }

@@ -211,7 +211,9 @@ type Schedule struct {
 	// every other package's calls for it, and the limiter enforces that
 	// whatever this says.
 	FolderConcurrency int
-	// Interval between incremental passes of a mailbox; default 1 minute.
+	// Interval between incremental passes of a mailbox, from the end of
+	// one to the start of the next, spread by ±10% so that mailboxes do
+	// not pass in step; default 1 minute.
 	Interval time.Duration
 	// PolicyInterval between re-reads of the policy; default 10 minutes.
 	PolicyInterval time.Duration
@@ -222,6 +224,9 @@ type Schedule struct {
 	// Owner names this worker in leases; default host name, process ID
 	// and a random suffix.
 	Owner string
+	// SummaryInterval is how often Run logs a summary at Info (see
+	// [Engine.Summary]); default 5 minutes.
+	SummaryInterval time.Duration
 	// MaxResyncs in ResyncWindow before a folder is degraded; default 3
 	// in 1 hour.
 	MaxResyncs   int
@@ -301,7 +306,7 @@ func (c Config) Validate() error {
 		v    int64
 	}{{"Workers", int64(s.Workers)}, {"FolderConcurrency", int64(s.FolderConcurrency)}, {"Interval", int64(s.Interval)},
 		{"PolicyInterval", int64(s.PolicyInterval)}, {"LeaseTTL", int64(s.LeaseTTL)}, {"MaxResyncs", int64(s.MaxResyncs)},
-		{"ResyncWindow", int64(s.ResyncWindow)}} {
+		{"ResyncWindow", int64(s.ResyncWindow)}, {"SummaryInterval", int64(s.SummaryInterval)}} {
 		if n.v < 0 {
 			bad("Schedule.%s is negative; 0 takes the default", n.name)
 		}
@@ -328,6 +333,7 @@ func (c Config) withDefaults() Config {
 	s.LeaseTTL = or(s.LeaseTTL, 5*time.Minute)
 	s.MaxResyncs = or(s.MaxResyncs, 3)
 	s.ResyncWindow = or(s.ResyncWindow, time.Hour)
+	s.SummaryInterval = or(s.SummaryInterval, 5*time.Minute)
 	c.Calendar.PastDays = or(c.Calendar.PastDays, 90)
 	c.Calendar.FutureDays = or(c.Calendar.FutureDays, 365)
 	if len(c.Calendar.Calendars) == 0 {

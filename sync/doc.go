@@ -145,10 +145,56 @@
 // to the sink one at a time. The benchmarks in this package measure it
 // (go test -run '^$' -bench . -benchmem ./sync/).
 //
+// # Many mailboxes
+//
+// [Engine.Run] is made for thousands of mailboxes per worker process:
+//
+//   - Scheduling: each mailbox is due Interval after its last pass ended,
+//     spread by ±10% so that mailboxes that started together drift apart.
+//     Due mailboxes wait in heaps, so a decision costs O(log n). A removal
+//     goes first, then a pass asked for with [Engine.Trigger], then a
+//     mailbox's first pass (in this Run), then second passes, then later
+//     ones, each class oldest due first: a new tenant's mailboxes each get
+//     their first pass before incremental passes take workers, and while a
+//     first pass runs (for up to a minute) no mailbox starts its third. A
+//     mailbox whose lease another worker holds asks again within seconds
+//     (at most 5 s, or Interval if shorter), so a dead worker's mailboxes
+//     move within LeaseTTL and a few seconds.
+//   - Memory: Run keeps a few hundred bytes per mailbox (its place in the
+//     schedule and its [Status], without the folder list once idle:
+//     [Engine.LoadStatus] has it). A mailbox's lock lives only while a
+//     pass holds or waits for it, the Graph client's per-mailbox limiter
+//     entry only while requests are in flight, a throttle is in force or
+//     its budget refills, and a mailbox that left the policy is forgotten
+//     once removed (its [StateRemoved] status stays until the next read of
+//     the policy). A page's response buffer is reused, and its decoded
+//     items are sized to the page, not to Graph's largest.
+//   - Database connections: a pass makes one store call at a time per
+//     folder it syncs (cursor loads and saves, status saves, lease renewals
+//     before writing to the sink), so Run makes at most Workers ×
+//     FolderConcurrency store and lease calls at once — 16 with the
+//     defaults — plus, at start-up, the listing of mailboxes with state.
+//     The [Sink] is the host's and comes on top. With sqlstore, bound the
+//     *sql.DB so that many workers on one PostgreSQL stay within its
+//     max_connections: db.SetMaxOpenConns(Workers × FolderConcurrency +
+//     what the host's own code needs), and SetMaxIdleConns to the same, so
+//     connections are reused rather than reopened. A smaller pool is safe:
+//     calls wait for a connection (database/sql queues them) and passes
+//     slow down; it is the number of workers × the pool that must fit the
+//     server, not the number of mailboxes.
+//
 // # Observability
 //
 // [Engine.Status] and [Engine.Statuses] say where each mailbox stands
 // (also saved in the StateStore for other workers), OnProgress reports
-// every page, [Engine.Counters] gives totals for metrics, and Logger
-// receives events; neither logs nor errors carry tokens or delta links.
+// every page, [Engine.Counters] gives totals for metrics, and
+// [Engine.Summary] where the mailboxes Run syncs stand: how many in each
+// state, passes, requests, 429s and the quantiles of the time since each
+// mailbox's last good pass (package m365otel reports the same as metrics).
+// Logger receives events; neither logs nor errors carry tokens or delta
+// links. A mailbox's state is logged when it changes, not on every pass:
+// at Warn when a pass fails in a new way (the folders, the cause, Graph's
+// request IDs; at Debug while the same failure repeats), at Info when it
+// recovers or first syncs. Run logs a summary at Info every
+// Schedule.SummaryInterval (5 minutes).
 package sync

@@ -51,25 +51,28 @@ type Engine struct {
 	log   *slog.Logger
 	owner string
 
-	items, removals, pages, requests, throttled, resyncs, itemErrors, untrusted atomic.Int64
+	items, removals, pages, requests, throttled, resyncs, itemErrors, untrusted, passes atomic.Int64
+	schedNanos                                                                          atomic.Int64 // time Run spent deciding (see schedule.go)
 
 	folderConfig string // identifies cfg.Folders and cfg.ChildFolders (see folderSet)
 
 	locksMu gosync.Mutex
-	locks   map[string]chan struct{} // one pass per mailbox at a time
+	locks   map[string]*mailboxLock // one pass per mailbox at a time; only while in use
 
 	mu       gosync.Mutex
 	statuses map[string]Status
-	// Run's schedule, guarded by mu.
 	policy   Policy
-	repolicy bool                          // SetPolicy was called: Run re-reads the policy now
-	known    map[string]m365link.Mailbox   // mailboxes the policy selects
-	dropped  map[string]m365link.Mailbox   // mailboxes to remove
-	running  map[string]context.CancelFunc // passes and removals in flight
-	due      map[string]time.Time
-	again    map[string]bool // Trigger during a pass: run again at once
+	repolicy bool     // SetPolicy was called: Run re-reads the policy now
+	sched    schedule // Run's, guarded by mu
 	wake     chan struct{}
 	inRun    atomic.Bool
+}
+
+// mailboxLock holds one mailbox's passes apart; refs counts its holders
+// and waiters, and the lock is forgotten when the last one leaves.
+type mailboxLock struct {
+	ch   chan struct{}
+	refs int
 }
 
 // New checks cfg (see [Config.Validate]) and returns an engine.
@@ -79,9 +82,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	cfg = cfg.withDefaults()
 	e := &Engine{cfg: cfg, log: cfg.Logger, owner: cfg.Schedule.Owner, policy: cfg.Policy,
-		locks: map[string]chan struct{}{}, statuses: map[string]Status{},
-		known: map[string]m365link.Mailbox{}, dropped: map[string]m365link.Mailbox{},
-		running: map[string]context.CancelFunc{}, due: map[string]time.Time{}, again: map[string]bool{},
+		locks: map[string]*mailboxLock{}, statuses: map[string]Status{}, sched: newSchedule(),
 		wake: make(chan struct{}, 1), folderConfig: folderConfig(cfg.Folders, cfg.ChildFolders)}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -130,7 +131,8 @@ func (e *Engine) Counters() Counters {
 // this engine last saw it; false when it never synced it. While Graph
 // holds the mailbox back the state is [StateThrottled] with the time it
 // ends. A mailbox another worker syncs is in the shared StateStore
-// (LoadStatus).
+// (LoadStatus), and so is the folder list (Folders) of a mailbox Run left
+// idle: Run does not keep it in memory.
 func (e *Engine) Status(mailboxKey string) (Status, bool) {
 	e.mu.Lock()
 	s, ok := e.statuses[strings.ToLower(mailboxKey)]
@@ -183,18 +185,29 @@ func (e *Engine) publish(s Status) {
 // apart within this engine; leases do it across processes.
 func (e *Engine) lockMailbox(ctx context.Context, key string) (unlock func(), err error) {
 	e.locksMu.Lock()
-	ch := e.locks[key]
-	if ch == nil {
-		ch = make(chan struct{}, 1)
-		e.locks[key] = ch
+	l := e.locks[key]
+	if l == nil {
+		l = &mailboxLock{ch: make(chan struct{}, 1)}
+		e.locks[key] = l
 	}
+	l.refs++
 	e.locksMu.Unlock()
 	select {
-	case ch <- struct{}{}:
-		return func() { <-ch }, nil
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; e.unref(key, l) }, nil
 	case <-ctx.Done():
+		e.unref(key, l)
 		return nil, ctx.Err()
 	}
+}
+
+// unref ends one use of a mailbox's lock, forgetting it after the last.
+func (e *Engine) unref(key string, l *mailboxLock) {
+	e.locksMu.Lock()
+	if l.refs--; l.refs == 0 {
+		delete(e.locks, key)
+	}
+	e.locksMu.Unlock()
 }
 
 // lease takes the mailbox's lease when the engine has a LeaseStore; the
@@ -245,6 +258,9 @@ func (e *Engine) passOver(ctx context.Context, mb m365link.Mailbox) PassResult {
 	}
 	start := time.Now()
 	p, err := e.syncOnce(ctx, mb)
+	if p != nil {
+		e.passes.Add(1)
+	}
 	r := PassResult{Mailbox: mb, Duration: time.Since(start), Err: err}
 	if p != nil {
 		p.mu.Lock()
@@ -287,13 +303,14 @@ func (e *Engine) syncOnce(ctx context.Context, mb m365link.Mailbox) (*pass, erro
 		return nil, fmt.Errorf("sync: %s: %w", mb, err)
 	}
 	st := rec.Status
+	was := st.State // as the last pass (of any worker) left it
 	st.Mailbox, st.Pages, st.Items, st.Estimate, st.Reason, st.ThrottledUntil = mb, 0, 0, 0, "", time.Time{}
 	p := &pass{e: e, mb: mb, key: mb.Key(), tok: e.cfg.Tokens(mb), st: st, resolved: rec.Resolved, kinds: e.kinds(mb)}
 	err = p.run(ctx)
 	if p.relist {
 		p.resolved = nil
 	}
-	e.finish(ctx, p, err)
+	e.finish(ctx, p, was, err)
 	if err == nil || errors.Is(err, ErrLeaseLost) || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return p, err
 	}
@@ -312,9 +329,20 @@ func mailboxAttr(mb m365link.Mailbox) slog.Attr {
 	return slog.Group("mailbox", attrs...)
 }
 
-// logFailure logs a failed pass once, at Warn: the mailbox, each failed
-// folder and the typed cause. Errors never carry tokens or delta links.
-func (e *Engine) logFailure(ctx context.Context, mb m365link.Mailbox, err error) {
+// stateName names a mailbox's state in logs; a mailbox no pass has left a
+// state for is "new".
+func stateName(s State) string {
+	if s == "" {
+		return "new"
+	}
+	return string(s)
+}
+
+// logFailure logs a failed pass, at Warn when it changed the mailbox's
+// state (was → now), at Debug when it repeats the last pass's failure: the
+// mailbox, each failed folder and the typed cause. Errors never carry
+// tokens or delta links.
+func (e *Engine) logFailure(ctx context.Context, mb m365link.Mailbox, was, now State, err error) {
 	var folders, requestIDs []string
 	causes := map[string]bool{}
 	var each func(error)
@@ -342,7 +370,12 @@ func (e *Engine) logFailure(ctx context.Context, mb m365link.Mailbox, err error)
 		// For Microsoft support: Graph's request-id of each failure.
 		attrs = append(attrs, slog.String("request_id", strings.Join(requestIDs, ", ")))
 	}
-	e.log.LogAttrs(ctx, slog.LevelWarn, "sync: pass failed", append(attrs, slog.String("error", err.Error()))...)
+	level := slog.LevelWarn
+	if was == now {
+		level = slog.LevelDebug
+	}
+	e.log.LogAttrs(ctx, level, "sync: pass failed", append(attrs, slog.String("error", err.Error()),
+		slog.String("was", stateName(was)), slog.String("state", string(now)))...)
 }
 
 // Cause names the kind of a sync failure for logs and metrics: "throttled",
@@ -374,8 +407,10 @@ func Cause(err error) string {
 	return "other"
 }
 
-// finish records the outcome of a pass in the mailbox's status.
-func (e *Engine) finish(ctx context.Context, p *pass, err error) {
+// finish records the outcome of a pass in the mailbox's status, and logs
+// it when the mailbox's state changed from was, the state its last pass
+// left: one line per change, not per pass.
+func (e *Engine) finish(ctx context.Context, p *pass, was State, err error) {
 	p.mu.Lock()
 	st := p.st
 	p.mu.Unlock()
@@ -402,7 +437,10 @@ func (e *Engine) finish(ctx context.Context, p *pass, err error) {
 		st.State, st.Reason = StateError, err.Error()
 	}
 	if err != nil {
-		e.logFailure(ctx, st.Mailbox, err)
+		e.logFailure(ctx, st.Mailbox, was, st.State, err)
+	} else if was != StateIdle {
+		e.log.LogAttrs(ctx, slog.LevelInfo, "sync: mailbox state changed", mailboxAttr(st.Mailbox),
+			slog.String("was", stateName(was)), slog.String("state", string(st.State)))
 	}
 	if st.State == StateIdle {
 		var notes []string

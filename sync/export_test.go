@@ -43,3 +43,26 @@ func WithTestClock(cfg Config, now func() time.Time) Config {
 	cfg.now = now
 	return cfg
 }
+
+// SchedulerTimeForTest is the time Run spent deciding what runs next.
+func SchedulerTimeForTest(e *Engine) time.Duration {
+	return time.Duration(e.schedNanos.Load())
+}
+
+// QueuedForTest is how many mailboxes wait in Run's queues.
+func QueuedForTest(e *Engine) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, q := range e.sched.queues {
+		n += len(q)
+	}
+	return n
+}
+
+// LocksForTest is how many mailbox locks the engine holds.
+func LocksForTest(e *Engine) int {
+	e.locksMu.Lock()
+	defer e.locksMu.Unlock()
+	return len(e.locks)
+}

@@ -19,15 +19,20 @@ import (
 // tenant that have state but left the policy while no engine ran are
 // removed the same way.
 //
-// It runs up to Workers passes at once, each mailbox again Interval after
-// its last pass (or at once after [Engine.Trigger]), and backs off per
-// mailbox by what went wrong: Retry-After when throttled, a day when the
-// user has no mailbox, a few minutes when the account must reconnect (or
-// at once after [Engine.Trigger], e.g. when the user reconnected). A
+// It runs up to Workers passes at once, each mailbox again Interval (±10%)
+// after its last pass ended (or at once after [Engine.Trigger]), first
+// passes before incremental ones (see "Many mailboxes" in the package
+// documentation), and backs off per mailbox by what went wrong:
+// Retry-After when throttled, a day when the user has no mailbox, a few
+// minutes when the account must reconnect (or at once after
+// [Engine.Trigger], e.g. when the user reconnected), a few seconds when
+// another worker holds the mailbox's lease. A
 // degraded or failing folder waits on its own while the mailbox's other
 // folders keep their Interval. One mailbox's trouble never holds up the
-// others. Run returns ctx's error after the passes in flight have stopped;
-// it returns [ErrRunning] if called while it runs.
+// others. Every Schedule.SummaryInterval it logs a summary at Info (see
+// [Engine.Summary]). Run returns ctx's error after the passes in flight
+// have stopped; it returns [ErrRunning] if called while it runs. A later
+// Run starts its schedule anew.
 func (e *Engine) Run(ctx context.Context) error {
 	if !e.inRun.CompareAndSwap(false, true) {
 		return ErrRunning
@@ -36,18 +41,25 @@ func (e *Engine) Run(ctx context.Context) error {
 	var wg gosync.WaitGroup
 	defer wg.Wait()
 	r := &runner{e: e, wg: &wg, slots: make(chan struct{}, e.cfg.Schedule.Workers), first: true}
+	defer e.endRun()
+	r.nextSummary = time.Now().Add(e.cfg.Schedule.SummaryInterval)
+	r.last, r.lastPasses = e.Counters(), e.passes.Load()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
 	for {
 		if err := r.refreshPolicy(ctx); err != nil {
 			return err
 		}
 		wake := r.dispatch(ctx)
-		t := time.NewTimer(max(time.Until(wake), time.Millisecond))
+		if now := time.Now(); !now.Before(r.nextSummary) {
+			r.summarize(ctx, now)
+		}
+		wake = minTime(wake, r.nextSummary)
+		t.Reset(max(time.Until(wake), time.Millisecond))
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return ctx.Err()
 		case <-e.wake:
-			t.Stop()
 		case <-t.C:
 		}
 	}
@@ -57,11 +69,14 @@ func (e *Engine) Run(ctx context.Context) error {
 // The schedule itself (which mailboxes, what runs, what is due) lives in
 // the engine, guarded by e.mu, so that SetPolicy and Trigger reach it.
 type runner struct {
-	e          *Engine
-	wg         *gosync.WaitGroup
-	slots      chan struct{}
-	nextPolicy time.Time
-	first      bool
+	e           *Engine
+	wg          *gosync.WaitGroup
+	slots       chan struct{}
+	nextPolicy  time.Time
+	first       bool
+	nextSummary time.Time
+	last        Counters // at the last summary
+	lastPasses  int64
 }
 
 // refreshPolicy re-reads the policy when it is due (or SetPolicy asked);
@@ -94,68 +109,102 @@ func (r *runner) refreshPolicy(ctx context.Context) error {
 // dispatch starts the removals and passes that are due, as far as worker
 // slots allow, and returns when something next falls due.
 func (r *runner) dispatch(ctx context.Context) (wake time.Time) {
-	e, now := r.e, time.Now()
+	e := r.e
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	ready := func(k string) bool { return e.running[k] == nil && !e.due[k].After(now) && e.slot(r.slots) }
-	for k, mb := range e.dropped {
-		if ready(k) {
-			e.start(ctx, r.wg, r.slots, k, true, func(ctx context.Context) error { return e.remove(ctx, mb) })
+	t0 := time.Now()
+	defer func() { e.schedNanos.Add(int64(time.Since(t0))) }()
+	for {
+		if len(r.slots) == cap(r.slots) {
+			// Every worker is busy: the next wake is a job ending (it pokes).
+			return r.nextPolicy
 		}
-	}
-	for k, mb := range e.known {
-		if ready(k) {
-			e.start(ctx, r.wg, r.slots, k, false, func(ctx context.Context) error { return e.SyncOnce(ctx, mb) })
+		en, due := e.sched.next(t0)
+		if en == nil {
+			if due.IsZero() {
+				return r.nextPolicy
+			}
+			return minTime(due, r.nextPolicy)
 		}
-	}
-	wake = r.nextPolicy
-	for k, t := range e.due {
-		if e.running[k] == nil && t.Before(wake) {
-			wake = t
-		}
-	}
-	return wake
-}
-
-// slot takes a worker slot if one is free.
-func (e *Engine) slot(slots chan struct{}) bool {
-	select {
-	case slots <- struct{}{}:
-		return true
-	default:
-		return false
+		r.slots <- struct{}{}
+		e.start(ctx, r.wg, r.slots, en)
 	}
 }
 
-// start runs job, a pass or a removal, for mailbox key in a worker; e.mu
-// is held.
-func (e *Engine) start(ctx context.Context, wg *gosync.WaitGroup, slots chan struct{}, key string, removal bool, job func(context.Context) error) {
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// start runs en's job, its pass or its removal, in a worker; e.mu is held
+// and a worker slot taken.
+func (e *Engine) start(ctx context.Context, wg *gosync.WaitGroup, slots chan struct{}, en *entry) {
 	jctx, cancel := context.WithCancel(ctx)
-	e.running[key] = cancel
+	en.running, en.started = cancel, time.Now()
+	e.sched.running[en] = struct{}{}
+	removal, mb := en.dropped, en.mb
 	wg.Go(func() {
 		defer func() { <-slots }()
-		err := job(jctx)
+		var err error
+		if removal {
+			err = e.remove(jctx, mb)
+		} else {
+			err = e.SyncOnce(jctx, mb)
+		}
 		cancel()
 		e.mu.Lock()
-		delete(e.running, key)
-		_, known := e.known[key]
-		_, dropped := e.dropped[key]
-		switch {
-		case known && e.again[key]:
-			e.due[key] = time.Time{}
-		case known:
-			e.due[key] = e.nextRun(key, err)
-		case dropped && removal:
-			e.due[key] = time.Now().Add(e.cfg.Schedule.Interval) // the removal failed: try again
-		case dropped:
-			e.due[key] = time.Time{} // a pass the policy change cancelled: remove at once
-		default:
-			delete(e.due, key)
-		}
-		delete(e.again, key)
+		t0 := time.Now()
+		e.ended(en, removal, err)
+		e.schedNanos.Add(int64(time.Since(t0)))
 		e.mu.Unlock()
 		e.poke()
 	})
+}
+
+// ended queues en again after its job ended with err; e.mu is held.
+func (e *Engine) ended(en *entry, removal bool, err error) {
+	en.running = nil
+	delete(e.sched.running, en)
+	if e.sched.entries[en.key] != en {
+		return // removed
+	}
+	now := time.Now()
+	switch {
+	case !en.dropped:
+		if !errors.Is(err, context.Canceled) {
+			en.passes = min(en.passes+1, 2)
+		}
+		e.trimStatus(en.key)
+		if en.again {
+			e.sched.queue(en, classTriggered, now)
+		} else {
+			e.sched.queue(en, passClass(en.passes), e.nextRun(en.key, err))
+		}
+	case removal:
+		e.sched.queue(en, classRemove, now.Add(jitter(e.cfg.Schedule.Interval))) // the removal failed: try again
+	default:
+		e.sched.queue(en, classRemove, now) // a pass the policy change cancelled: remove at once
+	}
+	en.again = false
+}
+
+// trimStatus drops from memory what a settled status needs not keep:
+// the folder list of an idle mailbox (Status.Folders; LoadStatus reads it
+// from the StateStore). e.mu is held.
+func (e *Engine) trimStatus(key string) {
+	if st, ok := e.statuses[key]; ok && st.State == StateIdle && st.Folders != nil {
+		st.Folders = nil
+		e.statuses[key] = st
+	}
+}
+
+// endRun forgets the schedule when Run returns: the next Run starts anew.
+func (e *Engine) endRun() {
+	e.mu.Lock()
+	e.sched = newSchedule()
+	e.mu.Unlock()
 }
 
 // applyPolicy starts new mailboxes and marks those the policy dropped for
@@ -185,25 +234,50 @@ func (e *Engine) applyPolicy(ctx context.Context, mbs []m365link.Mailbox, first 
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for k, mb := range e.known {
-		if _, ok := current[k]; ok {
-			continue
+	t0 := time.Now()
+	defer func() { e.schedNanos.Add(int64(time.Since(t0))) }()
+	s := &e.sched
+	now := time.Now()
+	drop := func(en *entry) {
+		en.dropped = true
+		if en.running != nil {
+			en.running()
+		} else {
+			s.queue(en, classRemove, now)
 		}
-		delete(e.known, k)
-		e.dropped[k], e.due[k] = mb, time.Time{}
-		if cancel := e.running[k]; cancel != nil {
-			cancel()
+	}
+	for k, en := range s.entries {
+		if _, ok := current[k]; !ok && !en.dropped {
+			drop(en)
 		}
 	}
 	for _, mb := range stale {
-		e.dropped[mb.Key()], e.due[mb.Key()] = mb, time.Time{}
+		k := mb.Key()
+		if _, ok := s.entries[k]; !ok {
+			en := &entry{mb: mb, key: k, index: -1}
+			s.entries[k] = en
+			drop(en)
+		}
 	}
 	for k, mb := range current {
-		if _, ok := e.known[k]; !ok {
-			e.due[k] = time.Time{}
+		en := s.entries[k]
+		if en == nil {
+			en = &entry{key: k, index: -1}
+			s.entries[k] = en
+			s.queue(en, classFirst, time.Time{})
+		} else if en.dropped {
+			en.dropped = false
+			if en.running == nil {
+				s.queue(en, passClass(en.passes), now)
+			}
 		}
-		e.known[k] = mb
-		delete(e.dropped, k)
+		en.mb = mb
+	}
+	// A removed mailbox's status is shown until the policy is read again.
+	for k, st := range e.statuses {
+		if _, ok := s.entries[k]; !ok && st.State == StateRemoved {
+			delete(e.statuses, k)
+		}
 	}
 }
 
@@ -231,34 +305,40 @@ func (e *Engine) remove(ctx context.Context, mb m365link.Mailbox) error {
 	}
 	e.log.LogAttrs(ctx, slog.LevelInfo, "sync: mailbox removed", mailboxAttr(mb))
 	e.mu.Lock()
-	if _, ok := e.dropped[k]; ok {
-		delete(e.dropped, k)
-		delete(e.due, k)
+	if en := e.sched.entries[k]; en != nil && en.dropped {
+		delete(e.sched.entries, k)
+		e.sched.unqueue(en)
 	}
 	e.mu.Unlock()
 	e.publish(Status{Mailbox: mb, State: StateRemoved})
 	return nil
 }
 
-// nextRun says when a mailbox runs again after a pass ended with err; e.mu is held.
+// nextRun says when a mailbox runs again after a pass ended with err,
+// counted from now (the pass's end) and spread by jitter; e.mu is held.
 func (e *Engine) nextRun(key string, err error) time.Time {
 	now := time.Now()
 	st := e.statuses[key]
+	interval := e.cfg.Schedule.Interval
 	switch {
-	case err == nil, errors.Is(err, ErrLeaseLost), errors.Is(err, context.Canceled):
-		return now.Add(e.cfg.Schedule.Interval)
+	case errors.Is(err, ErrLeaseLost):
+		// Another worker holds it: ask again soon, so that a takeover
+		// after that worker died happens within LeaseTTL and a few seconds.
+		return now.Add(jitter(min(interval, leaseRetry)))
+	case err == nil, errors.Is(err, context.Canceled):
+		return now.Add(jitter(interval))
 	case errors.Is(err, m365link.ErrMailboxNotEnabled):
-		return now.Add(24 * time.Hour)
+		return now.Add(jitter(24 * time.Hour))
 	case errors.Is(err, m365link.ErrReconnectRequired):
-		return now.Add(5 * time.Minute)
+		return now.Add(jitter(5 * time.Minute))
 	case onlyFolderWaits(err):
 		// The degraded or backing-off folder waits by itself; the
 		// mailbox's other folders carry on at their interval.
-		return now.Add(e.cfg.Schedule.Interval)
+		return now.Add(jitter(interval))
 	case errors.Is(err, m365link.ErrThrottled) && st.ThrottledUntil.After(now):
 		return st.ThrottledUntil
 	}
-	return now.Add(max(e.cfg.Schedule.Interval, time.Minute))
+	return now.Add(jitter(max(interval, time.Minute)))
 }
 
 // Trigger makes a mailbox Run syncs pass again as soon as a worker is
@@ -270,10 +350,11 @@ func (e *Engine) Trigger(mb m365link.Mailbox) {
 	}
 	k := mb.Key()
 	e.mu.Lock()
-	if _, ok := e.known[k]; ok {
-		e.due[k] = time.Time{}
-		if e.running[k] != nil {
-			e.again[k] = true
+	if en := e.sched.entries[k]; en != nil && !en.dropped {
+		if en.running != nil {
+			en.again = true
+		} else {
+			e.sched.queue(en, classTriggered, time.Now())
 		}
 	}
 	e.mu.Unlock()

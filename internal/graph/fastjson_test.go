@@ -202,3 +202,21 @@ func BenchmarkDecodeDeltaPageEncodingJSON(b *testing.B) {
 		}
 	}
 }
+
+// A page's Value is sized to the page, from the last page's item size: an
+// idle delta page (no items, a deltaLink) gets room for a few items, not
+// the 1,000 of a full page.
+func TestPageValueIsSizedToThePage(t *testing.T) {
+	full, _, ok := decodeMessagesFast(messagePage(1000))
+	require.True(t, ok)
+	require.Len(t, full.Value, 1000)
+	assert.LessOrEqual(t, cap(full.Value), 1024)
+	idle, _, ok := decodeMessagesFast([]byte(`{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#Collection(message)","value":[],"@odata.deltaLink":"https://graph.microsoft.com/v1.0/users('u')/mailFolders('f')/messages/delta?$deltatoken=abcdefghijklmnopqrstuvwxyz0123456789"}`))
+	require.True(t, ok)
+	assert.Empty(t, idle.Value)
+	assert.LessOrEqual(t, cap(idle.Value), 4)
+	small, _, ok := decodeMessagesFast(messagePage(10))
+	require.True(t, ok)
+	require.Len(t, small.Value, 10)
+	assert.LessOrEqual(t, cap(small.Value), 20)
+}

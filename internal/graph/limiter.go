@@ -51,17 +51,29 @@ func (l Limits) withDefaults() Limits {
 // Limiter holds the per-mailbox pacing state shared by every package that
 // talks to Graph through one [Client]: when one caller is throttled for a
 // mailbox, every caller for that mailbox waits. It is safe for concurrent use.
+//
+// A mailbox's entry lives only while it matters: one with no request in
+// flight or waiting, no throttle in force and its whole budget back is
+// the same as a new one, and is dropped (at most every sweepEvery), so a
+// process that has talked to 10,000 mailboxes does not keep 10,000 entries.
 type Limiter struct {
 	limits Limits
 	clock  clock
 
-	mu    gosync.Mutex
-	boxes map[string]*mailboxLimit
+	mu        gosync.Mutex
+	boxes     map[string]*mailboxLimit
+	lastSweep time.Time
 }
+
+// sweepEvery is how often the limiter drops the entries of idle mailboxes.
+const sweepEvery = time.Minute
 
 type mailboxLimit struct {
 	sem  *semaphore.Weighted
 	rate *rate.Limiter
+	// users counts the Acquire calls waiting for or holding the entry's
+	// slots; guarded by Limiter.mu. An entry in use is never dropped.
+	users int
 
 	mu    gosync.Mutex
 	until time.Time // throttled until
@@ -79,10 +91,16 @@ func newLimiter(l Limits, c clock) *Limiter {
 // Limits returns the effective limits.
 func (l *Limiter) Limits() Limits { return l.limits }
 
-func (l *Limiter) box(mailbox string) *mailboxLimit {
+// box returns mailbox's entry, made if need be; with use, it also counts
+// the caller as a user until it calls l.done(b).
+func (l *Limiter) box(mailbox string, use bool) *mailboxLimit {
 	mailbox = strings.ToLower(mailbox)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	now := l.clock.Now()
+	if now.Sub(l.lastSweep) >= sweepEvery {
+		l.sweep(now)
+	}
 	b := l.boxes[mailbox]
 	if b == nil {
 		perSec := float64(l.limits.Requests-l.limits.Burst) / l.limits.Window.Seconds()
@@ -92,7 +110,34 @@ func (l *Limiter) box(mailbox string) *mailboxLimit {
 		}
 		l.boxes[mailbox] = b
 	}
+	if use {
+		b.users++
+	}
 	return b
+}
+
+func (l *Limiter) done(b *mailboxLimit) {
+	l.mu.Lock()
+	b.users--
+	l.mu.Unlock()
+}
+
+// sweep drops the entries a new one would equal: unused, not throttled,
+// with the whole burst available again. l.mu is held.
+func (l *Limiter) sweep(now time.Time) {
+	l.lastSweep = now
+	for k, b := range l.boxes {
+		if b.users == 0 && !b.throttledUntil().After(now) && b.rate.TokensAt(now) >= float64(l.limits.Burst) {
+			delete(l.boxes, k)
+		}
+	}
+}
+
+// Mailboxes returns how many mailboxes the limiter holds state for.
+func (l *Limiter) Mailboxes() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.boxes)
 }
 
 // Acquire waits until mailbox may send a request of the given weight (a
@@ -106,7 +151,18 @@ func (l *Limiter) Acquire(ctx context.Context, mailbox string, weight int) (rele
 	if weight > l.limits.Concurrency {
 		weight = l.limits.Concurrency
 	}
-	b := l.box(mailbox)
+	b := l.box(mailbox, true)
+	release, err = l.acquire(ctx, b, weight)
+	if err != nil {
+		l.done(b)
+		return nil, err
+	}
+	return release, nil
+}
+
+// acquire is Acquire once the caller counts as a user of b; the release
+// it returns ends that use.
+func (l *Limiter) acquire(ctx context.Context, b *mailboxLimit, weight int) (release func(), err error) {
 	if err := l.waitThrottle(ctx, b); err != nil {
 		return nil, err
 	}
@@ -131,7 +187,12 @@ func (l *Limiter) Acquire(ctx context.Context, mailbox string, weight int) (rele
 			continue
 		}
 		var once gosync.Once
-		return func() { once.Do(func() { b.sem.Release(int64(weight)) }) }, nil
+		return func() {
+			once.Do(func() {
+				b.sem.Release(int64(weight))
+				l.done(b)
+			})
+		}, nil
 	}
 }
 
@@ -156,17 +217,24 @@ func (b *mailboxLimit) throttledUntil() time.Time {
 // Throttle holds every request for mailbox until the given time (it only
 // ever extends a throttle already in force).
 func (l *Limiter) Throttle(mailbox string, until time.Time) {
-	b := l.box(mailbox)
+	b := l.box(mailbox, true) // in use until the throttle is set, so no sweep drops it first
 	b.mu.Lock()
 	if until.After(b.until) {
 		b.until = until
 	}
 	b.mu.Unlock()
+	l.done(b)
 }
 
 // ThrottledUntil reports until when mailbox is held, the zero time if it is not.
 func (l *Limiter) ThrottledUntil(mailbox string) time.Time {
-	t := l.box(mailbox).throttledUntil()
+	l.mu.Lock()
+	b := l.boxes[strings.ToLower(mailbox)]
+	l.mu.Unlock()
+	if b == nil {
+		return time.Time{}
+	}
+	t := b.throttledUntil()
 	if !t.After(l.clock.Now()) {
 		return time.Time{}
 	}

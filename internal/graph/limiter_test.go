@@ -129,3 +129,42 @@ func TestLimiterCancelWhileQueued(t *testing.T) {
 		r2()
 	})
 }
+
+// The limiter forgets a mailbox once a new entry would be the same: no
+// request in flight, no throttle in force, its whole burst back. One with
+// a request in flight, a throttle or a spent budget is kept.
+func TestLimiterDropsIdleMailboxes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLimiter(Limits{Requests: 100, Burst: 50, Window: 10 * time.Minute}) // refills 50 in 10 minutes
+		for i := range 100 {
+			release, err := l.Acquire(t.Context(), "idle-"+string(rune('a'+i%26))+string(rune('a'+i/26)), 1)
+			require.NoError(t, err)
+			release()
+		}
+		busy, err := l.Acquire(t.Context(), "busy", 1)
+		require.NoError(t, err)
+		l.Throttle("throttled", time.Now().Add(5*time.Minute))
+		for range 20 {
+			release, err := l.Acquire(t.Context(), "spent", 1)
+			require.NoError(t, err)
+			release()
+		}
+		require.Equal(t, 103, l.Mailboxes())
+
+		time.Sleep(2 * time.Minute) // the idle ones' single token is back; "spent" lacks 20-10
+		release, err := l.Acquire(t.Context(), "new", 1)
+		require.NoError(t, err)
+		release()
+		assert.Equal(t, 4, l.Mailboxes(), "busy, throttled, spent and new remain")
+		assert.Equal(t, time.Now().Add(3*time.Minute), l.ThrottledUntil("throttled"))
+		assert.Zero(t, l.ThrottledUntil("idle-aa"), "a forgotten mailbox is not throttled")
+		assert.Equal(t, 4, l.Mailboxes(), "ThrottledUntil makes no entry")
+
+		busy()
+		time.Sleep(10 * time.Minute)
+		release, err = l.Acquire(t.Context(), "new", 1)
+		require.NoError(t, err)
+		assert.Equal(t, 1, l.Mailboxes(), "only the one in use")
+		release()
+	})
+}

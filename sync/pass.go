@@ -20,6 +20,10 @@ type pass struct {
 	tok TokenSource
 	// kinds are the kinds this pass syncs.
 	kinds []Kind
+	// planned holds the cursors plan read (by ref), so that the probe
+	// and each folder's round start from them without reading them again;
+	// each is taken once (only this pass writes them meanwhile).
+	planned map[string]cursor
 	// probed holds the first page of folders the probe fetched (by ref);
 	// each is taken once.
 	probed map[string]probed
@@ -360,11 +364,13 @@ func (p *pass) progress(items int) {
 // interrupted passes already delivered in those rounds, so progress never
 // goes backwards.
 func (p *pass) plan(ctx context.Context, folders []Folder) error {
+	p.planned = make(map[string]cursor, len(folders))
 	for _, f := range folders {
 		c, err := p.e.loadCursor(ctx, p.key, f.ref())
 		if err != nil {
 			return err
 		}
+		p.planned[f.ref()] = c
 		switch {
 		case c.Skip > 0 || time.Now().Before(c.DegradedUntil):
 			// Left alone this pass: no request for it.

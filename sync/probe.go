@@ -44,8 +44,10 @@ func (p *pass) probe(ctx context.Context, folders []Folder) map[string]probed {
 	var items []item
 	var refs []string
 	for _, f := range folders {
-		c, err := p.e.loadCursor(ctx, p.key, f.ref())
-		if err != nil || c.Link == "" || c.Initial || c.Skip > 0 || now.Before(c.DegradedUntil) || p.rolls(f, c, now) {
+		p.mu.Lock()
+		c, ok := p.planned[f.ref()]
+		p.mu.Unlock()
+		if !ok || c.Link == "" || c.Initial || c.Skip > 0 || now.Before(c.DegradedUntil) || p.rolls(f, c, now) {
 			continue
 		}
 		u, ok := p.e.gc.BatchURL(c.Link)

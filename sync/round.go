@@ -81,10 +81,17 @@ func (p *pass) deltaRequest(f Folder, c cursor, pageSize int) *graph.Request {
 // returns the cursor it saved last. A folder left alone by this pass
 // (degraded, or backing off after failures) returns an error saying so.
 func (p *pass) folder(ctx context.Context, f Folder) (cursor, error) {
-	c, err := p.e.loadCursor(ctx, p.key, f.ref())
-	if err != nil {
-		return c, err
+	p.mu.Lock()
+	c, ok := p.planned[f.ref()]
+	delete(p.planned, f.ref())
+	p.mu.Unlock()
+	if !ok {
+		var err error
+		if c, err = p.e.loadCursor(ctx, p.key, f.ref()); err != nil {
+			return c, err
+		}
 	}
+	var err error
 	if c, err = p.gate(ctx, f, c); err != nil {
 		return c, err
 	}

@@ -24,3 +24,34 @@ func (x *Index) Stats() (table, used, dead, live, garbage int) {
 	defer x.mu.Unlock()
 	return len(x.state.Load().table), x.used, x.dead, x.live, x.garbage
 }
+
+// Registrable is the index of a valid domain's registrable domain, -1 for
+// a public suffix (see registrable).
+func Registrable(d string) int { return registrable(d) }
+
+// PSLVersion is the version of the public suffix list's copy.
+const PSLVersion = pslVersion
+
+// PSLRules returns every node of the copied list as a domain ("uk",
+// "co.uk", …): the rules and the labels between them.
+func PSLRules() []string {
+	var out []string
+	var walk func(lo, hi uint32, parent string)
+	walk = func(lo, hi uint32, parent string) {
+		for i := lo; i < hi; i++ {
+			d := pslLabel(i)
+			if parent != "" {
+				d += "." + parent
+			}
+			out = append(out, d)
+			u := uint32(pslNode(i)>>(pslNodesBitsTextOffset+pslNodesBitsTextLength)) >> pslNodesBitsICANN
+			c := pslChild(u & (1<<pslNodesBitsChildren - 1))
+			walk(c&(1<<pslChildrenBitsLo-1), c>>pslChildrenBitsLo&(1<<pslChildrenBitsHi-1), d)
+		}
+	}
+	walk(0, pslNumTLD, "")
+	return out
+}
+
+// IsValidDomain is validDomain: the domains registrable takes.
+func IsValidDomain(d string) bool { return validDomain(d) }

@@ -33,8 +33,9 @@ func Registrable(d string) int { return registrable(d) }
 const PSLVersion = pslVersion
 
 // PSLRules returns every node of the copied list as a domain ("uk",
-// "co.uk", …): the rules and the labels between them.
-func PSLRules() []string {
+// "co.uk", …): the rules and the labels between them, read from the
+// tables on their own, and how many of them pslPaths has.
+func PSLRules() ([]string, int) {
 	var out []string
 	var walk func(lo, hi uint32, parent string)
 	walk = func(lo, hi uint32, parent string) {
@@ -44,13 +45,12 @@ func PSLRules() []string {
 				d += "." + parent
 			}
 			out = append(out, d)
-			u := uint32(pslNode(i)>>(pslNodesBitsTextOffset+pslNodesBitsTextLength)) >> pslNodesBitsICANN
-			c := pslChild(u & (1<<pslNodesBitsChildren - 1))
+			c := pslChildren(i)
 			walk(c&(1<<pslChildrenBitsLo-1), c>>pslChildrenBitsLo&(1<<pslChildrenBitsHi-1), d)
 		}
 	}
 	walk(0, pslNumTLD, "")
-	return out
+	return out, len(pslPaths())
 }
 
 // IsValidDomain is validDomain: the domains registrable takes.

@@ -175,8 +175,9 @@ var acme = vendors.Vendor{ID: "acme", Name: "Acme Corporation", Tracked: true,
 // with labels before it.
 func TestPublicSuffixList(t *testing.T) {
 	require.Equal(t, publicsuffix.List.String(), vendors.PSLVersion, "copy golang.org/x/net/publicsuffix/data into vendors/psldata and update pslVersion")
-	rules := vendors.PSLRules()
+	rules, paths := vendors.PSLRules()
 	require.Greater(t, len(rules), 9000)
+	require.Equal(t, len(rules), paths, "every node has its path")
 	checked := 0
 	for _, r := range append(rules, "example", "acme.example", "com", "acme.com", "ck", "www.ck", "x.y.ck", "a.b.kawasaki.jp", "city.kawasaki.jp") {
 		for _, d := range []string{r, "a." + r, "b-2.a." + r, "www." + r, "x.www." + r} {

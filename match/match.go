@@ -19,7 +19,8 @@ import (
 // When its directory is a [vendors.Versioned] (an Index is), it remembers
 // the outcomes of up to 65,536 addresses (about 15 MB) until the
 // directory's version changes; past that, older answers give way a few at
-// a time.
+// a time (a new one replaces a current one only one time in eight, so
+// of a working set larger than the cache it keeps answering a share).
 type Matcher struct {
 	dir vendors.Directory
 	// versioned is dir when it is a vendors.Versioned: then outcomes are

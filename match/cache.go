@@ -15,11 +15,16 @@ import (
 // the current one is a miss.
 //
 // It is set-associative: an address hashes to one set of cacheWays
-// entries, and a full set gives up a pseudo-random entry. So the cache
-// never starts afresh: when the addresses outnumber it, the share of
-// answers it still has falls gradually (a cache that is reset when full
-// answers nothing from a working set one larger than itself, and an LRU
-// one nothing from a cycle through one). Keys are copied into the
+// entries. A new answer takes a free entry; in a full set it takes a
+// pseudo-random one, at once if that one's stamp is not the current one
+// but otherwise only one time in cacheReplace. So the cache never starts
+// afresh: when the addresses outnumber it, the share of answers it still
+// has falls gradually (a cache that is reset when full answers nothing
+// from a working set one larger than itself, and an LRU one nothing from
+// a cycle through one). Replacing seldom keeps most of what it has: of a
+// cycle through twice its size it answers close to half (replacing at
+// every miss, a fifth), and the misses that replace nothing write
+// nothing. Keys are copied into the
 // entries: putting an answer allocates nothing and keeps none of the
 // caller's strings alive; addresses longer than cacheKey bytes are not
 // cached. Each set has its own lock, so goroutines rarely wait, and keeps
@@ -46,8 +51,12 @@ const (
 	cacheWays    = 8
 	// cacheSize is how many addresses the cache holds.
 	cacheSize = 1 << cacheSetBits * cacheWays
-	cacheKey  = 56
-	seenBits  = 1 << 20
+	// cacheReplace is how many answers, on average, are turned away from a
+	// set full of current ones for one that gets in.
+	cacheReplaceBits = 3
+	cacheReplace     = 1 << cacheReplaceBits
+	cacheKey         = 56
+	seenBits         = 1 << 20
 )
 
 type cacheSet struct {
@@ -93,13 +102,16 @@ func (c *outcomeCache) init() {
 	c.seen = make([]atomic.Uint64, seenBits/64)
 }
 
-func (c *outcomeCache) set(addr string) (*cacheSet, uint32) {
-	s, tag, _ := c.hash(addr)
-	return s, tag
+// hash returns the hash get and put take for addr: computed once a match.
+func (c *outcomeCache) hash(addr string) uint64 {
+	if len(addr) > cacheKey || c.sets == nil {
+		return 0 // not cached
+	}
+	return maphash.String(c.seed, addr)
 }
 
-func (c *outcomeCache) hash(addr string) (*cacheSet, uint32, uint64) {
-	h := maphash.String(c.seed, addr)
+// set returns h's set, its tag there and its bit in seen.
+func (c *outcomeCache) set(h uint64) (*cacheSet, uint32, uint64) {
 	return &c.sets[h>>(64-cacheSetBits)], uint32(h) | 1, h >> 32 % seenBits
 }
 
@@ -120,12 +132,12 @@ func (c *outcomeCache) sighted(b uint64) bool {
 	return false
 }
 
-// get copies the answer cached for addr under st into a.
-func (c *outcomeCache) get(st stamp, addr string, a *answer) bool {
+// get copies the answer cached for addr, of hash h, under st into a.
+func (c *outcomeCache) get(st stamp, h uint64, addr string, a *answer) bool {
 	if len(addr) > cacheKey || c.sets == nil {
 		return false
 	}
-	s, tag := c.set(addr)
+	s, tag, _ := c.set(h)
 	s.mu.Lock()
 	for i, t := range s.tags {
 		if t != tag {
@@ -141,11 +153,12 @@ func (c *outcomeCache) get(st stamp, addr string, a *answer) bool {
 	return false
 }
 
-func (c *outcomeCache) put(st stamp, addr string, a *answer) {
+// put caches a as the answer for addr, of hash h, under st.
+func (c *outcomeCache) put(st stamp, h uint64, addr string, a *answer) {
 	if len(addr) > cacheKey || c.sets == nil {
 		return
 	}
-	s, tag, b := c.hash(addr)
+	s, tag, b := c.set(h)
 	if !c.sighted(b) {
 		return
 	}
@@ -159,8 +172,15 @@ func (c *outcomeCache) put(st stamp, addr string, a *answer) {
 		}
 	}
 	if w < 0 {
+		// An LCG's high bits: the way from the top three, whether to
+		// replace a current answer from the ones below. Only the way
+		// drawn is read, not every entry's stamp: that would cost a
+		// cache line each.
 		s.tick = s.tick*1664525 + 1013904223
-		w = int(s.tick >> 29)
+		w = int(s.tick >> (32 - 3))
+		if s.tick>>(32-3-cacheReplaceBits)&(cacheReplace-1) != 0 && s.e[w].stamp == st {
+			return
+		}
 	}
 	s.tags[w] = tag
 	e := &s.e[w]

@@ -19,7 +19,8 @@ import (
 // When its directory is a [vendors.Versioned] (an Index is), it remembers
 // the outcomes of up to 65,536 addresses (about 15 MB) until the
 // directory's version changes; past that, older answers give way a few at
-// a time.
+// a time (a new one replaces a current one only one time in eight, so
+// of a working set larger than the cache it keeps answering a share).
 type Matcher struct {
 	dir vendors.Directory
 	// versioned is dir when it is a vendors.Versioned: then outcomes are
@@ -296,6 +297,8 @@ type part struct {
 	p Participant
 	// first is the index in work.parts of its item's first participant.
 	first int
+	// h is the address's hash in the outcome cache.
+	h uint64
 	// done is set once the participant has an outcome without a lookup,
 	// or repeats an earlier participant (o.reason is then empty and o.rule
 	// too: it counted in its first role).
@@ -394,7 +397,7 @@ func (m *Matcher) decideAll(ctx context.Context, w *work) error {
 				// the cache keeps nothing of the caller's.
 				a.normalized = pt.p.Normalized
 			}
-			m.outcomes.put(w.stamp, pt.p.Address, &a)
+			m.outcomes.put(w.stamp, pt.h, pt.p.Address, &a)
 		}
 	}
 	return nil
@@ -424,7 +427,10 @@ func (m *Matcher) prepare(r *rules, w *work, i int, pt *part) {
 	pt.idKey, pt.contact = -1, -1
 	var cached answer
 	// Only addresses cache: an Exchange DN never has an answer there.
-	if w.versioned && m.outcomes.get(w.stamp, pt.p.Address, &cached) {
+	if w.versioned {
+		pt.h = m.outcomes.hash(pt.p.Address)
+	}
+	if w.versioned && m.outcomes.get(w.stamp, pt.h, pt.p.Address, &cached) {
 		pt.p.Normalized, pt.p.RoleAddress = cached.normalized, cached.role
 		if pt.p.Normalized == "" {
 			pt.p.Normalized = pt.p.Address

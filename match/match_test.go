@@ -778,6 +778,10 @@ func TestCacheEvictsGradually(t *testing.T) {
 
 	dir.version++
 	assert.Equal(t, len(addrs), pass(), "a new version of the directory: nothing cached holds")
+	// Answers under the old version give way at once.
+	misses = pass()
+	t.Logf("after a new version: %.0f%% answered from the cache", 100-100*float64(misses)/float64(len(addrs)))
+	assert.Less(t, misses, len(addrs)*7/10, "new answers replace stale ones")
 }
 
 // TestBatches: MatchMessages and MatchAddresses give each item the result

@@ -24,3 +24,34 @@ func (x *Index) Stats() (table, used, dead, live, garbage int) {
 	defer x.mu.Unlock()
 	return len(x.state.Load().table), x.used, x.dead, x.live, x.garbage
 }
+
+// Registrable is the index of a valid domain's registrable domain, -1 for
+// a public suffix (see registrable).
+func Registrable(d string) int { return registrable(d) }
+
+// PSLVersion is the version of the public suffix list's copy.
+const PSLVersion = pslVersion
+
+// PSLRules returns every node of the copied list as a domain ("uk",
+// "co.uk", …): the rules and the labels between them, read from the
+// tables on their own, and how many of them pslPaths has.
+func PSLRules() ([]string, int) {
+	var out []string
+	var walk func(lo, hi uint32, parent string)
+	walk = func(lo, hi uint32, parent string) {
+		for i := lo; i < hi; i++ {
+			d := pslLabel(i)
+			if parent != "" {
+				d += "." + parent
+			}
+			out = append(out, d)
+			c := pslChildren(i)
+			walk(c&(1<<pslChildrenBitsLo-1), c>>pslChildrenBitsLo&(1<<pslChildrenBitsHi-1), d)
+		}
+	}
+	walk(0, pslNumTLD, "")
+	return out, len(pslPaths())
+}
+
+// IsValidDomain is validDomain: the domains registrable takes.
+func IsValidDomain(d string) bool { return validDomain(d) }

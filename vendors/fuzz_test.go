@@ -4,13 +4,16 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/net/publicsuffix"
+
 	"github.com/m365link/m365link/vendors"
 )
 
 // FuzzNormalizeAddress checks that normalising never panics, is
 // idempotent, never returns an address it would reject, agrees on the
-// parts ParseAddress gives, that its allocation-free path agrees with the
-// general one, and that what it accepts the index accepts and finds.
+// parts ParseAddress gives (the registrable domain x/net/publicsuffix's),
+// that its allocation-free path agrees with the general one, and that
+// what it accepts the index accepts and finds.
 func FuzzNormalizeAddress(f *testing.F) {
 	for _, s := range []string{"ann@acme.com", "Ann <ANN+x@acme.co.uk>", "a@b", "a@b.c", "x@bücher.example", "mailto:a@b.com",
 		"a.b-c_d@e-f.g_h.com", "@", "a@.com", "a@b..com", "a@b.com.", "\"q\"@x.com", "a@" + string(make([]byte, 70)) + ".com", "mAilto:mAilto:@0.0",
@@ -36,6 +39,9 @@ func FuzzNormalizeAddress(f *testing.F) {
 		}
 		if d, ok := vendors.NormalizeDomain(a.Domain()); !ok || d != a.Domain() {
 			t.Fatalf("NormalizeDomain(%q) = %q, %v", a.Domain(), d, ok)
+		}
+		if want, _ := publicsuffix.EffectiveTLDPlusOne(a.Domain()); a.Registrable() != want {
+			t.Fatalf("ParseAddress(%q).Registrable() = %q, x/net/publicsuffix says %q", s, a.Registrable(), want)
 		}
 		if vendors.PlainAddress(s) {
 			if slow, ok := vendors.SlowNormalizeAddress(s); !ok || slow != s {

@@ -47,7 +47,8 @@ func (a Address) Registrable() string { return a.s[a.reg:] }
 // something that is not a domain a mailbox can be at: fewer than two
 // labels, an IP address ("192.0.2.7": no top-level domain is all digits),
 // or a public suffix alone ("co.uk", "com.au", "github.io": the public
-// suffix list, ICANN and private sections, as x/net/publicsuffix has it).
+// suffix list, ICANN and private sections, as golang.org/x/net/publicsuffix
+// of the version go.mod names has it).
 func NormalizeDomain(s string) (string, bool) {
 	s = strings.TrimSpace(s)
 	s = strings.TrimSuffix(s, ".")

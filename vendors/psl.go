@@ -1,108 +1,161 @@
 package vendors
 
 import (
-	"hash/maphash"
+	_ "embed" // the public suffix list's tables
 	"strings"
 	gosync "sync"
-
-	"golang.org/x/net/publicsuffix"
 )
 
 // registrable returns the index in a valid domain (see validDomain) of its
 // registrable domain, the public suffix plus one label, or -1 when the
 // domain is a public suffix itself.
 //
-// publicsuffix.PublicSuffix costs about 150 ns and an allocation (its
-// IP-address check builds an error), as much as the rest of normalising
-// an address, so answers for domains of up to 62 bytes are remembered in
-// pslMemo.
+// The public suffix is found as golang.org/x/net/publicsuffix finds it,
+// in the tables of the x/net version go.mod names (psldata, copied from
+// its publicsuffix/data; TestPublicSuffixList checks that they are the
+// same list and give the same answers). publicsuffix.PublicSuffix costs
+// about 150 ns and an allocation (it first checks that its input is not
+// an IP address, and a domain's failed check builds an error), as much as
+// the rest of normalising an address. A valid domain is never an IP
+// address (its top-level label is not all digits and it has no colon), so
+// this walk skips that check; and where x/net searches each label among
+// its parent's children, it looks the domain's suffix up in one map of
+// every node: one map lookup a label, two for most domains.
 func registrable(d string) int {
-	h := maphash.String(pslSeed, d)
-	if r, ok := pslMemo.get(h, d); ok {
-		return r
+	s := publicSuffix(d)
+	if s == 0 {
+		return -1
 	}
-	r := -1
-	if suffix, _ := publicsuffix.PublicSuffix(d); len(suffix) < len(d) {
-		r = strings.LastIndexByte(d[:len(d)-len(suffix)-1], '.') + 1
-	}
-	pslMemo.put(h, d, r)
-	return r
+	return strings.LastIndexByte(d[:s-1], '.') + 1
 }
 
-var pslSeed = maphash.MakeSeed()
-
-// pslMemo is a fixed-size, 4-way set-associative memo of registrable,
-// of 1,024 domains: small enough to stay in a core's cache for the domains
-// that recur, which are the ones worth remembering.
-// Keys are copied into the entries, so a put allocates nothing and keeps
-// none of the caller's strings alive; a full set loses a pseudo-random
-// entry, so the memo degrades gradually when the domains outnumber it. A
-// set keeps its lock and its entries' tags in one cache line, and a
-// lookup reads only the entry whose tag fits.
-var pslMemo = new(memo)
-
-const (
-	memoSetBits = 8
-	memoWays    = 4
-	memoKey     = 62
-)
-
-type memo struct {
-	sets [1 << memoSetBits]memoSet
-}
-
-type memoSet struct {
-	mu   gosync.Mutex
-	tick uint32
-	tags [memoWays]uint32 // 0 for an empty entry
-	e    [memoWays]memoEntry
-}
-
-type memoEntry struct {
-	n   uint8
-	r   int8
-	key [memoKey]byte
-}
-
-func (m *memo) set(h uint64) (*memoSet, uint32) {
-	return &m.sets[h>>(64-memoSetBits)], uint32(h) | 1
-}
-
-func (m *memo) get(h uint64, d string) (int, bool) {
-	if len(d) > memoKey {
-		return 0, false
-	}
-	s, tag := m.set(h)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, t := range s.tags {
-		if e := &s.e[i]; t == tag && int(e.n) == len(d) && string(e.key[:e.n]) == d {
-			return int(e.r), true
+// publicSuffix returns the index in d of its public suffix: PublicSuffix
+// of golang.org/x/net/publicsuffix (list.go) without the IP-address check
+// and the ICANN flag, a label's node found by its path.
+func publicSuffix(d string) int {
+	paths := pslPaths()
+	children := true // the root has
+	s, suffix, wildcard := d, len(d), false
+	for {
+		dot := strings.LastIndexByte(s, '.')
+		if wildcard {
+			suffix = 1 + dot
 		}
-	}
-	return 0, false
-}
-
-func (m *memo) put(h uint64, d string, r int) {
-	if len(d) > memoKey {
-		return
-	}
-	s, tag := m.set(h)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	w := -1
-	for i, t := range s.tags {
-		if t == 0 {
-			w = i
+		if !children {
 			break
 		}
+		f, ok := paths[d[1+dot:]]
+		if !ok {
+			break
+		}
+		u := uint32(pslNode(f) >> (pslNodesBitsTextOffset + pslNodesBitsTextLength))
+		u >>= pslNodesBitsICANN
+		u = pslChild(u & (1<<pslNodesBitsChildren - 1))
+		lo := u & (1<<pslChildrenBitsLo - 1)
+		u >>= pslChildrenBitsLo
+		hi := u & (1<<pslChildrenBitsHi - 1)
+		u >>= pslChildrenBitsHi
+		children = lo != hi
+		switch u & (1<<pslChildrenBitsNodeType - 1) {
+		case pslNodeTypeNormal:
+			suffix = 1 + dot
+		case pslNodeTypeException:
+			return 1 + len(s)
+		}
+		u >>= pslChildrenBitsNodeType
+		wildcard = u&(1<<pslChildrenBitsWildcard-1) != 0
+		if dot == -1 {
+			break
+		}
+		s = s[:dot]
 	}
-	if w < 0 {
-		s.tick = s.tick*1664525 + 1013904223
-		w = int(s.tick >> 30)
+	if suffix == len(d) {
+		// No rule matches: the prevailing rule is "*".
+		return 1 + strings.LastIndexByte(d, '.')
 	}
-	s.tags[w] = tag
-	e := &s.e[w]
-	e.n, e.r = uint8(len(d)), int8(r)
-	copy(e.key[:], d)
+	return suffix
+}
+
+// pslPaths maps every node of the list to its index, by its path: "uk",
+// "co.uk", "blogspot.co.uk" (10,533 nodes, 560 KB of heap). It is built on
+// first use, so that a program that never normalises pays nothing.
+var pslPaths = gosync.OnceValue(func() map[string]uint32 {
+	m := make(map[string]uint32, pslNodesCount)
+	var walk func(lo, hi uint32, parent string)
+	walk = func(lo, hi uint32, parent string) {
+		for i := lo; i < hi; i++ {
+			p := pslLabel(i)
+			if parent != "" {
+				p += "." + parent
+			}
+			m[p] = i
+			c := pslChildren(i)
+			walk(c&(1<<pslChildrenBitsLo-1), c>>pslChildrenBitsLo&(1<<pslChildrenBitsHi-1), p)
+		}
+	}
+	walk(0, pslNumTLD, "")
+	return m
+})
+
+// pslChildren returns the children word of node i.
+func pslChildren(i uint32) uint32 {
+	u := uint32(pslNode(i)>>(pslNodesBitsTextOffset+pslNodesBitsTextLength)) >> pslNodesBitsICANN
+	return pslChild(u & (1<<pslNodesBitsChildren - 1))
+}
+
+// The tables of golang.org/x/net/publicsuffix (its table.go, generated by
+// its gen.go) and their layout.
+var (
+	//go:embed psldata/text
+	pslText string
+	// pslNodes holds a 40-bit node a label: from the most significant
+	// bit, 7 unused, 10 children index, 1 ICANN, 16 text offset, 6 text
+	// length.
+	//go:embed psldata/nodes
+	pslNodes string
+	// pslChildren holds a node's children, 32 bits each: from the most
+	// significant bit, 1 unused, 1 wildcard, 2 node type, 14 high
+	// (exclusive) and 14 low (inclusive) node indexes.
+	//go:embed psldata/children
+	pslChildTable string
+)
+
+const (
+	// pslVersion is the list's version, as publicsuffix.List.String
+	// returns it.
+	pslVersion = "publicsuffix.org's public_suffix_list.dat, git revision d6c92f1bbb7433e5db7b8405c25d4035fb8ff376 (2026-02-06T07:36:33Z)"
+	pslNumTLD  = 1450
+	// pslNodesCount is how many nodes the list has (its gen.go's "max hi").
+	pslNodesCount = 10533
+
+	pslNodesBitsChildren   = 10
+	pslNodesBitsICANN      = 1
+	pslNodesBitsTextOffset = 16
+	pslNodesBitsTextLength = 6
+
+	pslChildrenBitsWildcard = 1
+	pslChildrenBitsNodeType = 2
+	pslChildrenBitsHi       = 14
+	pslChildrenBitsLo       = 14
+
+	pslNodeTypeNormal    = 0
+	pslNodeTypeException = 1
+)
+
+func pslLabel(i uint32) string {
+	x := pslNode(i)
+	length := x & (1<<pslNodesBitsTextLength - 1)
+	x >>= pslNodesBitsTextLength
+	offset := x & (1<<pslNodesBitsTextOffset - 1)
+	return pslText[offset : offset+length]
+}
+
+func pslNode(i uint32) uint64 {
+	b := pslNodes[i*5 : i*5+5]
+	return uint64(b[0])<<32 | uint64(b[1])<<24 | uint64(b[2])<<16 | uint64(b[3])<<8 | uint64(b[4])
+}
+
+func pslChild(i uint32) uint32 {
+	b := pslChildTable[i*4 : i*4+4]
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/m365link/m365link/vendors"
 )
@@ -167,6 +168,34 @@ var acme = vendors.Vendor{ID: "acme", Name: "Acme Corporation", Tracked: true,
 	Domains: []string{"acme.com", "ACME.co.uk", "bücher-acme.example", "acme.com"},
 	Contacts: []string{"Ann Vendor <Ann.Vendor@acme.com>", "sales@acme.co.uk", "acme.owner+quotes@gmail.com",
 		"ops@acme-logistics.net", "ann.vendor@ACME.com"}}
+
+// TestPublicSuffixList: the copy of x/net/publicsuffix's tables is the
+// list of the x/net version go.mod names, and gives its answers: for every
+// rule of the list and the labels between them, the domain itself and
+// with labels before it.
+func TestPublicSuffixList(t *testing.T) {
+	require.Equal(t, publicsuffix.List.String(), vendors.PSLVersion, "copy golang.org/x/net/publicsuffix/data into vendors/psldata and update pslVersion")
+	rules, paths := vendors.PSLRules()
+	require.Greater(t, len(rules), 9000)
+	require.Equal(t, len(rules), paths, "every node has its path")
+	checked := 0
+	for _, r := range append(rules, "example", "acme.example", "com", "acme.com", "ck", "www.ck", "x.y.ck", "a.b.kawasaki.jp", "city.kawasaki.jp") {
+		for _, d := range []string{r, "a." + r, "b-2.a." + r, "www." + r, "x.www." + r} {
+			if !vendors.IsValidDomain(d) {
+				continue
+			}
+			want := -1
+			if suffix, _ := publicsuffix.PublicSuffix(d); len(suffix) < len(d) {
+				want = strings.LastIndexByte(d[:len(d)-len(suffix)-1], '.') + 1
+			}
+			if got := vendors.Registrable(d); got != want {
+				t.Errorf("registrable(%q) = %d, x/net/publicsuffix says %d", d, got, want)
+			}
+			checked++
+		}
+	}
+	t.Logf("%d rules, %d domains checked", len(rules), checked)
+}
 
 func TestIndexLookups(t *testing.T) {
 	globex := vendors.Vendor{ID: "globex", Name: "Globex", Domains: []string{"globex.com", "acme.com"}, Contacts: []string{"hank@globex.com"}}

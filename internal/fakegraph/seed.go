@@ -29,7 +29,7 @@ type SeedSpec struct {
 	// (so the other data does not change with it).
 	NewslettersPerMailbox int
 	Vendors               int
-	Seed               uint64
+	Seed                  uint64
 	// Start and End bound the received dates of messages and, widened by
 	// two weeks at the end, the event times. Defaults: the 90 days before
 	// 2026-11-20T00:00:00Z.

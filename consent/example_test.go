@@ -2,10 +2,12 @@ package consent_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -55,17 +57,19 @@ func ExamplePlan_RenderText() {
 // user connect and the secure admin consent (sign-in first, then the
 // consent page of the signed-in administrator's tenant). Both come back to
 // /m365/callback, which is the one redirect URI to register; set
-// AdminRedirectURI to "/m365/admin-callback" to keep them apart. (Not run:
-// it needs a real app registration; see examples/ for programs configured
-// by environment variables.)
+// AdminRedirectURI to "/m365/admin-callback" to keep them apart. With a
+// real app registration in the environment the routes are live; without
+// one the placeholders below still show where a user is sent (the
+// examples/ directory has programs configured by environment variables).
 func Example_wiring() {
 	plan, _ := consent.PlanFor(consent.Delegated, consent.MailSync, consent.CalendarSync)
 	cloud := m365link.USGovL4 // or m365link.Global, USGovL5, China: set once, on the token manager
 
-	secret, _ := tokens.ClientSecret(os.Getenv("M365_CLIENT_SECRET"))
+	clientID := cmp.Or(os.Getenv("M365_CLIENT_ID"), "11111111-2222-3333-4444-555555555555")
+	secret, _ := tokens.ClientSecret(cmp.Or(os.Getenv("M365_CLIENT_SECRET"), "placeholder-secret"))
 	ring, _ := tokens.NewKeyRing(1, loadKeyFromKMS())
 	manager, _ := tokens.NewManager(tokens.Config{
-		ClientID:   os.Getenv("M365_CLIENT_ID"),
+		ClientID:   clientID,
 		Credential: secret,
 		Store:      tokens.NewEncrypted(&tokens.Memory{}, ring), // sqlstore's Tokens in production
 		Cloud:      cloud,
@@ -73,7 +77,7 @@ func Example_wiring() {
 	})
 	graph, _ := graphclient.New(graphclient.Config{Cloud: cloud}) // the one the sync engine takes too
 	connector, _ := consent.New(consent.Config{
-		ClientID:      os.Getenv("M365_CLIENT_ID"),
+		ClientID:      clientID,
 		RedirectURI:   "https://app.example.com/m365/callback",
 		Scopes:        plan.Scopes(cloud, true),
 		Tokens:        manager, // and its cloud
@@ -81,7 +85,8 @@ func Example_wiring() {
 		VerifyAppOnly: true,
 		// Several instances: States: store.ConsentStates(), store from sqlstore.New.
 	})
-	http.Handle("/m365/", connector.Handler("/m365", consent.Hooks{
+	mux := http.NewServeMux() // http.DefaultServeMux in a small program
+	mux.Handle("/m365/", connector.Handler("/m365", consent.Hooks{
 		Session: func(r *http.Request) (string, error) { return sessionUserID(r) },
 		OnConnected: func(w http.ResponseWriter, r *http.Request, c *consent.Connection) {
 			// Record c.Account for the user, then go back where they were.
@@ -94,6 +99,21 @@ func Example_wiring() {
 		},
 	}))
 	// The admin page links to /m365/admin-consent?return_to=/settings.
+
+	// A signed-in user's click on "Connect Outlook" goes to the cloud's
+	// identity platform with the plan's scopes and PKCE.
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "https://app.example.com/m365/connect", nil)
+	req.Header.Set("X-User", "user-42")
+	mux.ServeHTTP(rec, req)
+	to, _ := url.Parse(rec.Header().Get("Location"))
+	fmt.Println(rec.Code, to.Host+to.Path)
+	fmt.Println(to.Query().Get("scope"))
+	fmt.Println(to.Query().Get("code_challenge_method"), to.Query().Get("redirect_uri"))
+	// Output:
+	// 302 login.microsoftonline.us/organizations/oauth2/v2.0/authorize
+	// openid profile offline_access https://graph.microsoft.us/User.Read email https://graph.microsoft.us/Mail.Read https://graph.microsoft.us/MailboxSettings.Read https://graph.microsoft.us/Calendars.Read
+	// S256 https://app.example.com/m365/callback
 }
 
 func loadKeyFromKMS() []byte                        { return bytes.Repeat([]byte{0x2a}, 32) } // a KMS data key in real life

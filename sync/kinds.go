@@ -156,46 +156,48 @@ func (e *Engine) hasSink(k Kind) bool {
 	return false
 }
 
-// sinkRemovals hands a folder's removals to its kind's sink.
-func (p *pass) sinkRemovals(ctx context.Context, f Folder, gen int64, rs []Removal) error {
+// toSink makes one call to a sink: under the pass's sink lock (a sink
+// never sees two calls for one mailbox at once), its error marked as the
+// host's.
+func (p *pass) toSink(call func() error) error {
 	p.sinkMu.Lock()
 	defer p.sinkMu.Unlock()
-	var err error
-	switch kindOf(f) {
-	case KindCalendar:
-		err = p.e.cfg.Calendar.Sink.ApplyEvents(ctx, &EventPage{Mailbox: p.mb, Calendar: f, Generation: gen, Removals: rs})
-	case KindContacts:
-		err = p.e.cfg.Contacts.Sink.ApplyContacts(ctx, &ContactPage{Mailbox: p.mb, Folder: f, Generation: gen, Removals: rs})
-	default:
-		err = p.e.cfg.Sink.Apply(ctx, &Page{Mailbox: p.mb, Folder: f, Generation: gen, Removals: rs})
-	}
-	if err != nil {
+	if err := call(); err != nil {
 		return hostErr("sink", err)
 	}
 	return nil
 }
 
+// sinkRemovals hands a folder's removals to its kind's sink.
+func (p *pass) sinkRemovals(ctx context.Context, f Folder, gen int64, rs []Removal) error {
+	return p.toSink(func() error {
+		switch kindOf(f) {
+		case KindCalendar:
+			return p.e.cfg.Calendar.Sink.ApplyEvents(ctx, &EventPage{Mailbox: p.mb, Calendar: f, Generation: gen, Removals: rs})
+		case KindContacts:
+			return p.e.cfg.Contacts.Sink.ApplyContacts(ctx, &ContactPage{Mailbox: p.mb, Folder: f, Generation: gen, Removals: rs})
+		}
+		return p.e.cfg.Sink.Apply(ctx, &Page{Mailbox: p.mb, Folder: f, Generation: gen, Removals: rs})
+	})
+}
+
 // reset hands a Reset of folder f to its kind's sink. A kind whose sink
 // the configuration no longer has cannot be told: nil.
 func (p *pass) reset(ctx context.Context, f Folder, r Reset) error {
-	p.sinkMu.Lock()
-	defer p.sinkMu.Unlock()
 	r.FolderID = f.ID
-	var err error
-	switch k := kindOf(f); {
-	case !p.e.hasSink(k):
+	k := kindOf(f)
+	if !p.e.hasSink(k) {
 		return nil
-	case k == KindCalendar:
-		err = p.e.cfg.Calendar.Sink.ResetEvents(ctx, r)
-	case k == KindContacts:
-		err = p.e.cfg.Contacts.Sink.ResetContacts(ctx, r)
-	default:
-		err = p.e.cfg.Sink.Reset(ctx, r)
 	}
-	if err != nil {
-		return hostErr("sink", err)
-	}
-	return nil
+	return p.toSink(func() error {
+		switch k {
+		case KindCalendar:
+			return p.e.cfg.Calendar.Sink.ResetEvents(ctx, r)
+		case KindContacts:
+			return p.e.cfg.Contacts.Sink.ResetContacts(ctx, r)
+		}
+		return p.e.cfg.Sink.Reset(ctx, r)
+	})
 }
 
 // mailboxRemoved tells every sink, once each, that mb left the policy.

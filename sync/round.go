@@ -158,6 +158,11 @@ type round struct {
 	contacts []m365link.Contact
 }
 
+// fetchedOf starts the fetched of a delta page of any kind.
+func fetchedOf[T any](page *graph.Page[T]) *fetched {
+	return &fetched{entries: len(page.Value) + len(page.ItemErrors), itemErrors: page.ItemErrors, next: page.NextLink, delta: page.DeltaLink}
+}
+
 // fetched is one delta page of any kind, ready for the sink.
 type fetched struct {
 	// ids are the upserted items' IDs; apply hands them to the sink.
@@ -271,7 +276,7 @@ func (r *round) fetch(ctx context.Context) (*fetched, error) {
 func (r *round) messages(page *graph.Page[graph.Message]) *fetched {
 	p, c := r.p, &r.c
 	out := &Page{Mailbox: p.mb, Folder: r.f, Generation: c.Generation, Upserts: r.upserts[:0]}
-	fd := &fetched{entries: len(page.Value) + len(page.ItemErrors), itemErrors: page.ItemErrors, next: page.NextLink, delta: page.DeltaLink}
+	fd := fetchedOf(page)
 	for i := range page.Value {
 		m := &page.Value[i]
 		if m.Removed != nil {
@@ -287,12 +292,7 @@ func (r *round) messages(page *graph.Page[graph.Message]) *fetched {
 	}
 	r.upserts = out.Upserts
 	fd.apply = func(ctx context.Context) error {
-		p.sinkMu.Lock()
-		defer p.sinkMu.Unlock()
-		if err := p.e.cfg.Sink.Apply(ctx, out); err != nil {
-			return hostErr("sink", err)
-		}
-		return nil
+		return p.toSink(func() error { return p.e.cfg.Sink.Apply(ctx, out) })
 	}
 	return fd
 }
@@ -303,7 +303,7 @@ func (r *round) messages(page *graph.Page[graph.Message]) *fetched {
 func (r *round) eventPage(page *graph.Page[graph.Event]) *fetched {
 	p, c := r.p, &r.c
 	out := &EventPage{Mailbox: p.mb, Calendar: r.f, Generation: c.Generation, Upserts: r.events[:0]}
-	fd := &fetched{entries: len(page.Value) + len(page.ItemErrors), itemErrors: page.ItemErrors, next: page.NextLink, delta: page.DeltaLink}
+	fd := fetchedOf(page)
 	for i := range page.Value {
 		ev := &page.Value[i]
 		if ev.Removed != nil || ev.IsCancelled || ev.Type == m365link.EventSeriesMaster || !overlaps(&ev.Event, c.Since, c.Until) {
@@ -315,12 +315,7 @@ func (r *round) eventPage(page *graph.Page[graph.Event]) *fetched {
 	}
 	r.events = out.Upserts
 	fd.apply = func(ctx context.Context) error {
-		p.sinkMu.Lock()
-		defer p.sinkMu.Unlock()
-		if err := p.e.cfg.Calendar.Sink.ApplyEvents(ctx, out); err != nil {
-			return hostErr("sink", err)
-		}
-		return nil
+		return p.toSink(func() error { return p.e.cfg.Calendar.Sink.ApplyEvents(ctx, out) })
 	}
 	return fd
 }
@@ -341,7 +336,7 @@ func overlaps(ev *m365link.Event, from, until time.Time) bool {
 func (r *round) contactPage(page *graph.Page[graph.Contact]) *fetched {
 	p, c := r.p, &r.c
 	out := &ContactPage{Mailbox: p.mb, Folder: r.f, Generation: c.Generation, Upserts: r.contacts[:0]}
-	fd := &fetched{entries: len(page.Value) + len(page.ItemErrors), itemErrors: page.ItemErrors, next: page.NextLink, delta: page.DeltaLink}
+	fd := fetchedOf(page)
 	for i := range page.Value {
 		ct := &page.Value[i]
 		if ct.Removed != nil {
@@ -354,12 +349,7 @@ func (r *round) contactPage(page *graph.Page[graph.Contact]) *fetched {
 	}
 	r.contacts = out.Upserts
 	fd.apply = func(ctx context.Context) error {
-		p.sinkMu.Lock()
-		defer p.sinkMu.Unlock()
-		if err := p.e.cfg.Contacts.Sink.ApplyContacts(ctx, out); err != nil {
-			return hostErr("sink", err)
-		}
-		return nil
+		return p.toSink(func() error { return p.e.cfg.Contacts.Sink.ApplyContacts(ctx, out) })
 	}
 	return fd
 }

@@ -2,6 +2,7 @@ package calendar_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"sync"
 	"testing"
@@ -96,4 +97,51 @@ func TestReview2122CancelAfterAppliedThen503ReportsSuccess(t *testing.T) {
 	assert.NoError(t, err, "Cancel must not report a failure for a meeting it cancelled")
 	assert.NotErrorIs(t, err, m365link.ErrNotFound)
 	_ = calendar.ErrNotOrganizer
+}
+
+// review2122: an all-day meeting is sent as its days' midnights read
+// through time.Date in the zone; on a day whose midnight falls in a
+// daylight-saving gap (Chile moves 00:00 to 01:00 on 2026-09-06; Beirut,
+// Cairo, Havana likewise) Go normalises midnight to another wall time
+// (23:00 the day before, or 01:00), and the event is sent with a start
+// that is not midnight: Graph requires midnight for all-day events.
+func TestReview2122AllDayOnADSTGapDayIsSentAsMidnight(t *testing.T) {
+	for _, c := range []struct {
+		zone string
+		day  m365link.Date
+	}{
+		{"America/Santiago", m365link.Date{Year: 2026, Month: 9, Day: 6}},
+		{"Asia/Beirut", m365link.Date{Year: 2026, Month: 3, Day: 29}},
+	} {
+		t.Run(c.zone, func(t *testing.T) {
+			e := newEnv(t, graphclient.Retry{})
+			ev, err := e.cal.Create(t.Context(), e.tok, e.alice.ID, &calendar.Meeting{Subject: "Plant visit", AllDay: true,
+				TimeZone: c.zone, StartDate: c.day, NoReminder: true}, nil)
+			reqs := e.rec.take()
+			require.NotEmpty(t, reqs)
+			var body struct {
+				Start, End struct{ DateTime string }
+			}
+			require.NoError(t, json.Unmarshal([]byte(reqs[len(reqs)-1].Body), &body))
+			assert.Equal(t, c.day.String()+"T00:00:00.0000000", body.Start.DateTime, "all-day start must be midnight of the day")
+			if assert.NoError(t, err) {
+				assert.Equal(t, c.day, ev.StartDate)
+			}
+		})
+	}
+}
+
+// review2122 (fake fidelity): Graph takes every Windows time-zone ID, and
+// the package always sends one, but the fake knows 15 (render.go
+// windowsZones) and answers 400 TimeZoneNotSupportedException for the
+// rest: a host testing on m365linktest cannot book a meeting for a user
+// in São Paulo, Mexico City, Johannesburg, Dubai...
+func TestReview2122FakeTakesEveryWindowsZone(t *testing.T) {
+	e := newEnv(t, graphclient.Retry{})
+	for _, zone := range []string{"America/Sao_Paulo", "Africa/Johannesburg", "Asia/Dubai", "America/Mexico_City"} {
+		start := time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC)
+		_, err := e.cal.Create(t.Context(), e.tok, e.alice.ID, &calendar.Meeting{Subject: "Call", TimeZone: zone,
+			Start: start, End: start.Add(time.Hour)}, nil)
+		assert.NoError(t, err, zone)
+	}
 }

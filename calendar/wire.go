@@ -127,6 +127,16 @@ func (n *lenientInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// property returns the value of the extended property id, as read back.
+func (w *wireEvent) property(id string) (string, bool) {
+	for _, p := range w.ExtendedProperties {
+		if strings.EqualFold(p.ID, id) {
+			return p.Value, true
+		}
+	}
+	return "", false
+}
+
 // vocab converts an event as read into the package's Event.
 func (w *wireEvent) vocab() *Event {
 	start, _ := w.Start.Instant()

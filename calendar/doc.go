@@ -36,7 +36,8 @@
 // without a key is still never resent blindly within its call;
 // [Client.Update] sends only what changed and refuses to edit a meeting
 // the mailbox does not organise unless asked ([WriteOptions]);
-// [Client.Cancel] is the organizer's alone.
+// [Client.Cancel] is the organizer's alone, and a cancel whose answer was
+// lost is checked, not sent again.
 //
 // # Time zones
 //

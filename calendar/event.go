@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -586,7 +587,9 @@ func diff(was, now map[string]any) map[string]any {
 }
 
 // Cancel cancels a meeting the mailbox organises, sending comment to the
-// attendees, and removes it from the calendar. For a meeting someone else
+// attendees, and removes it from the calendar. When the answer to the
+// cancel is lost (a 503, a dropped connection), the event is read before
+// anything is sent again: gone or cancelled is success. For a meeting someone else
 // organises it returns [ErrNotOrganizer] without sending anything: only
 // the organizer can cancel (decline it instead, in Outlook).
 //
@@ -603,6 +606,22 @@ func (c *Client) Cancel(ctx context.Context, tok TokenSource, mailbox, eventID, 
 	}
 	req := &graph.Request{Method: http.MethodPost, Path: graph.Path("users", mailbox, "events", eventID, "cancel"),
 		Body: map[string]string{"comment": comment}}
+	// A cancel whose 202 was lost (a 503 a gateway sends after Graph
+	// cancelled) is not sent again blindly: the second one would find no
+	// event and report a failure, or send the attendees a second
+	// cancellation. Before a resend, the event is read: gone or cancelled
+	// means done.
+	req.Recheck = func(ctx context.Context) (bool, error) {
+		ev, err := c.Get(ctx, tok, mailbox, eventID)
+		switch {
+		case errors.Is(err, m365link.ErrNotFound):
+			c.log.LogAttrs(ctx, slog.LevelInfo, "calendar: lost cancel answer; the event is gone", slog.String("mailbox", mailbox), slog.String("event", eventID))
+			return true, nil
+		case err != nil:
+			return false, err
+		}
+		return ev.IsCancelled, nil
+	}
 	if err := c.call(ctx, tok, mailbox, req, nil); err != nil {
 		return classify(op, mailbox, eventID, onEvent, err)
 	}

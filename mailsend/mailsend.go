@@ -168,9 +168,10 @@ type Message struct {
 	// IdempotencyKey makes retries safe: calls with the same key for the
 	// same mailbox deliver one message, whatever failed in between (a
 	// timeout, a 503 after Graph accepted the send, the host's process
-	// dying). Use a key per message the host means to send, e.g. its
-	// outbox row ID; the message of a retry must be the same. Empty still
-	// guards the retries within one call.
+	// dying), also when the retry comes while the first send is still on
+	// its way to Sent Items. Use a key per message the host means to
+	// send, e.g. its outbox row ID; the message of a retry must be the
+	// same. Empty still guards the retries within one call.
 	IdempotencyKey string
 }
 

@@ -67,9 +67,9 @@
 // createReply request on, marked incomplete until the call has added its
 // part, so a lost createReply answer leaves nothing behind. Retrying a
 // call with the same key — after it failed, or from a new process after a
-// crash — therefore delivers one message. Two calls with the same key at
-// the same moment are not guarded: a host sends each key from one place
-// at a time.
+// crash — therefore delivers one message. Calls with the same key at the
+// same moment take turns within a [Sender]; across processes they are not
+// guarded: a host sends each key from one place at a time.
 //
 // What is left open: if Graph accepted a send but the message is in no
 // folder when a retry looks (a transport rule that deletes the copy, or a

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/m365link/m365link"
@@ -85,6 +86,15 @@ func (j *job) users(segs ...string) string {
 // run drives attempts until the message is sent, refused, or the
 // attempts run out.
 func (j *job) run(ctx context.Context) (*Sent, error) {
+	if j.msg.IdempotencyKey != "" {
+		// Two calls with one key at once would both find nothing and
+		// both send.
+		unlock, err := j.s.keys.Lock(ctx, strings.ToLower(j.mailbox)+"\x00"+j.key)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	var last error
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {

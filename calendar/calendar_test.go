@@ -44,12 +44,15 @@ func TestCreateSendsTheMeetingAndReturnsTheEvent(t *testing.T) {
 		TimeZone: "W. Europe Standard Time", IANAZone: "Europe/Berlin", OnlineMeetingProvider: "unknown", Location: "Fjord",
 		Categories: []string{"Vendors"}, Sensitivity: "private", ShowAs: "tentative", LastModified: stored.LastModifiedDateTime,
 		WebLink: "https://outlook.office365.com/owa/?ItemID=" + strings.ReplaceAll(strings.ReplaceAll(ev.ID, "=", "%3D"), "+", "%2B") + "&exvsurl=1&viewmodel=CalendarItem",
-	}, Body: "<p>Terms</p>", BodyHTML: true, IsOrganizer: true, Reminder: 30 * time.Minute, ReminderOn: true}
+	}, Body: "<p>Terms</p>", BodyHTML: true, IsOrganizer: true, Reminder: 30 * time.Minute, ReminderOn: true,
+		TransactionID: stored.TransactionID}
 	assert.Equal(t, want, ev)
 
 	reqs := e.rec.take()
 	require.Equal(t, []string{"POST /users/" + e.alice.ID + "/calendar/events"}, methods(reqs))
 	assert.Equal(t, `IdType="ImmutableId", outlook.timezone="W. Europe Standard Time"`, reqs[0].Prefer)
+	body, tx := withoutCallKey(t, reqs[0].Body)
+	assert.Equal(t, stored.TransactionID, tx)
 	assert.JSONEq(t, `{"subject":"Supply contract","body":{"contentType":"html","content":"<p>Terms</p>"},
 		"location":{"displayName":"Fjord"},
 		"attendees":[{"type":"required","emailAddress":{"name":"Vera Vendor","address":"vera@acme.example"}},
@@ -57,7 +60,7 @@ func TestCreateSendsTheMeetingAndReturnsTheEvent(t *testing.T) {
 		  {"type":"resource","emailAddress":{"name":"Fjord","address":"fjord@contoso.com"}}],
 		"categories":["Vendors"],"sensitivity":"private","showAs":"tentative","isReminderOn":true,"reminderMinutesBeforeStart":30,
 		"start":{"dateTime":"2026-11-24T09:30:00.0000000","timeZone":"W. Europe Standard Time"},
-		"end":{"dateTime":"2026-11-24T10:15:00.0000000","timeZone":"W. Europe Standard Time"},"isAllDay":false}`, reqs[0].Body)
+		"end":{"dateTime":"2026-11-24T10:15:00.0000000","timeZone":"W. Europe Standard Time"},"isAllDay":false}`, body)
 	assert.Equal(t, []fakegraph.MeetingMessage{{Kind: "request", EventID: ev.ID, Subject: "Supply contract",
 		To: []fakegraph.Address{{Name: "Vera Vendor", Address: "vera@acme.example"}, {Address: "bob@contoso.com"}, {Name: "Fjord", Address: "fjord@contoso.com"}}}},
 		e.fake.MeetingMessages(e.alice.ID))
@@ -97,7 +100,9 @@ func TestRetriedCreateAfter503MakesOneEvent(t *testing.T) {
 	require.Len(t, evs, 1)
 	assert.Equal(t, evs[0].ID, ev.ID)
 	assert.Equal(t, "booking-17", ev.Key)
-	assert.Equal(t, map[string]string{"String {3f6c2a9e-8d41-4b7a-9e05-6a1d2c7b4e93} Name m365link.calendar.key": "booking-17"}, evs[0].ExtendedProperties)
+	assert.Equal(t, map[string]string{"String {3f6c2a9e-8d41-4b7a-9e05-6a1d2c7b4e93} Name m365link.calendar.key": "booking-17",
+		"String {3f6c2a9e-8d41-4b7a-9e05-6a1d2c7b4e93} Name m365link.calendar.keyhash": "7bc1eb008d8592a43555277fe69537fb06f4a6a88f96e5bdaa57729649aa1fcd"},
+		evs[0].ExtendedProperties, "the key as given, and its digest that lookups filter on")
 	assert.Equal(t, "m365link-", evs[0].TransactionID[:9])
 	assert.Equal(t, []string{"GET /users/" + e.alice.ID + "/calendar/events", "POST /users/" + e.alice.ID + "/calendar/events",
 		"GET /users/" + e.alice.ID + "/calendar/events"}, methods(e.rec.take()))
@@ -150,9 +155,10 @@ func TestTeamsMeetingHasItsJoinLink(t *testing.T) {
 	assert.Equal(t, "teamsForBusiness", ev.OnlineMeetingProvider)
 	reqs := e.rec.take()
 	assert.Equal(t, []string{"GET /users/" + e.alice.ID + "/calendar", "POST /users/" + e.alice.ID + "/calendar/events"}, methods(reqs))
+	body, _ := withoutCallKey(t, reqs[1].Body)
 	assert.JSONEq(t, `{"subject":"Kick-off","attendees":[{"type":"required","emailAddress":{"name":"Vera Vendor","address":"vera@acme.example"}}],
 		"sensitivity":"normal","showAs":"busy","isOnlineMeeting":true,"onlineMeetingProvider":"teamsForBusiness",
-		"start":{"dateTime":"2026-11-26T15:00:00.0000000","timeZone":"UTC"},"end":{"dateTime":"2026-11-26T16:00:00.0000000","timeZone":"UTC"},"isAllDay":false}`, reqs[1].Body)
+		"start":{"dateTime":"2026-11-26T15:00:00.0000000","timeZone":"UTC"},"end":{"dateTime":"2026-11-26T16:00:00.0000000","timeZone":"UTC"},"isAllDay":false}`, body)
 }
 
 func TestTeamsLinkArrivingLateIsReadAgain(t *testing.T) {

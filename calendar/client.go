@@ -11,6 +11,7 @@ import (
 
 	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/graph"
+	"github.com/m365link/m365link/internal/keylock"
 )
 
 // TokenSource supplies access tokens for the account a call acts as: the
@@ -53,6 +54,7 @@ type Client struct {
 	log  *slog.Logger
 	cfg  Config
 	wait func(ctx context.Context, d time.Duration) error
+	keys keylock.Map // creates with a key, one at a time per key
 }
 
 // New returns a Client for cfg.

@@ -31,9 +31,13 @@
 // changes, so the package guards what would send them twice or to the
 // wrong people: [CreateOptions].Key makes a create idempotent (a retried
 // create after a timeout, a 503 or a crash finds the first one instead of
-// booking another); [Client.Update] sends only what changed and refuses to
-// edit a meeting the mailbox does not organise unless asked
-// ([WriteOptions]); [Client.Cancel] is the organizer's alone.
+// booking another; creates of one key in one process take turns; across
+// processes the host runs a key from one place at a time); a create
+// without a key is still never resent blindly within its call;
+// [Client.Update] sends only what changed and refuses to edit a meeting
+// the mailbox does not organise unless asked ([WriteOptions]);
+// [Client.Cancel] is the organizer's alone, and a cancel whose answer was
+// lost is checked, not sent again.
 //
 // # Time zones
 //

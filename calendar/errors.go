@@ -20,8 +20,11 @@ var (
 	// ErrCalendarNotFound: the mailbox has no such calendar, or its
 	// owner does not share it with the caller at all.
 	ErrCalendarNotFound = errors.New("calendar: calendar not found or not shared")
-	// ErrCalendarReadOnly: the calendar is shared with the caller for
-	// reading only; the owner must share it for editing (or delegate).
+	// ErrCalendarReadOnly: a write to a calendar (create, update, cancel,
+	// delete) was denied: the calendar is shared with the caller for
+	// reading only; the owner must share it for editing (or delegate). A
+	// denied read is not this: it matches [m365link.ErrForbidden] alone
+	// (a missing permission such as MailboxSettings.Read, or a policy).
 	ErrCalendarReadOnly = errors.New("calendar: calendar not shared for writing")
 	// ErrAttendeeLimit: more attendees than Exchange Online allows on one
 	// event ([MaxAttendees]). Nothing was sent.
@@ -133,12 +136,26 @@ func classify(op, mailbox, eventID string, sc scope, err error) error {
 	case errors.Is(ge, m365link.ErrMailboxNotEnabled), errors.Is(ge, m365link.ErrConsentRequired):
 	case ge.StatusCode == http.StatusBadRequest && strings.Contains(lm, "need to be an organizer"):
 		out.Kind = ErrNotOrganizer
-	case ge.StatusCode == http.StatusForbidden && strings.EqualFold(ge.Code, "ErrorAccessDenied") && sc != onTenant:
+	case ge.StatusCode == http.StatusForbidden && strings.EqualFold(ge.Code, "ErrorAccessDenied") &&
+		(sc == onCalendar || sc == onEvent) && writes(ge.Method):
+		// Only a write to a calendar the caller can read means "shared
+		// for reading". A denied read (settings without
+		// MailboxSettings.Read, a schedule, an event) is a permission the
+		// token or the mailbox lacks: the cause's m365link.ErrForbidden.
 		out.Kind = ErrCalendarReadOnly
 	case ge.StatusCode == http.StatusNotFound && sc == onCalendar && !strings.EqualFold(ge.Code, "ErrorInvalidUser"):
 		out.Kind = ErrCalendarNotFound
 	}
 	return out
+}
+
+// writes reports whether an HTTP method changes what it addresses.
+func writes(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
 }
 
 // invalid is a request refused before sending.

@@ -3,9 +3,11 @@ package calendar
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -187,12 +189,38 @@ const eventSelect = "id,changeKey,iCalUId,seriesMasterId,type,subject,bodyPrevie
 	"recurrence,transactionId,lastModifiedDateTime,webLink"
 
 // keyPropertyID is the single-value extended property that holds a
-// create's idempotency key: a GUID of this package's own and a name, the
-// form Graph prefers for custom properties.
+// create's idempotency key as the host gave it, for [Event].Key: a GUID of
+// this package's own and a name, the form Graph prefers for custom
+// properties.
 const keyPropertyID = "String {3f6c2a9e-8d41-4b7a-9e05-6a1d2c7b4e93} Name m365link.calendar.key"
+
+// keyHashPropertyID holds what a create is found by: the key's digest
+// (keyHash), lower-case hex. Graph compares property values without regard
+// to case, so keys that differ only in case ("a0Bx", "A0bx": Salesforce's
+// 15-character IDs do) would all match a filter on the key itself; their
+// digests differ in more than case, so the filter on the digest is exact.
+const keyHashPropertyID = "String {3f6c2a9e-8d41-4b7a-9e05-6a1d2c7b4e93} Name m365link.calendar.keyhash"
+
+// keyHash is the value of keyHashPropertyID for a host's key.
+func keyHash(key string) string {
+	sum := sha256.Sum256([]byte("m365link.calendar.keyhash\x00" + key))
+	return hex.EncodeToString(sum[:])
+}
+
+// callHash is the value of keyHashPropertyID for a create without a key: a
+// random one per call, so that the call itself can look for its event when
+// an answer is lost.
+func callHash() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
 
 // expandKey reads the key property back with an event.
 var expandKey = "singleValueExtendedProperties($filter=id eq '" + keyPropertyID + "')"
+
+// expandKeyHash reads the digest back with the events a lookup finds.
+var expandKeyHash = "singleValueExtendedProperties($filter=id eq '" + keyHashPropertyID + "')"
 
 // CreateOptions adjust [Client.Create].
 type CreateOptions struct {
@@ -202,11 +230,24 @@ type CreateOptions struct {
 	// token's user for editing).
 	CalendarID string
 	// Key makes the create idempotent: the key is stored with the event
-	// (a single-value extended property, and a transactionId derived from
-	// it), and a create with a key the calendar already holds returns that
-	// event instead of making another, whether the first create's answer
-	// was lost to a timeout, a 503 or a crash. Use one key per meeting the
-	// host means to book, such as its own record's ID.
+	// (in single-value extended properties: the key, and its digest that
+	// lookups filter on, exact even where keys differ only in case; and a
+	// transactionId derived from it), and a create with a key the calendar
+	// already holds returns that event instead of making another, whether
+	// the first create's answer was lost to a timeout, a 503 or a crash.
+	// Use one key per meeting the host means to book, such as its own
+	// record's ID.
+	//
+	// Creates with one key are serialised within the [Client]: a second
+	// one waits for the first and then finds its event. Across processes
+	// nothing can serialise them (Graph has no conditional create), so the
+	// host must not run two creates of one key at the same moment from
+	// two processes; one after the other is safe.
+	//
+	// Without a Key, a create is still never sent twice by one call: it
+	// carries a digest of its own, and an attempt whose answer was lost
+	// is looked up by it before anything is sent again. Only a retry by
+	// the host, in a new call, needs the Key.
 	Key string
 }
 
@@ -244,7 +285,8 @@ func transactionID(key string) string {
 //
 // With [CreateOptions].Key the create is idempotent (see there): it looks
 // the key up first, and when an attempt's answer is lost it looks again
-// before sending another. A Teams meeting is checked before anything is
+// before sending another; without one it does the latter by a digest of
+// the call's own. A Teams meeting is checked before anything is
 // sent (the calendar must allow Teams, else [ErrTeamsUnavailable]) and
 // after (the join link must exist: Graph may accept the request and return
 // none; the event is read again [Config].JoinURLChecks times before
@@ -262,9 +304,18 @@ func (c *Client) Create(ctx context.Context, tok TokenSource, mailbox string, m 
 	if err != nil {
 		return nil, err
 	}
+	// Every create carries a digest to find it by: the key's, or one of
+	// this call's own. internal/graph resends a create after a 429 or 503,
+	// which a gateway can answer after Graph made the event; the Recheck
+	// below looks for it first.
+	hash := callHash()
 	if opts.Key != "" {
+		hash = keyHash(opts.Key)
 		body["transactionId"] = transactionID(opts.Key)
-		body["singleValueExtendedProperties"] = []wireExtProp{{ID: keyPropertyID, Value: opts.Key}}
+		body["singleValueExtendedProperties"] = []wireExtProp{{ID: keyPropertyID, Value: opts.Key}, {ID: keyHashPropertyID, Value: hash}}
+	} else {
+		body["transactionId"] = transactionID("\x00call:" + hash)
+		body["singleValueExtendedProperties"] = []wireExtProp{{ID: keyHashPropertyID, Value: hash}}
 	}
 	if m.Teams {
 		if err := c.teamsAllowed(ctx, tok, mailbox, opts.CalendarID); err != nil {
@@ -273,21 +324,28 @@ func (c *Client) Create(ctx context.Context, tok TokenSource, mailbox string, m 
 	}
 	var found *Event
 	if opts.Key != "" {
-		if found, err = c.findByKey(ctx, tok, mailbox, opts.CalendarID, opts.Key); err != nil {
+		unlock, err := c.keys.Lock(ctx, strings.ToLower(mailbox)+"\x00"+opts.CalendarID+"\x00"+hash)
+		if err != nil {
+			return nil, &Error{Op: op, Mailbox: mailbox, Err: err}
+		}
+		defer unlock()
+		if found, err = c.findByHash(ctx, tok, mailbox, opts.CalendarID, hash); err != nil {
 			return nil, err
 		}
 		if found != nil {
+			found.Key = opts.Key
 			c.log.LogAttrs(ctx, slog.LevelInfo, "calendar: create found by its key", slog.String("mailbox", mailbox), slog.String("event", found.ID))
 		}
 	}
 	if found == nil {
 		req := &graph.Request{Method: http.MethodPost, Path: eventsPath(mailbox, opts.CalendarID), Body: body, Header: preferZone(zone)}
-		if opts.Key != "" {
-			req.Recheck = func(ctx context.Context) (bool, error) {
-				var err error
-				found, err = c.findByKey(ctx, tok, mailbox, opts.CalendarID, opts.Key)
-				return found != nil, err
+		req.Recheck = func(ctx context.Context) (bool, error) {
+			var err error
+			found, err = c.findByHash(ctx, tok, mailbox, opts.CalendarID, hash)
+			if found != nil {
+				found.Key = opts.Key
 			}
+			return found != nil, err
 		}
 		var w wireEvent
 		if err := c.call(ctx, tok, mailbox, req, &w); err != nil {
@@ -380,22 +438,30 @@ func (c *Client) FindByKey(ctx context.Context, tok TokenSource, mailbox, calend
 }
 
 func (c *Client) findByKey(ctx context.Context, tok TokenSource, mailbox, calendarID, key string) (*Event, error) {
-	filter := "singleValueExtendedProperties/Any(ep: ep/id eq '" + keyPropertyID + "' and ep/value eq '" + strings.ReplaceAll(key, "'", "''") + "')"
-	req := &graph.Request{Path: eventsPath(mailbox, calendarID), Query: url.Values{
-		"$filter": {filter}, "$select": {eventSelect}, "$expand": {expandKey}, "$top": {"2"}}}
-	var page struct {
-		Value []wireEvent `json:"value"`
+	ev, err := c.findByHash(ctx, tok, mailbox, calendarID, keyHash(key))
+	if ev != nil {
+		ev.Key = key
 	}
-	if err := c.call(ctx, tok, mailbox, req, &page); err != nil {
+	return ev, err
+}
+
+// findByHash finds the event whose keyHashPropertyID is hash. The digest
+// is lower-case hex, so Graph's case-insensitive comparison is exact; the
+// value read back is compared too, when Graph returns it, and every page
+// is read, so no match can hide behind another.
+func (c *Client) findByHash(ctx context.Context, tok TokenSource, mailbox, calendarID, hash string) (*Event, error) {
+	filter := "singleValueExtendedProperties/Any(ep: ep/id eq '" + keyHashPropertyID + "' and ep/value eq '" + hash + "')"
+	req := &graph.Request{Path: eventsPath(mailbox, calendarID), Query: url.Values{
+		"$filter": {filter}, "$select": {eventSelect}, "$expand": {expandKeyHash}}}
+	ws, err := getAll[wireEvent](ctx, c, tok, mailbox, req)
+	if err != nil {
 		return nil, classify("find by key", mailbox, "", onCalendar, err)
 	}
-	for _, w := range page.Value {
-		ev := w.vocab()
-		// Graph compares values without regard to case; keys are exact.
-		if ev.Key == key || ev.Key == "" {
-			ev.Key = key
-			return ev, nil
+	for i := range ws {
+		if got, ok := ws[i].property(keyHashPropertyID); ok && got != hash {
+			continue
 		}
+		return ws[i].vocab(), nil
 	}
 	return nil, nil
 }
@@ -521,7 +587,9 @@ func diff(was, now map[string]any) map[string]any {
 }
 
 // Cancel cancels a meeting the mailbox organises, sending comment to the
-// attendees, and removes it from the calendar. For a meeting someone else
+// attendees, and removes it from the calendar. When the answer to the
+// cancel is lost (a 503, a dropped connection), the event is read before
+// anything is sent again: gone or cancelled is success. For a meeting someone else
 // organises it returns [ErrNotOrganizer] without sending anything: only
 // the organizer can cancel (decline it instead, in Outlook).
 //
@@ -538,6 +606,22 @@ func (c *Client) Cancel(ctx context.Context, tok TokenSource, mailbox, eventID, 
 	}
 	req := &graph.Request{Method: http.MethodPost, Path: graph.Path("users", mailbox, "events", eventID, "cancel"),
 		Body: map[string]string{"comment": comment}}
+	// A cancel whose 202 was lost (a 503 a gateway sends after Graph
+	// cancelled) is not sent again blindly: the second one would find no
+	// event and report a failure, or send the attendees a second
+	// cancellation. Before a resend, the event is read: gone or cancelled
+	// means done.
+	req.Recheck = func(ctx context.Context) (bool, error) {
+		ev, err := c.Get(ctx, tok, mailbox, eventID)
+		switch {
+		case errors.Is(err, m365link.ErrNotFound):
+			c.log.LogAttrs(ctx, slog.LevelInfo, "calendar: lost cancel answer; the event is gone", slog.String("mailbox", mailbox), slog.String("event", eventID))
+			return true, nil
+		case err != nil:
+			return false, err
+		}
+		return ev.IsCancelled, nil
+	}
 	if err := c.call(ctx, tok, mailbox, req, nil); err != nil {
 		return classify(op, mailbox, eventID, onEvent, err)
 	}

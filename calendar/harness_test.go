@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/m365link/m365link"
@@ -118,4 +120,34 @@ func berlin(t *testing.T) *time.Location {
 	loc, err := time.LoadLocation("Europe/Berlin")
 	require.NoError(t, err)
 	return loc
+}
+
+// callHashRE and txIDRE match what a create without a Key carries to be found by after a
+// lost answer: a random digest in the key-hash property, and a
+// transactionId derived from it.
+var (
+	callHashRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	txIDRE     = regexp.MustCompile(`^m365link-[0-9a-f]{32}$`)
+)
+
+// withoutCallKey checks the call's own digest and transactionId on a
+// keyless create's body and returns the body without them, and the
+// transactionId.
+func withoutCallKey(t *testing.T, body string) (string, string) {
+	t.Helper()
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(body), &m))
+	var props []struct{ ID, Value string }
+	require.NoError(t, json.Unmarshal(m["singleValueExtendedProperties"], &props))
+	require.Len(t, props, 1)
+	assert.Equal(t, "String {3f6c2a9e-8d41-4b7a-9e05-6a1d2c7b4e93} Name m365link.calendar.keyhash", props[0].ID)
+	assert.Regexp(t, callHashRE, props[0].Value)
+	var tx string
+	require.NoError(t, json.Unmarshal(m["transactionId"], &tx))
+	assert.Regexp(t, txIDRE, tx)
+	delete(m, "singleValueExtendedProperties")
+	delete(m, "transactionId")
+	rest, err := json.Marshal(m)
+	require.NoError(t, err)
+	return string(rest), tx
 }

@@ -80,7 +80,7 @@ func (m *Meeting) wire(op, mailbox string) (map[string]any, string, error) {
 		if !m.StartDate.In(time.UTC).Before(end.In(time.UTC)) {
 			return bad("EndDate %s is not after StartDate %s", end, m.StartDate)
 		}
-		out["start"], out["end"] = z.wireTime(m.StartDate.In(z.loc)), z.wireTime(end.In(z.loc))
+		out["start"], out["end"] = z.wireDate(m.StartDate), z.wireDate(end)
 		first = m.StartDate
 	} else {
 		if m.Start.IsZero() || m.End.IsZero() {

@@ -127,6 +127,16 @@ func (n *lenientInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// property returns the value of the extended property id, as read back.
+func (w *wireEvent) property(id string) (string, bool) {
+	for _, p := range w.ExtendedProperties {
+		if strings.EqualFold(p.ID, id) {
+			return p.Value, true
+		}
+	}
+	return "", false
+}
+
 // vocab converts an event as read into the package's Event.
 func (w *wireEvent) vocab() *Event {
 	start, _ := w.Start.Instant()
@@ -185,7 +195,10 @@ func (w *wireEvent) vocab() *Event {
 }
 
 // allDayDate is the day an all-day event's start or end falls on: its
-// midnight read in the event's own zone, else the date written.
+// midnight read in the event's own zone, else the date written. The
+// instant is read to the nearest midnight: a day whose midnight falls in a
+// daylight-saving gap starts at 01:00 (or is stored as 23:00 the day
+// before), and is still that day.
 func allDayDate(d wireDTZ, zoneName string) m365link.Date {
 	at, ok := d.Instant()
 	if !ok || at.IsZero() {
@@ -193,7 +206,7 @@ func allDayDate(d wireDTZ, zoneName string) m365link.Date {
 	}
 	if loc, ok := tz.Location(zoneName); ok {
 		if _, known := tz.Location(d.TimeZone); known || d.TimeZone == "" || strings.EqualFold(d.TimeZone, "UTC") {
-			return m365link.DateOf(at.In(loc))
+			return m365link.DateOf(at.In(loc).Add(12 * time.Hour))
 		}
 	}
 	if len(d.DateTime) >= len(time.DateOnly) {

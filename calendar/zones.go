@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/internal/graph"
 	"github.com/m365link/m365link/internal/tz"
 )
@@ -67,6 +68,14 @@ func resolveZone(name string, t time.Time) (zone, bool, error) {
 // wireTime renders t as Graph's dateTimeTimeZone in z.
 func (z zone) wireTime(t time.Time) wireDTZ {
 	return wireDTZ{DateTime: t.In(z.loc).Format("2006-01-02T15:04:05.0000000"), TimeZone: z.wire}
+}
+
+// wireDate renders the midnight that starts d in the zone, as written:
+// not through time.Date in z.loc, which moves a midnight that falls in a
+// daylight-saving gap (Santiago, Beirut, Cairo, Havana) to 23:00 the day
+// before or 01:00, where Graph wants midnight for an all-day event.
+func (z zone) wireDate(d m365link.Date) wireDTZ {
+	return wireDTZ{DateTime: d.String() + "T00:00:00.0000000", TimeZone: z.wire}
 }
 
 // MailboxSettings are the settings of a mailbox that meetings depend on.

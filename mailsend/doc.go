@@ -54,19 +54,30 @@
 // that carries the host's [Message].IdempotencyKey (a digest of it) in a
 // single-value extended property, then sent. Before creating anything, a
 // call looks the key up in Sent Items (found: the message already went
-// out; the call returns it with Sent.Replayed set) and in Drafts (found:
-// an earlier attempt stopped before sending; the call completes and sends
-// that draft). Steps that create or send are never resent blindly: after
-// a 503, a timeout or a dropped connection the call looks again. A draft
-// can be sent only once, as the send moves it to Sent Items. Retrying a
+// out; the call returns it with Sent.Replayed set), then in every folder
+// (a draft in Drafts: an earlier attempt stopped before sending, and the
+// call completes and sends that draft; the message anywhere else but
+// Deleted Items: it was sent and is on its way, as Graph's 202 only hands
+// it to transport, which takes it out of Drafts at once and files the
+// copy in Sent Items later; the call waits up to [Config].Settle for the
+// copy and returns it as a replay). Steps that create or send are never
+// resent blindly: after a 503, a timeout or a dropped connection the call
+// looks again. A draft can be sent only once, as the send moves it out of
+// Drafts. A reply's or forward's draft carries the key from the
+// createReply request on, marked incomplete until the call has added its
+// part, so a lost createReply answer leaves nothing behind. Retrying a
 // call with the same key — after it failed, or from a new process after a
-// crash — therefore delivers one message. Two calls with the same key at
-// the same moment are not guarded: a host sends each key from one place
-// at a time.
+// crash — therefore delivers one message. Calls with the same key at the
+// same moment take turns within a [Sender]; across processes they are not
+// guarded: a host sends each key from one place at a time.
 //
-// What is left open: if Graph accepted a send but the copy never reaches
-// Sent Items (a transport rule that deletes it), a retry cannot find it.
-// A call that cannot tell returns [ErrOutcomeUnknown] rather than guess.
+// What is left open: if Graph accepted a send but the message is in no
+// folder when a retry looks (a transport rule that deletes the copy, or a
+// moment between transport dropping it from the Outbox and filing the
+// copy, if Exchange has one), a retry cannot find it. Graph does not say
+// whether createReply keeps extended properties given in its message
+// (GRAPH.md: "any writeable properties"); the fake does. A call that
+// cannot tell returns [ErrOutcomeUnknown] rather than guess.
 //
 // Every request goes through the shared graphclient.Client: the
 // per-mailbox limiter, Retry-After, Prefer: IdType="ImmutableId" (IDs

@@ -138,7 +138,7 @@ func TestCrashAtEveryStepThenRetry(t *testing.T) {
 	}
 	require.Equal(t, []string{
 		"GET /users/{id}/mailFolders/{id}/messages",
-		"GET /users/{id}/mailFolders/{id}/messages",
+		"GET /users/{id}/messages",
 		"POST /users/{id}/messages",
 		"POST /users/{id}/messages/{id}/attachments/createuploadsession", // the fake lower-cases action names
 		"POST /users/{id}/messages/{id}/send",
@@ -174,4 +174,23 @@ func TestOutcomeUnknownWhenLookupsKeepFailing(t *testing.T) {
 	require.ErrorIs(t, err, mailsend.ErrOutcomeUnknown)
 	assert.ErrorIs(t, err, m365link.ErrUnavailable)
 	assert.Len(t, e.fg.Deliveries(), 1)
+}
+
+// A draft discarded after a refused send lies in Deleted Items with its
+// key: the lookup across folders must not take it for a message in
+// transit. The retry, once the cause is fixed, sends.
+func TestRetryAfterARefusedSendSends(t *testing.T) {
+	e := newEnv(t)
+	e.fg.SetSendAllowed(func(string, *http.Request) bool { return false })
+	msg := &mailsend.Message{Subject: "PO 4711", To: []m365link.EmailAddress{ann}, IdempotencyKey: "outbox/9"}
+	_, err := e.sender(t).Send(t.Context(), e.ts, e.alice.ID, msg)
+	require.ErrorIs(t, err, mailsend.ErrAccessDenied)
+	require.Equal(t, 1, e.folderCount(t, e.alice.ID, "deleteditems"), "the refused draft was discarded")
+
+	e.fg.SetSendAllowed(nil)
+	sent, err := e.sender(t).Send(t.Context(), e.ts, e.alice.ID, msg)
+	require.NoError(t, err)
+	d := e.fg.Deliveries()
+	require.Len(t, d, 1)
+	assert.Equal(t, sentOf(t, e, d[0], false), sent)
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/m365link/m365link"
@@ -16,9 +17,32 @@ import (
 // that a retry — within the call, or by a new process after a crash —
 // picks up where the last one stopped and never sends twice:
 //
-//	look up the key: in Sent Items → done (the message went out)
-//	                 in Drafts     → complete its attachments, send it
-//	                 nowhere       → create the draft (with the key), attach, send
+//	look up the key: in Sent Items         → done (the message went out)
+//	                 in Drafts, a draft    → complete its attachments, send it
+//	                 elsewhere, not a draft
+//	                 or a draft outside
+//	                 Drafts and Deleted
+//	                 Items (the Outbox)    → in transit: it went out; wait for
+//	                                          its copy in Sent Items
+//	                 nowhere               → create the draft (with the key), attach, send
+//
+// The second lookup searches every folder (GET /users/{id}/messages with the
+// key's $filter), not only Drafts: Graph's 202 to a send only hands the
+// draft to transport, which takes it out of Drafts at once and puts the
+// copy in Sent Items later (GRAPH.md, Mail sending). A retry that came
+// in between — a new process after a crash, the host's outbox worker —
+// and looked only in Sent Items and Drafts found nothing and sent the
+// message again. Searching every folder finds the message wherever it is
+// on its way (the Outbox, or Sent Items under a rule's move) in the same
+// one request the Drafts lookup cost. A draft discarded after a refused
+// send sits in Deleted Items and does not count.
+//
+// A reply or forward is made by createReply (or createReplyAll,
+// createForward) and then completed by a PATCH. The key goes on the draft
+// in the createReply request itself, marked incomplete; the PATCH sets the
+// complete key. So a createReply whose answer was lost leaves a draft a
+// retry finds (by the incomplete key, in Drafts) and completes, instead of
+// a stray keyless draft in the user's Drafts.
 //
 // Steps that create or send are made once (graph.Request.Once): when one
 // fails without saying whether Graph acted (a 503, a timeout, a dropped
@@ -46,6 +70,9 @@ type job struct {
 	// accepted is set when Graph answered the send 202.
 	accepted bool
 	draft    *wireMessage // the draft this call made or found
+	// transit is the message found on its way out (sent by an earlier
+	// call whose copy is not yet in Sent Items).
+	transit *wireMessage
 }
 
 func (j *job) req(method, path string) *graph.Request {
@@ -59,6 +86,15 @@ func (j *job) users(segs ...string) string {
 // run drives attempts until the message is sent, refused, or the
 // attempts run out.
 func (j *job) run(ctx context.Context) (*Sent, error) {
+	if j.msg.IdempotencyKey != "" {
+		// Two calls with one key at once would both find nothing and
+		// both send.
+		unlock, err := j.s.keys.Lock(ctx, strings.ToLower(j.mailbox)+"\x00"+j.key)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	var last error
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {
@@ -84,25 +120,37 @@ func (j *job) run(ctx context.Context) (*Sent, error) {
 // attempt makes one pass of the state machine; again says its failure
 // left the outcome open and the next pass must look before acting.
 func (j *job) attempt(ctx context.Context) (_ *Sent, _ error, again bool) {
-	sent, draft, err := j.lookup(ctx)
+	f, err := j.lookup(ctx)
 	if err != nil {
 		return nil, wrap("find by key", err), uncertain(err)
 	}
-	if sent != nil {
-		sent.Replayed = !j.mayHaveSent
-		return sent, nil, false
+	if f.sent != nil {
+		f.sent.Replayed = !j.mayHaveSent
+		return f.sent, nil, false
 	}
+	if f.transit != nil {
+		// Sent by an earlier call (or this one), not yet in Sent Items.
+		j.transit = f.transit
+		return j.settle(ctx)
+	}
+	draft := f.draft
 	if draft == nil && j.mayHaveSent {
 		// This call's draft is gone: the send went through, and its copy
 		// is on its way to Sent Items.
 		return j.settle(ctx)
 	}
 	var present map[string]int
-	if draft == nil {
+	switch {
+	case draft == nil && f.incomplete != nil:
+		if draft, err = j.complete(ctx, f.incomplete); err != nil {
+			return nil, err, uncertain(err)
+		}
+		present = map[string]int{}
+	case draft == nil:
 		if draft, present, err = j.create(ctx); err != nil {
 			return nil, err, uncertain(err)
 		}
-	} else if len(j.msg.Attachments) > 0 {
+	case len(j.msg.Attachments) > 0:
 		if present, err = j.attachmentNames(ctx, draft.ID); err != nil {
 			return nil, wrap("list attachments", err), uncertain(err) || gone(err)
 		}
@@ -133,25 +181,101 @@ func (j *job) attempt(ctx context.Context) (_ *Sent, _ error, again bool) {
 	return nil, classify("send", j.mailbox, err), false
 }
 
-// lookup finds the message by its key: sent (in Sent Items) or a draft.
-func (j *job) lookup(ctx context.Context) (sent *Sent, draft *wireMessage, err error) {
-	if sent, err = j.findSent(ctx); err != nil || sent != nil {
-		return sent, nil, err
+// found is what a lookup by key found; at most one field is set, apart
+// from incomplete.
+type found struct {
+	sent    *Sent        // the copy in Sent Items
+	transit *wireMessage // the message on its way out, elsewhere
+	draft   *wireMessage // a complete draft in Drafts
+	// incomplete is a reply or forward draft whose createReply answer was
+	// lost before it was completed.
+	incomplete *wireMessage
+}
+
+// lookup finds the message by its key: in Sent Items, then in every
+// folder (see the state machine above).
+func (j *job) lookup(ctx context.Context) (found, error) {
+	var f found
+	var err error
+	if f.sent, err = j.findSent(ctx); err != nil || f.sent != nil {
+		return f, err
 	}
-	list, err := j.find(ctx, "drafts")
-	if err != nil {
-		return nil, nil, err
+	r := j.req(http.MethodGet, j.users("messages"))
+	r.Query = url.Values{"$filter": {keyFilter(j.key)}, "$select": {lookupSelect + ",parentFolderId"}, "$top": {"10"}}
+	var all wireList
+	if err := j.s.gc.JSON(ctx, r, &all); err != nil {
+		return f, err
 	}
-	for i := range list {
-		if list[i].IsDraft {
-			return nil, &list[i], nil
+	var drafts []*wireMessage
+	for i := range all.Value {
+		m := &all.Value[i]
+		if !m.IsDraft {
+			f.transit = m
+			return f, nil
+		}
+		drafts = append(drafts, m)
+	}
+	if len(drafts) > 0 {
+		// A draft in Drafts is not sent yet; one in Deleted Items was
+		// discarded; one elsewhere (the Outbox) was handed to transport.
+		ids, err := j.folderIDs(ctx, "drafts", "deleteditems")
+		if err != nil {
+			return f, err
+		}
+		for _, m := range drafts {
+			switch m.ParentFolderID {
+			case ids[0]:
+				if f.draft == nil {
+					f.draft = m
+				}
+			case ids[1]:
+			default:
+				f.transit = m
+				return f, nil
+			}
+		}
+		if f.draft != nil {
+			return f, nil
 		}
 	}
-	return nil, nil, nil
+	if j.action != "send" {
+		list, err := j.find(ctx, "drafts", incompleteKey(j.key), replySelect)
+		if err != nil {
+			return f, err
+		}
+		for i := range list {
+			if !list[i].IsDraft {
+				continue
+			}
+			if f.incomplete == nil {
+				f.incomplete = &list[i]
+			} else {
+				j.discard(ctx, list[i].ID) // a second lost createReply's draft
+			}
+		}
+	}
+	return f, nil
+}
+
+// folderIDs reads the IDs of well-known folders.
+func (j *job) folderIDs(ctx context.Context, names ...string) ([]string, error) {
+	out := make([]string, len(names))
+	for i, n := range names {
+		r := j.req(http.MethodGet, j.users("mailFolders", n))
+		r.Query = url.Values{"$select": {"id"}}
+		var f struct {
+			ID string `json:"id"`
+		}
+		if err := j.s.gc.JSON(ctx, r, &f); err != nil {
+			return nil, err
+		}
+		out[i] = f.ID
+	}
+	return out, nil
 }
 
 func (j *job) findSent(ctx context.Context) (*Sent, error) {
-	list, err := j.find(ctx, "sentitems")
+	list, err := j.find(ctx, "sentitems", j.key, lookupSelect)
 	if err != nil {
 		return nil, err
 	}
@@ -163,9 +287,10 @@ func (j *job) findSent(ctx context.Context) (*Sent, error) {
 	return nil, nil
 }
 
-func (j *job) find(ctx context.Context, folder string) ([]wireMessage, error) {
+// find lists the messages of a folder whose key property is value.
+func (j *job) find(ctx context.Context, folder, value, sel string) ([]wireMessage, error) {
 	r := j.req(http.MethodGet, j.users("mailFolders", folder, "messages"))
-	r.Query = url.Values{"$filter": {j.keyFilter()}, "$select": {lookupSelect}, "$top": {"5"}}
+	r.Query = url.Values{"$filter": {keyFilter(value)}, "$select": {sel}, "$top": {"5"}}
 	var out wireList
 	if err := j.s.gc.JSON(ctx, r, &out); err != nil {
 		return nil, err
@@ -182,6 +307,7 @@ func (j *job) settle(ctx context.Context) (*Sent, error, bool) {
 			return nil, wrap("find sent copy", err), false
 		}
 		if sent != nil {
+			sent.Replayed = !j.mayHaveSent
 			return sent, nil, false
 		}
 		if !time.Now().Add(j.s.cfg.PollInterval).Before(deadline) {
@@ -194,6 +320,11 @@ func (j *job) settle(ctx context.Context) (*Sent, error, bool) {
 	if j.accepted && j.draft != nil {
 		// Graph accepted the send; only its copy is late (or not kept).
 		return &Sent{InternetMessageID: j.draft.InternetMessageID, ConversationID: j.draft.ConversationID}, nil, false
+	}
+	if j.transit != nil {
+		// The message was found on its way out; its copy is late.
+		return &Sent{InternetMessageID: j.transit.InternetMessageID, ConversationID: j.transit.ConversationID,
+			Replayed: !j.mayHaveSent}, nil, false
 	}
 	return nil, &Error{Kind: ErrOutcomeUnknown, Op: j.action, Mailbox: j.mailbox,
 		Detail: "the draft is gone but no copy reached Sent Items within " + j.s.cfg.Settle.String()}, false
@@ -228,12 +359,29 @@ func (j *job) create(ctx context.Context) (*wireMessage, map[string]int, error) 
 		return &out, present, nil
 	}
 
+	// The draft is made with its key marked incomplete (createReply takes
+	// a message of properties to set), so that one whose answer is lost
+	// is found and completed by the next attempt, not left behind.
 	r := j.req(http.MethodPost, j.users("messages", j.original, j.action))
-	r.Body, r.Once = struct{}{}, true
+	r.Body = wireCreateReply{Message: &wireDraft{SingleValueExtendedProperties: []wireProp{{ID: keyPropertyID, Value: incompleteKey(j.key)}}}}
+	r.Once = true
 	var made wireMessage
 	if err := j.s.gc.JSON(ctx, r, &made); err != nil {
 		return nil, nil, classify(j.action, j.mailbox, err)
 	}
+	out, err := j.complete(ctx, &made)
+	if err != nil {
+		return nil, nil, err
+	}
+	// A forward's draft carries the original's attachments: only ours
+	// count as present, and none is yet.
+	return out, map[string]int{}, nil
+}
+
+// complete adds the host's part and the complete key to a reply or
+// forward draft as createReply made it.
+func (j *job) complete(ctx context.Context, made *wireMessage) (*wireMessage, error) {
+	m := j.msg
 	d := wireDraft{Subject: m.Subject}
 	body := replyBody(m.Body, m.BodyType, made.Body)
 	d.Body = &body
@@ -251,11 +399,9 @@ func (j *job) create(ctx context.Context) (*wireMessage, map[string]int, error) 
 		if !uncertain(err) {
 			j.discard(ctx, made.ID)
 		}
-		return nil, nil, classify("complete "+j.action+" draft", j.mailbox, err)
+		return nil, classify("complete "+j.action+" draft", j.mailbox, err)
 	}
-	// A forward's draft carries the original's attachments: only ours
-	// count as present, and none is yet.
-	return &out, map[string]int{}, nil
+	return &out, nil
 }
 
 // attachmentNames counts the attachments on a draft found by its key, by

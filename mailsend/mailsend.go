@@ -14,6 +14,7 @@ import (
 	"github.com/m365link/m365link"
 	"github.com/m365link/m365link/graphclient"
 	"github.com/m365link/m365link/internal/graph"
+	"github.com/m365link/m365link/internal/keylock"
 )
 
 // Size limits Graph sets on attachments.
@@ -64,9 +65,10 @@ type Config struct {
 // Sender sends, replies and forwards mail through Microsoft Graph. It is
 // safe for concurrent use; make one per process and share it.
 type Sender struct {
-	gc  *graph.Client
-	cfg Config
-	log *slog.Logger
+	gc   *graph.Client
+	cfg  Config
+	log  *slog.Logger
+	keys keylock.Map // calls with an IdempotencyKey, one at a time per key
 }
 
 // New returns a Sender for cfg, or an error naming every bad field.
@@ -168,9 +170,15 @@ type Message struct {
 	// IdempotencyKey makes retries safe: calls with the same key for the
 	// same mailbox deliver one message, whatever failed in between (a
 	// timeout, a 503 after Graph accepted the send, the host's process
-	// dying). Use a key per message the host means to send, e.g. its
-	// outbox row ID; the message of a retry must be the same. Empty still
-	// guards the retries within one call.
+	// dying), also when the retry comes while the first send is still on
+	// its way to Sent Items. Use a key per message the host means to
+	// send, e.g. its outbox row ID; the message of a retry must be the
+	// same. Empty still guards the retries within one call.
+	//
+	// Calls with one key are serialised within the [Sender]: a second
+	// one waits for the first, then finds its message. Across processes
+	// nothing serialises them, so a host must not run one key from two
+	// processes at the same moment; one after the other is safe.
 	IdempotencyKey string
 }
 

@@ -58,7 +58,7 @@ func TestSendNewMessage(t *testing.T) {
 
 	assert.Equal(t, []string{
 		"GET /users/{id}/mailFolders/{id}/messages", // Sent Items by key
-		"GET /users/{id}/mailFolders/{id}/messages", // Drafts by key
+		"GET /users/{id}/messages",                  // every folder by key: a draft, or a message in transit
 		"POST /users/{id}/messages",                 // the draft, attachments inside
 		"POST /users/{id}/messages/{id}/send",
 		"GET /users/{id}/mailFolders/{id}/messages", // the sent copy

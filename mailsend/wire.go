@@ -60,9 +60,16 @@ type wireDraft struct {
 	Attachments                   []wireAttachment `json:"attachments,omitempty"`
 }
 
+// wireCreateReply is the body of createReply, createReplyAll and
+// createForward: the properties to set on the draft.
+type wireCreateReply struct {
+	Message *wireDraft `json:"message,omitempty"`
+}
+
 // wireMessage is what sending reads back of a message.
 type wireMessage struct {
 	ID                string          `json:"id"`
+	ParentFolderID    string          `json:"parentFolderId"`
 	IsDraft           bool            `json:"isDraft"`
 	InternetMessageID string          `json:"internetMessageId"`
 	ConversationID    string          `json:"conversationId"`
@@ -74,6 +81,10 @@ type wireMessage struct {
 
 // lookupSelect is what a lookup by key asks for.
 const lookupSelect = "id,isDraft,internetMessageId,conversationId,sentDateTime"
+
+// replySelect is what a lookup of an incomplete reply draft asks for:
+// what completing it needs.
+const replySelect = lookupSelect + ",body,toRecipients,ccRecipients"
 
 type wireList struct {
 	Value []wireMessage `json:"value"`
@@ -186,8 +197,14 @@ func indexFold(s, sub string) int {
 	return -1
 }
 
-// keyFilter finds messages by the idempotency key, in OData's syntax (the
-// value is hex, so it needs no quoting).
-func (j *job) keyFilter() string {
-	return "singleValueExtendedProperties/Any(ep: ep/id eq '" + keyPropertyID + "' and ep/value eq '" + j.key + "')"
+// keyFilter finds messages whose key property is value, in OData's syntax
+// (the value is hex, or incompleteKey's, so it needs no quoting).
+func keyFilter(value string) string {
+	return "singleValueExtendedProperties/Any(ep: ep/id eq '" + keyPropertyID + "' and ep/value eq '" + value + "')"
+}
+
+// incompleteKey is the key property of a reply or forward draft between
+// createReply and the PATCH that completes it.
+func incompleteKey(key string) string {
+	return "incomplete-" + key
 }

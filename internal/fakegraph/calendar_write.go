@@ -24,8 +24,9 @@ import (
 //   - GET /users/{id}/calendar, and the event lists /users/{id}/events,
 //     /users/{id}/calendar/events and /users/{id}/calendars/{id}/events
 //     with $filter=singleValueExtendedProperties/Any(ep: ep/id eq '…' and
-//     ep/value eq '…'), the one filter the fake knows; GET of one event
-//     with $expand=singleValueExtendedProperties($filter=id eq '…');
+//     ep/value eq '…'), the one filter the fake knows; these lists and
+//     GET of one event take $expand=singleValueExtendedProperties($filter=id
+//     eq '…');
 //   - GET /users/{id}/events/{id}/instances?startDateTime&endDateTime.
 //
 // The organizer sends meeting messages (invitations, updates,
@@ -441,13 +442,16 @@ func (s *Server) applyEventJSON(rc *reqCtx, e *Event, body map[string]json.RawMe
 		if end.Before(start) {
 			return s.invalid(rc, "The end of an event can't be earlier than its start.")
 		}
-		e.Start, e.End, e.TimeZone = start.UTC(), end.UTC(), st.TimeZone
 		if e.IsAllDay {
-			ls, le := start.In(sloc), end.In(sloc)
-			if !isMidnight(ls) || !isMidnight(le) || !ls.Before(le) {
+			// Midnight as written: on a day whose midnight falls in a
+			// daylight-saving gap (Santiago, Beirut) no instant has that
+			// wall time, and the day starts when the gap ends.
+			if !wallMidnight(st.DateTime) || !wallMidnight(en.DateTime) || !start.Before(end) {
 				return s.invalid(rc, "Your request can't be completed. If the event is an all-day event, its start and end must be at midnight.")
 			}
+			start, end = dayStart(start, st.DateTime, sloc), dayStart(end, en.DateTime, sloc)
 		}
+		e.Start, e.End, e.TimeZone = start.UTC(), end.UTC(), st.TimeZone
 	}
 	if v, ok := body["recurrence"]; ok {
 		if string(v) == "null" {
@@ -480,8 +484,34 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-func isMidnight(t time.Time) bool {
-	return t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0
+// wallMidnight reports whether a dateTime as sent ("2026-09-06T00:00:00.0000000")
+// says midnight.
+func wallMidnight(dt string) bool {
+	_, clock, ok := strings.Cut(dt, "T")
+	if !ok || !strings.HasPrefix(clock, "00:00:00") {
+		return false
+	}
+	frac := clock[len("00:00:00"):]
+	return frac == "" || frac[0] == '.' && strings.Trim(frac[1:], "0") == ""
+}
+
+// dayStart is the first instant of the day dt names in loc: t (its
+// midnight as time.ParseInLocation read it) unless that midnight falls in a
+// daylight-saving gap, which Go moves to a wall time of the day before or
+// after; then the instant the gap ends.
+func dayStart(t time.Time, dt string, loc *time.Location) time.Time {
+	day := dt[:min(len(dt), len(time.DateOnly))]
+	if lt := t.In(loc); lt.Format(time.DateOnly) != day {
+		if _, end := t.ZoneBounds(); !end.IsZero() {
+			return end
+		}
+	}
+	if lt := t.In(loc); lt.Hour() != 0 || lt.Minute() != 0 {
+		if start, _ := t.ZoneBounds(); !start.IsZero() && start.In(loc).Format(time.DateOnly) == day {
+			return start
+		}
+	}
+	return t
 }
 
 // parseDateTimeTZ reads a dateTimeTimeZone a client sent: a local time
@@ -657,7 +687,11 @@ func (f *extFilter) match(e *Event) bool {
 // (not occurrences), oldest start first.
 func (s *Server) listEvents(rc *reqCtx) *result {
 	var filter *extFilter
+	var expand string
 	check := func() (res *result) {
+		if expand, res = s.parseExpand(rc); res != nil {
+			return res
+		}
 		filter, res = s.parseExtFilter(rc)
 		return res
 	}
@@ -685,8 +719,12 @@ func (s *Server) listEvents(rc *reqCtx) *result {
 			return strings.Compare(a.ID, b.ID)
 		})
 		path := keyed("users", mb.userID) + "/events"
-		return itemPage[Event]{items: evs, context: path, path: path,
-			opts: []string{"$select", rc.opt("select"), "$filter", rc.opt("filter")}}, nil
+		p := itemPage[Event]{items: evs, context: path, path: path,
+			opts: []string{"$select", rc.opt("select"), "$filter", rc.opt("filter"), "$expand", rc.opt("expand")}}
+		if expand != "" {
+			p.extra = func(b []byte, e *Event) []byte { return appendExpanded(b, e, expand) }
+		}
+		return p, nil
 	})
 }
 

@@ -223,6 +223,9 @@ type itemPage[T any] struct {
 	path    string   // where a next link points
 	opts    []string // the query options a next link repeats before $top and $skip
 	count   bool     // render @odata.count
+	// extra, when set, adds to each rendered item what its query expanded;
+	// it gets the buffer ending with the item's closing brace.
+	extra func(b []byte, x *T) []byte
 }
 
 // renderPage renders the page pg of p's items, and a next link when more
@@ -237,6 +240,9 @@ func renderPage[T any](s *Server, rc *reqCtx, sc *schema[T], sel []int, pg pagin
 	for _, x := range rest[:min(pg.size, len(rest))] {
 		l.next()
 		l.b = sc.object(l.b, false, x, sel, rctx)
+		if p.extra != nil {
+			l.b = p.extra(l.b, x)
+		}
 	}
 	link := ""
 	if len(rest) > pg.size {

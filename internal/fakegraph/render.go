@@ -618,26 +618,6 @@ func lastWords(s string) string {
 	return ""
 }
 
-// windowsZones maps the Windows zone names hosts commonly send in
-// Prefer: outlook.timezone to IANA locations; IANA names work directly.
-var windowsZones = map[string]string{
-	"utc":                            "UTC",
-	"pacific standard time":          "America/Los_Angeles",
-	"mountain standard time":         "America/Denver",
-	"central standard time":          "America/Chicago",
-	"eastern standard time":          "America/New_York",
-	"gmt standard time":              "Europe/London",
-	"w. europe standard time":        "Europe/Berlin",
-	"romance standard time":          "Europe/Paris",
-	"central europe standard time":   "Europe/Budapest",
-	"central european standard time": "Europe/Warsaw",
-	"aus eastern standard time":      "Australia/Sydney",
-	"tokyo standard time":            "Asia/Tokyo",
-	"india standard time":            "Asia/Kolkata",
-	"china standard time":            "Asia/Shanghai",
-	"singapore standard time":        "Asia/Singapore",
-}
-
 // zoneFor resolves a Prefer: outlook.timezone value; unknown names fall
 // back to UTC.
 func zoneFor(name string) (*time.Location, string) {
@@ -645,7 +625,10 @@ func zoneFor(name string) (*time.Location, string) {
 		return nil, ""
 	}
 	iana, ok := windowsZones[strings.ToLower(name)]
-	if !ok {
+	switch {
+	case strings.EqualFold(name, "UTC"):
+		iana = "UTC"
+	case !ok:
 		iana = name
 	}
 	loc, err := time.LoadLocation(iana)

@@ -113,8 +113,10 @@ func TestRetriedCreateAfter503MakesOneEvent(t *testing.T) {
 // crash, find the first one by key.
 func TestRetriedCreateAfterTimeoutOrCrashMakesOneEvent(t *testing.T) {
 	e := newEnv(t, graphclient.Retry{MaxAttempts: 1})
-	e.fake.Inject(fakegraph.Fault{Route: "/calendar/events", Kind: fakegraph.Latency, Delay: 200 * time.Millisecond, Times: 1, Skip: 1})
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	// The POST is held 2 s and the caller gives up after 1 s: room for the
+	// lookup before it even on a loaded machine.
+	e.fake.Inject(fakegraph.Fault{Route: "/calendar/events", Kind: fakegraph.Latency, Delay: 2 * time.Second, Times: 1, Skip: 1})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	_, err := createCtx(ctx, e, "booking-18")
 	cancel()
 	require.ErrorIs(t, err, context.DeadlineExceeded)

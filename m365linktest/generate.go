@@ -23,7 +23,13 @@ type Spec struct {
 	EventsPerMailbox int
 	// ContactsPerMailbox are vendor contacts in each mailbox's contacts.
 	ContactsPerMailbox int
-	// Vendors are the companies the users trade with.
+	// NewslettersPerMailbox are newsletters in each inbox, from vendors'
+	// marketing addresses (news@, newsletter@, marketing@ on the vendor's
+	// domain) and trade publications. They are made after everything
+	// else, so the rest of the data is the same with or without them.
+	NewslettersPerMailbox int
+	// Vendors are the companies the users trade with: 32 by name
+	// (Acme Corporation, Globex, …), then the same names numbered.
 	Vendors int
 	// Seed varies the data; the same Spec always makes the same data.
 	Seed uint64
@@ -74,7 +80,7 @@ type GeneratedMailbox struct {
 func (t *Tenant) Generate(spec Spec) *Generated {
 	r := fakegraph.Seed(t.graph, fakegraph.SeedSpec{TenantID: t.id, Mailboxes: spec.Mailboxes, NotMailEnabled: spec.WithoutMailbox,
 		MessagesPerMailbox: spec.MessagesPerMailbox, EventsPerMailbox: spec.EventsPerMailbox, ContactsPerMailbox: spec.ContactsPerMailbox,
-		Vendors: spec.Vendors, Seed: spec.Seed, Start: spec.Start, End: spec.End})
+		NewslettersPerMailbox: spec.NewslettersPerMailbox, Vendors: spec.Vendors, Seed: spec.Seed, Start: spec.Start, End: spec.End})
 	out := &Generated{}
 	byID := map[string]User{}
 	for _, fu := range r.Tenants[0].Users {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -486,4 +487,40 @@ func TestResetSyncState(t *testing.T) {
 	want := append(slices.Clone(gen.Mailboxes[0].Inbox[1:]), gen.Mailboxes[0].SentItems...)
 	slices.Sort(want)
 	assert.Equal(t, want, sink.IDs(alice.Mailbox()))
+}
+
+// A tenant restarted on the same address with the same fixture calls is
+// the same tenant: the delta links saved by the first go on working, and
+// the next pass brings only what changed since.
+func TestGraphListenerRestart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	state := &m365sync.MemoryState{}
+	pass := func(tenant *m365linktest.Tenant) []m365sync.PassResult {
+		engine, err := m365sync.New(m365sync.Config{Client: tenant.Graph(), TenantID: tenant.ID(),
+			Tokens: func(m365link.Mailbox) m365sync.TokenSource { return tenant.AppToken() },
+			Policy: m365sync.Policy{AllMailboxes: true}, Sink: &m365sync.MemorySink{}, State: state})
+		require.NoError(t, err)
+		res, err := engine.RunOnce(context.Background())
+		require.NoError(t, err)
+		return res
+	}
+	spec := m365linktest.Spec{Mailboxes: 1, MessagesPerMailbox: 30, Vendors: 2, Seed: 3}
+
+	first := m365linktest.New(t, m365linktest.GraphListener(ln))
+	assert.Equal(t, "https://"+addr+"/v1.0", first.Cloud().GraphBase)
+	first.Generate(spec)
+	assert.Equal(t, 30, pass(first)[0].Items)
+	first.Close()
+
+	ln, err = net.Listen("tcp", addr)
+	require.NoError(t, err)
+	second := m365linktest.New(t, m365linktest.GraphListener(ln))
+	assert.Equal(t, first.ID(), second.ID())
+	second.Generate(spec)
+	second.AddMessage("alice@contoso.com", "inbox", m365link.Message{Subject: "New", From: m365link.EmailAddress{Address: "x@acme.com"}})
+	res := pass(second)
+	assert.Equal(t, m365sync.StateIdle, res[0].State)
+	assert.Equal(t, 1, res[0].Items, "only the new message")
 }

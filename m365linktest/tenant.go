@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	gosync "sync"
@@ -67,8 +68,20 @@ type Tenant struct {
 type Option func(*options)
 
 type options struct {
-	redirects    []string
-	requireAdmin bool
+	redirects     []string
+	requireAdmin  bool
+	graphListener net.Listener
+}
+
+// GraphListener serves the fake Graph on ln instead of a new loopback
+// port. A program that keeps sync state between runs (as
+// examples/quickstart does in SQLite) restarts its tenant on the same
+// address, so the delta links it saved still point at the fake Graph: the
+// tenant's data, IDs and delta tokens are deterministic, so the same
+// fixture calls in the same order give the same tenant. ln must be a TCP
+// listener on loopback; the tenant closes it.
+func GraphListener(ln net.Listener) Option {
+	return func(o *options) { o.graphListener = ln }
 }
 
 // RedirectURIs registers more redirect URIs of the app with the fake
@@ -113,7 +126,11 @@ func start(opts []Option) (_ *Tenant, err error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	t := &Tenant{graph: fakegraph.NewTLS(), idp: idp.New(), users: map[string]User{}}
+	var gopts []fakegraph.Option
+	if o.graphListener != nil {
+		gopts = append(gopts, fakegraph.WithListener(o.graphListener))
+	}
+	t := &Tenant{graph: fakegraph.NewTLS(gopts...), idp: idp.New(), users: map[string]User{}}
 	defer func() {
 		if err != nil {
 			t.Close()

@@ -24,7 +24,11 @@ type SeedSpec struct {
 	MessagesPerMailbox int // split between inbox and sentitems
 	EventsPerMailbox   int // includes the occurrences of a few weekly series
 	ContactsPerMailbox int // vendor contacts copied into each mailbox's contacts
-	Vendors            int
+	// NewslettersPerMailbox adds that many newsletters to each inbox, from
+	// vendors' marketing addresses and trade publications, after the rest
+	// (so the other data does not change with it).
+	NewslettersPerMailbox int
+	Vendors               int
 	Seed               uint64
 	// Start and End bound the received dates of messages and, widened by
 	// two weeks at the end, the event times. Defaults: the 90 days before
@@ -97,6 +101,18 @@ var seedVendors = []struct {
 	{"Gringotts Finance", []string{"gringotts.co.uk"}},
 	{"Prestige Worldwide", []string{"prestigeworldwide.com"}},
 	{"Duff Beverages", []string{"duff.com", "duff.com.mx"}},
+	{"Bluth Property", []string{"bluth.com"}},
+	{"Nakatomi Trading", []string{"nakatomi.co.jp", "nakatomi.com"}},
+	{"Monarch Freight", []string{"monarchfreight.com", "monarchfreight.eu"}},
+	{"Aperture Labs", []string{"aperturelabs.com"}},
+	{"Blue Sun Logistics", []string{"bluesun.com", "bluesun.com.sg"}},
+	{"Ollivander Tools", []string{"ollivander.co.uk"}},
+	{"Kruger Metals", []string{"kruger-metals.de", "krugermetals.com"}},
+	{"Pendant Publishing", []string{"pendant.com"}},
+	{"Roxxon Energy", []string{"roxxon.com", "roxxon.no"}},
+	{"Sirius Cybernetics", []string{"siriuscybernetics.com"}},
+	{"Zorg Facilities", []string{"zorg.fr", "zorg.com"}},
+	{"Virtucon Chemicals", []string{"virtucon.com"}},
 }
 
 var (
@@ -115,6 +131,13 @@ var (
 		"<html><body><div>Quick reminder about the open items &amp; the deadline on Friday.</div></body></html>",
 		"<html><body><p>Good morning,</p><p>Could you send the signed copy back to us? We need it for our records.</p></body></html>",
 	}
+	newsletters = []Address{
+		{"Supply Chain Weekly", "newsletter@supplychainweekly.example"},
+		{"Procurement Today", "digest@procurementtoday.example"},
+		{"LinkedIn", "messages-noreply@linkedin.com"},
+	}
+	newsletterSubjects = []string{"This week in supply chain", "Price index update", "Webinar invitation: smarter sourcing",
+		"New product range", "Our spring catalogue is here", "Industry news roundup"}
 	noReply = []Address{
 		{"DocuSign", "dse@eumail.docusign.net"},
 		{"Microsoft 365", "no-reply@microsoft.com"},
@@ -375,6 +398,22 @@ func seedMailbox(s *Server, rng *rand.Rand, spec SeedSpec, zone string, users []
 			continue
 		}
 		out.Events = append(out.Events, s.addEventLocked(mb, e).ID)
+	}
+
+	if spec.NewslettersPerMailbox > 0 {
+		nrng := rand.New(rand.NewPCG(spec.Seed^uint64(i), 0x4e5))
+		for k := 0; k < spec.NewslettersPerMailbox; k++ {
+			from := pick(nrng, newsletters)
+			if len(vendors) > 0 && nrng.IntN(2) == 0 {
+				v := &vendors[nrng.IntN(len(vendors))]
+				from = Address{v.Name, pick(nrng, []string{"news@", "newsletter@", "marketing@"}) + v.Domains[0]}
+			}
+			at := spec.Start.Add(time.Duration(nrng.Int64N(int64(span)))).Truncate(time.Second)
+			rec := s.addMessageLocked(mb, inbox, Message{Subject: pick(nrng, newsletterSubjects), Body: bodies[0], From: from,
+				To: []Address{me}, ReceivedDateTime: at, IsRead: nrng.IntN(3) == 0,
+				ConversationID: itemID(mb.key, kindConversation, 1<<25+uint64(k))})
+			out.Inbox = append(out.Inbox, rec.m.ID)
+		}
 	}
 
 	n := 0

@@ -52,7 +52,7 @@ func TestSeedIsDeterministic(t *testing.T) {
 }
 
 func TestSeedShape(t *testing.T) {
-	s, r := seeded(t, fakegraph.SeedSpec{Tenants: 2, Mailboxes: 4, NotMailEnabled: 1, MessagesPerMailbox: 60, EventsPerMailbox: 10, ContactsPerMailbox: 4, Vendors: 21, Seed: 7})
+	s, r := seeded(t, fakegraph.SeedSpec{Tenants: 2, Mailboxes: 4, NotMailEnabled: 1, MessagesPerMailbox: 60, EventsPerMailbox: 10, ContactsPerMailbox: 4, Vendors: 33, Seed: 7})
 	require.Len(t, r.Tenants, 2)
 	assert.Equal(t, []string{"contoso.com"}, r.Tenants[0].Tenant.Domains)
 	assert.Equal(t, []string{"fabrikam.com"}, r.Tenants[1].Tenant.Domains)
@@ -78,10 +78,10 @@ func TestSeedShape(t *testing.T) {
 	}
 	assert.Equal(t, []string{contoso.Users[3].ID, contoso.Users[0].ID, contoso.Users[1].ID}, got)
 
-	require.Len(t, r.Vendors, 21)
+	require.Len(t, r.Vendors, 33)
 	assert.Equal(t, "Acme Corporation", r.Vendors[0].Name)
 	assert.Equal(t, []string{"acme.com", "acme.co.uk", "mail.eu.acme.co.uk"}, r.Vendors[0].Domains)
-	assert.Equal(t, []string{"acme2.com", "acme2.co.uk", "mail.eu.acme2.co.uk"}, r.Vendors[20].Domains)
+	assert.Equal(t, []string{"acme2.com", "acme2.co.uk", "mail.eu.acme2.co.uk"}, r.Vendors[32].Domains)
 	freeMail := 0
 	for _, v := range r.Vendors {
 		for _, c := range v.Contacts {
@@ -90,7 +90,7 @@ func TestSeedShape(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, 7, freeMail)
+	assert.Equal(t, 11, freeMail) // every third vendor
 
 	require.Len(t, r.Mailboxes, 8)
 	for _, mb := range r.Mailboxes {
@@ -198,4 +198,25 @@ func TestSeedIntoAnExistingTenant(t *testing.T) {
 	assert.Equal(t, inbox, id)
 	_, ok = s.FolderID(r.Mailboxes[0].User.ID, "no such folder")
 	assert.False(t, ok)
+}
+
+// Newsletters come after everything else, so asking for them changes none
+// of the other data.
+func TestSeedNewsletters(t *testing.T) {
+	spec := fakegraph.SeedSpec{Mailboxes: 2, MessagesPerMailbox: 30, EventsPerMailbox: 4, Vendors: 3, Seed: 9}
+	_, plain := seeded(t, spec)
+	spec.NewslettersPerMailbox = 5
+	s, with := seeded(t, spec)
+	for i, mb := range with.Mailboxes {
+		require.Len(t, mb.Inbox, len(plain.Mailboxes[i].Inbox)+5)
+		assert.Equal(t, plain.Mailboxes[i].Inbox, mb.Inbox[:len(plain.Mailboxes[i].Inbox)])
+		assert.Equal(t, plain.Mailboxes[i].SentItems, mb.SentItems)
+		assert.Equal(t, plain.Mailboxes[i].Events, mb.Events)
+		for _, id := range mb.Inbox[len(plain.Mailboxes[i].Inbox):] {
+			m, ok := s.Message(mb.User.ID, id)
+			require.True(t, ok)
+			from := m.From.Address
+			assert.True(t, strings.HasPrefix(from, "news") || strings.HasPrefix(from, "marketing@") || strings.HasPrefix(from, "digest@") || strings.HasPrefix(from, "messages-noreply@"), from)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -62,6 +63,7 @@ type authHooks struct {
 type Option func(*config)
 
 type config struct {
+	listener net.Listener // nil: a new loopback port
 	limits   *Limits
 	clock    func() time.Time
 	pageSize int
@@ -153,18 +155,36 @@ func newServer(opts []Option) *Server {
 	return s
 }
 
+// WithListener serves the fake on ln instead of a new loopback port: a
+// program that restarts its fake on the same address keeps the delta links
+// it saved valid (the fake's data, IDs and tokens are deterministic).
+func WithListener(ln net.Listener) Option {
+	return func(c *config) { c.listener = ln }
+}
+
 // New starts a fake on a loopback http:// address.
 func New(opts ...Option) *Server {
 	s := newServer(opts)
-	s.ts = httptest.NewServer(s)
+	s.ts = s.unstarted()
+	s.ts.Start()
 	return s
+}
+
+// unstarted makes the test server, on the configured listener if any.
+func (s *Server) unstarted() *httptest.Server {
+	ts := httptest.NewUnstartedServer(s)
+	if s.cfg.listener != nil {
+		ts.Listener.Close()
+		ts.Listener = s.cfg.listener
+	}
+	return ts
 }
 
 // NewTLS starts a fake on a loopback https:// address with a self-signed
 // certificate that [Server.Client] trusts.
 func NewTLS(opts ...Option) *Server {
 	s := newServer(opts)
-	s.ts = httptest.NewUnstartedServer(s)
+	s.ts = s.unstarted()
 	s.ts.Config.ErrorLog = log.New(quietHandshakes{os.Stderr}, "", log.LstdFlags)
 	s.ts.StartTLS()
 	return s

@@ -257,3 +257,29 @@ func TestLoadVendors(t *testing.T) {
 	_, err = loadVendors(path)
 	assert.ErrorContains(t, err, "line 2: want id,name,domains[,contacts]")
 }
+
+// sync-once ends with the vendor table and writes the HTML page.
+func TestSyncOnceReport(t *testing.T) {
+	page := filepath.Join(t.TempDir(), "report.html")
+	r := runCmd(t, nil, "--fake", "sync-once", "--quiet", "--html", page)
+	require.Equal(t, 0, r.code, r.stderr)
+	_, table, ok := strings.Cut(r.stdout, "Activity by vendor (everything stored, not only this pass):\n")
+	require.True(t, ok, r.stdout)
+	lines := strings.Split(table, "\n")
+	assert.Equal(t, "vendor                messages  meetings  last contact  top contacts", lines[0])
+	// 16 vendors, the busiest first; the dates move with the fake's data,
+	// which ends today.
+	assert.Regexp(t, `^Globex                94        15        \d{4}-\d\d-\d\d    sales@globex\.com, `, lines[1])
+	assert.Regexp(t, `^Pied Piper            45        3         `, lines[16])
+	assert.Equal(t, "", lines[17])
+	assert.Equal(t, "Wrote "+page+": open it in a browser.", lines[18])
+	html, err := os.ReadFile(page)
+	require.NoError(t, err)
+	assert.Contains(t, string(html), `<table id="vendor-table">`)
+	assert.Contains(t, string(html), "frank@contoso.com")
+
+	// An unwritable page is an error, not silence.
+	r = runCmd(t, nil, "--fake", "sync-once", "--quiet", "--html", filepath.Join(t.TempDir(), "no", "such", "dir", "r.html"))
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "no such file or directory")
+}

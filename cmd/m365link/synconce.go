@@ -167,7 +167,7 @@ func (c *cli) syncOnce(ctx context.Context, args []string) error {
 	}
 	if c.fake {
 		if keys, err := store.SyncState().ListMailboxes(ctx); err == nil && len(keys) > 0 {
-			fmt.Fprintf(c.stderr, "note: the fake tenant is new every run; %s still holds the %d mailboxes of earlier runs\n", path, len(keys))
+			fmt.Fprintf(c.stderr, "note: --fake starts a new fake tenant every run, so its %d mailboxes in %s sync from the start again\n", len(keys), path)
 		}
 	}
 	items, err := newItemStore(ctx, db)

@@ -23,11 +23,13 @@ import (
 // balanceTimes are the balancer's periods for a lease TTL: beat, how
 // often it heartbeats and claims or sheds mailboxes (TTL/15 within 1–5 s,
 // so a dead worker's mailboxes are taken within a beat of their leases'
-// expiry); live, how long a heartbeat counts (TTL/3: a worker that missed
-// several beats is counted out, and its leases, renewed every TTL/3,
-// expire later still); renew, how often owned leases are renewed.
+// expiry); live, how long a heartbeat counts (TTL/3, and at least three
+// beats: a worker that missed several beats is counted out, and its
+// leases, renewed every TTL/3, expire later still); renew, how often
+// owned leases are renewed.
 func balanceTimes(ttl time.Duration) (beat, live, renew time.Duration) {
-	return min(max(ttl/15, time.Second), 5*time.Second), ttl / 3, ttl / 3
+	beat = min(max(ttl/15, time.Second), 5*time.Second)
+	return beat, max(ttl/3, 3*beat), ttl / 3
 }
 
 // balancer is Run's side of a LeaseBalancer.

@@ -248,7 +248,9 @@ func (e *Engine) releaseLease(ctx context.Context, mb m365link.Mailbox) {
 // SyncOnce runs one pass over a mailbox: every configured folder to the
 // end of its current delta round, then the removals and tombstones the
 // pass gathered. Passes of one mailbox never overlap: a second call waits
-// for the first. It returns the first error; the mailbox's status says
+// for the first, and with a LeaseStore it takes the mailbox's lease for
+// the pass ([ErrLeaseLost] while another worker holds it, e.g. its Run
+// owns the mailbox). It returns the first error; the mailbox's status says
 // what it means for the host, and the next pass resumes where this one
 // stopped.
 func (e *Engine) SyncOnce(ctx context.Context, mb m365link.Mailbox) error {
@@ -483,7 +485,10 @@ func (e *Engine) finish(ctx context.Context, p *pass, was State, err error) {
 // folder from before. Use it when the host's copy of a folder is in doubt
 // (restored from a backup, edited by hand). It also lifts the folder's
 // backoff and degraded state. It waits for a pass in flight on this
-// engine, and takes the mailbox's lease when the engine has a LeaseStore.
+// engine, and takes the mailbox's lease when the engine has a LeaseStore:
+// while another worker's Run owns the mailbox (see [LeaseBalancer]) it
+// returns [ErrLeaseLost]: call it on the worker that owns the mailbox (a
+// worker owns what it syncs), or when that worker stopped.
 func (e *Engine) ResetFolder(ctx context.Context, mb m365link.Mailbox, folderID string) error {
 	return e.resetFolders(ctx, mb, "ResetFolder", func(Status) []string { return []string{folderID} })
 }

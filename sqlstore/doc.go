@@ -21,6 +21,7 @@
 //	m365link_tokens          one opaque blob per account and purpose, with its version (compare-and-swap)
 //	m365link_sync_state      the sync engine's records, opaque bytes per mailbox and key
 //	m365link_sync_leases     which worker holds which mailbox, until when
+//	m365link_sync_workers    the sync workers alive, until when (sticky, balanced leases)
 //	m365link_consent_states  pending consent attempts, keyed by a hash of the state value
 //	m365link_migrations      the schema versions applied
 //

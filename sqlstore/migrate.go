@@ -66,6 +66,20 @@ var migrations = []struct {
 			}
 		},
 	},
+	{
+		// Sticky, balanced leases: the workers that announce themselves
+		// (sync.LeaseBalancer's Heartbeat), and the leases by owner, for
+		// renewing and releasing a worker's leases in one statement.
+		name: "sync workers",
+		stmts: func(t tables, d Dialect) []string {
+			return []string{
+				`CREATE TABLE IF NOT EXISTS ` + t.workers + ` (
+	owner VARCHAR(200) NOT NULL PRIMARY KEY,
+	expires BIGINT NOT NULL)`,
+				"CREATE INDEX IF NOT EXISTS " + t.leases + "_owner ON " + t.leases + " (owner)",
+			}
+		},
+	},
 }
 
 // migrate applies the migrations db lacks, in one transaction on one

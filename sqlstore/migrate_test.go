@@ -61,7 +61,7 @@ func TestConcurrentFirstMigrate(t *testing.T) {
 				close(start)
 				wg.Wait()
 				require.Equal(t, [2]error{}, errs, "round %d", round)
-				require.Equal(t, []int64{1, 2}, versions(t, a, d), "round %d", round)
+				require.Equal(t, []int64{1, 2, 3}, versions(t, a, d), "round %d", round)
 
 				k := tokens.Key{Account: m365link.Account{TenantID: "t", UserID: "u"}, Purpose: tokens.PurposeMSAL}
 				v, err := sa.Tokens().Put(ctx, k, []byte("written by a"), 0)
@@ -104,7 +104,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 			db := d.open(t)
 			require.NoError(t, d.store(t, db).Migrate(ctx))
 			require.NoError(t, d.store(t, d.open(t)).Migrate(ctx))
-			assert.Equal(t, []int64{1, 2}, versions(t, db, d))
+			assert.Equal(t, []int64{1, 2, 3}, versions(t, db, d))
 		})
 	}
 }
@@ -183,7 +183,7 @@ func TestDataOfEarlierReleasesLoads(t *testing.T) {
 
 			s := d.store(t, d.open(t))
 			require.NoError(t, s.Migrate(ctx))
-			assert.Equal(t, []int64{1, 2}, versions(t, db, d))
+			assert.Equal(t, []int64{1, 2, 3}, versions(t, db, d))
 
 			k := tokens.Key{Account: m365link.Account{TenantID: "T1", UserID: "U1"}, Purpose: tokens.PurposeMSAL}
 			e, err := s.Tokens().Get(ctx, k)

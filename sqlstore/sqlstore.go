@@ -17,7 +17,8 @@ import (
 type Options struct {
 	// Prefix starts every table's name; default "m365link". The tables
 	// are {Prefix}_tokens, {Prefix}_sync_state, {Prefix}_sync_leases,
-	// {Prefix}_consent_states and {Prefix}_migrations. It is a plain SQL
+	// {Prefix}_sync_workers, {Prefix}_consent_states and
+	// {Prefix}_migrations. It is a plain SQL
 	// identifier of at most 39 characters, so that every name derived
 	// from it fits PostgreSQL's 63.
 	Prefix string
@@ -30,7 +31,7 @@ var prefixRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,38}$`)
 
 // tables are a store's table names.
 type tables struct {
-	tokens, syncState, leases, consentStates, migrations string
+	tokens, syncState, leases, workers, consentStates, migrations string
 }
 
 func tablesFor(prefix string) tables {
@@ -38,6 +39,7 @@ func tablesFor(prefix string) tables {
 		tokens:        prefix + "_tokens",
 		syncState:     prefix + "_sync_state",
 		leases:        prefix + "_sync_leases",
+		workers:       prefix + "_sync_workers",
 		consentStates: prefix + "_consent_states",
 		migrations:    prefix + "_migrations",
 	}
@@ -48,7 +50,7 @@ func tablesFor(prefix string) tables {
 // number of goroutines and processes sharing the database:
 //   - [Store.Tokens]: a tokens.Store and tokens.Lister;
 //   - [Store.SyncState]: a sync.StateStore and sync.MailboxLister;
-//   - [Store.Leases]: a sync.LeaseStore;
+//   - [Store.Leases]: a sync.LeaseStore and sync.LeaseBalancer;
 //   - [Store.ConsentStates]: a consent.StateStore.
 //
 // They are views rather than methods of one type so that each value is
@@ -108,7 +110,7 @@ func (s *Store) Tokens() *Tokens { return s.tokens }
 // SyncState returns the store's sync.StateStore.
 func (s *Store) SyncState() *SyncState { return s.sync }
 
-// Leases returns the store's sync.LeaseStore.
+// Leases returns the store's sync.LeaseStore and sync.LeaseBalancer.
 func (s *Store) Leases() *Leases { return s.leases }
 
 // ConsentStates returns the store's [consent.StateStore].

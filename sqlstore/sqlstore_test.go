@@ -72,7 +72,7 @@ func sqliteDB(t *testing.T) database {
 		dsn: "file:" + filepath.Join(t.TempDir(), "app.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"}
 }
 
-var tables = []string{"tokens", "sync_state", "sync_leases", "consent_states", "migrations"}
+var tables = []string{"tokens", "sync_state", "sync_leases", "sync_workers", "consent_states", "migrations"}
 
 // postgresDB is the PostgreSQL in M365LINK_TEST_POSTGRES (.ci/run starts
 // one) with a random prefix whose tables are dropped when the test ends;

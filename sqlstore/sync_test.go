@@ -18,7 +18,7 @@ func TestSyncStateContract(t *testing.T) {
 func TestLeasesContract(t *testing.T) {
 	for _, be := range databases {
 		t.Run(be.name, func(t *testing.T) {
-			sinktest.RunLeaseStore(t, func(t *testing.T) m365sync.LeaseStore { return be.db(t).newStore(t).Leases() })
+			sinktest.RunLeaseBalancer(t, func(t *testing.T) m365sync.LeaseBalancer { return be.db(t).newStore(t).Leases() })
 		})
 	}
 }

@@ -23,7 +23,9 @@
 //     it.
 //   - [LeaseStore] lets several worker processes share the mailboxes:
 //     [MemoryLeases] within one process, the sqlstore package's Leases
-//     across processes.
+//     across processes. Both are [LeaseBalancer]s too: [Engine.Run] then
+//     keeps the mailboxes it owns and shares them evenly among the live
+//     workers.
 //
 // An [Engine] is configured with a [Config]: the tenant, a token source
 // per mailbox (a tokens.Manager's sources fit [TokenSource]), the [Policy]
@@ -96,7 +98,8 @@
 //     waits; the others carry on.
 //   - Leases: a pass takes its mailbox's lease, renews it after fetching
 //     each page and before writing to the sink, and releases it at the
-//     end; a worker that lost its lease stops before its next write.
+//     end (Run with a [LeaseBalancer] keeps it: see "Many mailboxes"); a
+//     worker that lost its lease stops before its next write.
 //     Within one engine, passes of one mailbox never overlap, and the sink
 //     never sees two calls for one mailbox at once.
 //
@@ -160,6 +163,21 @@
 //     mailbox whose lease another worker holds asks again within seconds
 //     (at most 5 s, or Interval if shorter), so a dead worker's mailboxes
 //     move within LeaseTTL and a few seconds.
+//   - Many workers: with a [LeaseBalancer] (sqlstore's Leases on the
+//     PostgreSQL the host already runs; no other coordinator), each worker
+//     owns mailboxes instead of leasing them pass by pass. Every beat
+//     (LeaseTTL/15, within 1–5 s) it heartbeats, and it renews all it owns
+//     in one statement every LeaseTTL/3; it owns about its share,
+//     ceil(mailboxes / live workers): under it, it takes free mailboxes
+//     (never leased, released or expired) with one conditional statement
+//     each; over it (a worker joined), it releases mailboxes not in a
+//     pass, so the newcomer gets its share within a few beats. A worker
+//     that stops releases what it owns at once; one that dies is counted
+//     out after LeaseTTL/3 and its mailboxes are taken within a beat of
+//     their leases' expiry, at most LeaseTTL and a beat after it died. A
+//     worker passes only over the mailboxes it owns, and a mailbox it
+//     does not own costs it no store call. Workers sharing the leases run
+//     the same policy.
 //   - Memory: Run keeps a few hundred bytes per mailbox (its place in the
 //     schedule and its [Status], without the folder list once idle:
 //     [Engine.LoadStatus] has it). A mailbox's lock lives only while a

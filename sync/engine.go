@@ -64,8 +64,12 @@ type Engine struct {
 	policy   Policy
 	repolicy bool     // SetPolicy was called: Run re-reads the policy now
 	sched    schedule // Run's, guarded by mu
-	wake     chan struct{}
-	inRun    atomic.Bool
+	// owned are the mailboxes whose leases Run keeps across passes: with
+	// a LeaseBalancer, while Run runs (nil otherwise; see balance.go).
+	owned     map[string]struct{}
+	wake      chan struct{}
+	rebalance chan struct{} // asks Run's balancer for a round now
+	inRun     atomic.Bool
 }
 
 // mailboxLock holds one mailbox's passes apart; refs counts its holders
@@ -83,7 +87,7 @@ func New(cfg Config) (*Engine, error) {
 	cfg = cfg.withDefaults()
 	e := &Engine{cfg: cfg, log: cfg.Logger, owner: cfg.Schedule.Owner, policy: cfg.Policy,
 		locks: map[string]*mailboxLock{}, statuses: map[string]Status{}, sched: newSchedule(),
-		wake: make(chan struct{}, 1), folderConfig: folderConfig(cfg.Folders, cfg.ChildFolders)}
+		wake: make(chan struct{}, 1), rebalance: make(chan struct{}, 1), folderConfig: folderConfig(cfg.Folders, cfg.ChildFolders)}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -210,32 +214,43 @@ func (e *Engine) unref(key string, l *mailboxLock) {
 	e.locksMu.Unlock()
 }
 
-// lease takes the mailbox's lease when the engine has a LeaseStore; the
-// returned func releases it.
+// lease takes (or renews) the mailbox's lease when the engine has a
+// LeaseStore; the returned func releases it, unless Run keeps the lease
+// (see balance.go): then it does nothing.
 func (e *Engine) lease(ctx context.Context, mb m365link.Mailbox) (release func(), err error) {
 	if e.cfg.Leases == nil {
 		return func() {}, nil
 	}
-	ok, err := e.cfg.Leases.Acquire(ctx, mb.Key(), e.owner, e.cfg.Schedule.LeaseTTL)
+	key := mb.Key()
+	ok, err := e.cfg.Leases.Acquire(ctx, key, e.owner, e.cfg.Schedule.LeaseTTL)
 	if err != nil {
 		return nil, fmt.Errorf("sync: lease %s: %w", mb, err)
 	}
 	if !ok {
+		e.disown(key)
 		return nil, ErrLeaseLost
 	}
-	return func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := e.cfg.Leases.Release(rctx, mb.Key(), e.owner); err != nil {
-			e.log.LogAttrs(ctx, slog.LevelWarn, "sync: release lease", mailboxAttr(mb), slog.String("error", err.Error()))
-		}
-	}, nil
+	if e.owns(key) {
+		return func() {}, nil
+	}
+	return func() { e.releaseLease(ctx, mb) }, nil
+}
+
+// releaseLease gives the mailbox's lease up, even after ctx ended.
+func (e *Engine) releaseLease(ctx context.Context, mb m365link.Mailbox) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := e.cfg.Leases.Release(rctx, mb.Key(), e.owner); err != nil {
+		e.log.LogAttrs(ctx, slog.LevelWarn, "sync: release lease", mailboxAttr(mb), slog.String("error", err.Error()))
+	}
 }
 
 // SyncOnce runs one pass over a mailbox: every configured folder to the
 // end of its current delta round, then the removals and tombstones the
 // pass gathered. Passes of one mailbox never overlap: a second call waits
-// for the first. It returns the first error; the mailbox's status says
+// for the first, and with a LeaseStore it takes the mailbox's lease for
+// the pass ([ErrLeaseLost] while another worker holds it, e.g. its Run
+// owns the mailbox). It returns the first error; the mailbox's status says
 // what it means for the host, and the next pass resumes where this one
 // stopped.
 func (e *Engine) SyncOnce(ctx context.Context, mb m365link.Mailbox) error {
@@ -470,7 +485,10 @@ func (e *Engine) finish(ctx context.Context, p *pass, was State, err error) {
 // folder from before. Use it when the host's copy of a folder is in doubt
 // (restored from a backup, edited by hand). It also lifts the folder's
 // backoff and degraded state. It waits for a pass in flight on this
-// engine, and takes the mailbox's lease when the engine has a LeaseStore.
+// engine, and takes the mailbox's lease when the engine has a LeaseStore:
+// while another worker's Run owns the mailbox (see [LeaseBalancer]) it
+// returns [ErrLeaseLost]: call it on the worker that owns the mailbox (a
+// worker owns what it syncs), or when that worker stopped.
 func (e *Engine) ResetFolder(ctx context.Context, mb m365link.Mailbox, folderID string) error {
 	return e.resetFolders(ctx, mb, "ResetFolder", func(Status) []string { return []string{folderID} })
 }

@@ -44,6 +44,19 @@ func WithTestClock(cfg Config, now func() time.Time) Config {
 	return cfg
 }
 
+// WithTestLeaseTTL sets a LeaseTTL, below the 30 s minimum if need be,
+// so that a takeover test waits seconds rather than half a minute.
+func WithTestLeaseTTL(cfg Config, ttl time.Duration) Config {
+	cfg.Schedule.LeaseTTL, cfg.shortLeases = ttl, true
+	return cfg
+}
+
+// BalanceTimesForTest are the balancer's beat, heartbeat lifetime and
+// renewal period for a lease TTL.
+func BalanceTimesForTest(ttl time.Duration) (beat, live, renew time.Duration) {
+	return balanceTimes(ttl)
+}
+
 // SchedulerTimeForTest is the time Run spent deciding what runs next.
 func SchedulerTimeForTest(e *Engine) time.Duration {
 	return time.Duration(e.schedNanos.Load())

@@ -276,12 +276,13 @@ func (m *MemoryState) DeleteMailbox(_ context.Context, mailbox string) error {
 	return nil
 }
 
-// MemoryLeases is a [LeaseStore] in memory, for one process (or several
-// engines in one process).
+// MemoryLeases is a [LeaseStore] and [LeaseBalancer] in memory, for one
+// process (or several engines in one process). The zero value is ready.
 type MemoryLeases struct {
-	mu     gosync.Mutex
-	leases map[string]lease
-	now    func() time.Time
+	mu      gosync.Mutex
+	leases  map[string]lease
+	workers map[string]time.Time // owner -> heartbeat's expiry
+	now     func() time.Time
 }
 
 type lease struct {
@@ -289,16 +290,23 @@ type lease struct {
 	expires time.Time
 }
 
-var _ LeaseStore = (*MemoryLeases)(nil)
+var (
+	_ LeaseStore    = (*MemoryLeases)(nil)
+	_ LeaseBalancer = (*MemoryLeases)(nil)
+)
+
+func (m *MemoryLeases) clock() time.Time {
+	if m.now != nil {
+		return m.now()
+	}
+	return time.Now()
+}
 
 // Acquire implements [LeaseStore].
 func (m *MemoryLeases) Acquire(_ context.Context, key, owner string, ttl time.Duration) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := time.Now()
-	if m.now != nil {
-		now = m.now()
-	}
+	now := m.clock()
 	if m.leases == nil {
 		m.leases = map[string]lease{}
 	}
@@ -315,6 +323,68 @@ func (m *MemoryLeases) Release(_ context.Context, key, owner string) error {
 	defer m.mu.Unlock()
 	if l, ok := m.leases[key]; ok && l.owner == owner {
 		delete(m.leases, key)
+	}
+	return nil
+}
+
+// Heartbeat implements [LeaseBalancer].
+func (m *MemoryLeases) Heartbeat(_ context.Context, owner string, ttl time.Duration) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.clock()
+	if m.workers == nil {
+		m.workers = map[string]time.Time{}
+	}
+	m.workers[owner] = now.Add(ttl)
+	live := 0
+	for w, expires := range m.workers {
+		if !now.Before(expires) {
+			delete(m.workers, w)
+		} else {
+			live++
+		}
+	}
+	return live, nil
+}
+
+// Renew implements [LeaseBalancer].
+func (m *MemoryLeases) Renew(_ context.Context, owner string, keys []string, ttl time.Duration) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	expires := m.clock().Add(ttl)
+	var held []string
+	for _, k := range keys {
+		if l, ok := m.leases[k]; ok && l.owner == owner {
+			m.leases[k] = lease{owner: owner, expires: expires}
+			held = append(held, k)
+		}
+	}
+	return held, nil
+}
+
+// Held implements [LeaseBalancer].
+func (m *MemoryLeases) Held(context.Context) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.clock()
+	var out []string
+	for k, l := range m.leases {
+		if now.Before(l.expires) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// Leave implements [LeaseBalancer].
+func (m *MemoryLeases) Leave(_ context.Context, owner string, keys []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.workers, owner)
+	for _, k := range keys {
+		if l, ok := m.leases[k]; ok && l.owner == owner {
+			delete(m.leases, k)
+		}
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ func TestMemoryStateContract(t *testing.T) {
 }
 
 func TestMemoryLeasesContract(t *testing.T) {
-	sinktest.RunLeaseStore(t, func(*testing.T) m365sync.LeaseStore { return &m365sync.MemoryLeases{} })
+	sinktest.RunLeaseBalancer(t, func(*testing.T) m365sync.LeaseBalancer { return &m365sync.MemoryLeases{} })
 }
 
 func TestMemorySinkContract(t *testing.T) {

@@ -28,7 +28,20 @@ import (
 // [Engine.Trigger], e.g. when the user reconnected), a few seconds when
 // another worker holds the mailbox's lease. A
 // degraded or failing folder waits on its own while the mailbox's other
-// folders keep their Interval. One mailbox's trouble never holds up the
+// folders keep their Interval.
+//
+// With Leases that are a [LeaseBalancer] (MemoryLeases, sqlstore's), Run
+// owns mailboxes rather than leasing them pass by pass: it keeps the
+// leases it takes, renews them all in one call every LeaseTTL/3, syncs
+// only the mailboxes it owns, and shares the policy with the other live
+// workers — each owns about ceil(mailboxes / live workers), a worker that
+// joins gets its share within a few seconds (the others release what they
+// own beyond theirs, each mailbox after its pass), and a dead worker's
+// mailboxes are taken within a few seconds of its leases' expiry (at most
+// LeaseTTL after it died). A [Engine.Trigger] for a mailbox another worker
+// owns does nothing here: that worker syncs it. When Run returns it
+// releases what it owns. With another LeaseStore, each pass takes its
+// mailbox's lease and releases it at the end. One mailbox's trouble never holds up the
 // others. Every Schedule.SummaryInterval it logs a summary at Info (see
 // [Engine.Summary]). Run returns ctx's error after the passes in flight
 // have stopped; it returns [ErrRunning] if called while it runs. A later
@@ -38,10 +51,21 @@ func (e *Engine) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer e.inRun.Store(false)
+	lb, balanced := e.cfg.Leases.(LeaseBalancer)
+	if balanced {
+		e.mu.Lock()
+		e.owned = map[string]struct{}{}
+		e.mu.Unlock()
+		// Deferred before wg.Wait, so it runs after the passes stopped.
+		defer e.leave(ctx, lb)
+	}
 	var wg gosync.WaitGroup
 	defer wg.Wait()
-	r := &runner{e: e, wg: &wg, slots: make(chan struct{}, e.cfg.Schedule.Workers), first: true}
+	r := &runner{e: e, wg: &wg, slots: make(chan struct{}, e.cfg.Schedule.Workers), first: true, balanced: balanced}
 	defer e.endRun()
+	if balanced {
+		wg.Go(func() { e.balance(ctx, lb) })
+	}
 	r.nextSummary = time.Now().Add(e.cfg.Schedule.SummaryInterval)
 	r.last, r.lastPasses = e.Counters(), e.passes.Load()
 	t := time.NewTimer(time.Hour)
@@ -77,6 +101,7 @@ type runner struct {
 	nextSummary time.Time
 	last        Counters // at the last summary
 	lastPasses  int64
+	balanced    bool // Run owns mailboxes through a LeaseBalancer
 }
 
 // refreshPolicy re-reads the policy when it is due (or SetPolicy asked);
@@ -103,6 +128,7 @@ func (r *runner) refreshPolicy(ctx context.Context) error {
 	}
 	e.applyPolicy(ctx, mbs, r.first)
 	r.first = false
+	e.pokeBalancer() // the share may have changed
 	return nil
 }
 
@@ -125,6 +151,11 @@ func (r *runner) dispatch(ctx context.Context) (wake time.Time) {
 				return r.nextPolicy
 			}
 			return minTime(due, r.nextPolicy)
+		}
+		if _, mine := e.owned[en.key]; e.owned != nil && !mine && !en.dropped {
+			// Parked: another worker's, or free until the balancer
+			// takes it (adopt queues it again).
+			continue
 		}
 		r.slots <- struct{}{}
 		e.start(ctx, r.wg, r.slots, en)
@@ -304,6 +335,9 @@ func (e *Engine) remove(ctx context.Context, mb m365link.Mailbox) error {
 		return err
 	}
 	e.log.LogAttrs(ctx, slog.LevelInfo, "sync: mailbox removed", mailboxAttr(mb))
+	if e.disown(k) {
+		e.releaseLease(ctx, mb) // Run kept its lease: give it up with the mailbox
+	}
 	e.mu.Lock()
 	if en := e.sched.entries[k]; en != nil && en.dropped {
 		delete(e.sched.entries, k)

@@ -333,7 +333,7 @@ func TestManyWorkersOnASmallPool(t *testing.T) {
 			db, err := sql.Open("pgx", dsn)
 			require.NoError(t, err)
 			defer db.Close()
-			for _, table := range []string{"tokens", "sync_state", "sync_leases", "consent_states", "migrations"} {
+			for _, table := range []string{"tokens", "sync_state", "sync_leases", "sync_workers", "consent_states", "migrations"} {
 				_, _ = db.Exec("DROP TABLE IF EXISTS " + prefix + "_" + table)
 			}
 		})

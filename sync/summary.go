@@ -16,6 +16,11 @@ import (
 type Summary struct {
 	// Mailboxes is how many mailboxes the policy selects (0 outside Run).
 	Mailboxes int
+	// Owned is, when Run shares the mailboxes through a [LeaseBalancer],
+	// how many of them this worker owns; States, Unseen and the lags then
+	// count only those (the others' owners report them). Without one it
+	// is 0 and every mailbox counts.
+	Owned int
 	// States counts them by the state this engine last saw; Unseen are
 	// those it has no status for yet: their first pass has not ended, or
 	// another worker holds their lease.
@@ -49,6 +54,12 @@ func (e *Engine) Summary() Summary {
 			continue
 		}
 		s.Mailboxes++
+		if e.owned != nil {
+			if _, mine := e.owned[k]; !mine {
+				continue
+			}
+			s.Owned++
+		}
 		st, ok := e.statuses[k]
 		if !ok {
 			s.Unseen++
@@ -86,12 +97,15 @@ func (r *runner) summarize(ctx context.Context, now time.Time) {
 		states = append(states, "unseen="+strconv.Itoa(s.Unseen))
 	}
 	c := s.Counters
-	e.log.LogAttrs(ctx, slog.LevelInfo, "sync: summary",
-		slog.Int("mailboxes", s.Mailboxes), slog.String("states", strings.Join(states, " ")),
+	attrs := []slog.Attr{slog.Int("mailboxes", s.Mailboxes), slog.String("states", strings.Join(states, " ")),
 		slog.Int("running", s.Running), slog.Int("removing", s.Removing),
 		slog.Int64("passes", s.Passes-r.lastPasses), slog.Int64("requests", c.Requests-r.last.Requests),
 		slog.Int64("throttled", c.Throttled-r.last.Throttled), slog.Int64("items", c.Items-r.last.Items),
 		slog.Duration("lag_p50", s.LagP50.Round(time.Millisecond)), slog.Duration("lag_p99", s.LagP99.Round(time.Millisecond)),
-		slog.Duration("lag_max", s.LagMax.Round(time.Millisecond)))
+		slog.Duration("lag_max", s.LagMax.Round(time.Millisecond))}
+	if r.balanced {
+		attrs = append(attrs, slog.Int("owned", s.Owned))
+	}
+	e.log.LogAttrs(ctx, slog.LevelInfo, "sync: summary", attrs...)
 	r.last, r.lastPasses = c, s.Passes
 }

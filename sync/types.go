@@ -180,7 +180,8 @@ type KeyLister interface {
 // holder of a mailbox's unexpired lease syncs it. The engine takes the
 // lease before a pass, renews it after fetching each page and before
 // handing it to the sink (so a worker that stalled past its lease stops
-// before writing), and releases it after the pass. Implementations must be
+// before writing), and releases it after the pass (unless [Engine.Run]
+// keeps it: see [LeaseBalancer]). Implementations must be
 // safe for concurrent use by many processes. An implementation may judge
 // expiry by the store's clock or by the acquiring worker's (sqlstore's
 // Leases do the latter); either way workers' clocks should agree within a
@@ -192,6 +193,49 @@ type LeaseStore interface {
 	Acquire(ctx context.Context, key, owner string, ttl time.Duration) (bool, error)
 	// Release gives the lease up if owner holds it.
 	Release(ctx context.Context, key, owner string) error
+}
+
+// LeaseBalancer is a [LeaseStore] that lets [Engine.Run] keep the
+// mailboxes it holds and share them evenly among the live workers. It is
+// optional: Run finds it by type assertion, and with a plain LeaseStore a
+// worker takes a mailbox's lease for each pass and releases it after, as
+// [Engine.SyncOnce] always does. [MemoryLeases] and sqlstore's Leases
+// implement it; sinktest.RunLeaseBalancer checks a host's own.
+//
+// With a LeaseBalancer, Run keeps (owns) the leases it takes across
+// passes: it announces itself with Heartbeat every few seconds, renews
+// everything it owns with one Renew every LeaseTTL/3, takes free (never
+// taken, released or expired) mailboxes while it owns fewer than its
+// share — ceil(mailboxes in the policy / live workers) — and releases
+// those it owns beyond its share that are not in a pass (the rest after
+// their pass), so a worker that joins gets its share within a few
+// heartbeats and a dead worker's mailboxes are taken within a few seconds
+// of its leases' expiry. A lease is held only while unexpired, and a pass
+// still renews its lease before every sink write (Acquire), so two
+// workers never sync one mailbox at once. Workers sharing a LeaseBalancer
+// should run the same policy: each counts its share from its own.
+//
+// Like a LeaseStore's, its methods judge expiry by the store's clock or
+// the calling worker's, and must be safe for concurrent use by many
+// processes.
+type LeaseBalancer interface {
+	LeaseStore
+	// Heartbeat records that owner is alive until now+ttl and returns how
+	// many workers are alive (owner included): those whose last
+	// Heartbeat has not expired and who have not left.
+	Heartbeat(ctx context.Context, owner string, ttl time.Duration) (live int, err error)
+	// Renew extends to now+ttl every lease among keys that owner holds,
+	// in one call where the store allows, and returns the keys renewed:
+	// a key owner no longer holds (another owner took it after it
+	// expired, or it was released) is not renewed and not returned.
+	Renew(ctx context.Context, owner string, keys []string, ttl time.Duration) (held []string, err error)
+	// Held returns the keys whose lease is unexpired, whoever holds them,
+	// in any order: Run takes its share among the others.
+	Held(ctx context.Context) ([]string, error)
+	// Leave says owner stops: it releases owner's leases on keys and
+	// forgets its heartbeat, so that the other workers count it out and
+	// take its mailboxes at once.
+	Leave(ctx context.Context, owner string, keys []string) error
 }
 
 // State is a mailbox's sync state as the host shows it.

@@ -8,6 +8,9 @@
 //	func TestLeaseStore(t *testing.T) {
 //		sinktest.RunLeaseStore(t, func(t *testing.T) m365sync.LeaseStore { return newMyStore(t) })
 //	}
+//	func TestLeaseBalancer(t *testing.T) { // a store that balances Run's workers
+//		sinktest.RunLeaseBalancer(t, func(t *testing.T) m365sync.LeaseBalancer { return newMyStore(t) })
+//	}
 //	func TestSink(t *testing.T) {
 //		sinktest.RunSink(t, func(t *testing.T) (m365sync.Sink, sinktest.Contents) {
 //			s := newMySink(t)

@@ -233,6 +233,118 @@ func RunLeaseStore(t *testing.T, newStore func(t *testing.T) m365sync.LeaseStore
 	})
 }
 
+// RunLeaseBalancer checks a [m365sync.LeaseBalancer] on fresh stores from
+// newStore: it is a LeaseStore (RunLeaseStore's cases), Heartbeat counts
+// the workers whose heartbeat has not expired and who have not left,
+// Renew extends exactly the leases the owner holds (more keys than one
+// statement takes included) and none another owner took over, Held lists
+// the unexpired leases of every owner, and Leave releases the owner's
+// leases so another takes them at once.
+func RunLeaseBalancer(t *testing.T, newStore func(t *testing.T) m365sync.LeaseBalancer) {
+	ctx := context.Background()
+	t.Run("lease store", func(t *testing.T) {
+		RunLeaseStore(t, func(t *testing.T) m365sync.LeaseStore { return newStore(t) })
+	})
+	acquire := func(t *testing.T, s m365sync.LeaseBalancer, key, owner string, ttl time.Duration, want bool) {
+		t.Helper()
+		got, err := s.Acquire(ctx, key, owner, ttl)
+		must(t, err)
+		if got != want {
+			t.Fatalf("Acquire %s by %s = %t, want %t", key, owner, got, want)
+		}
+	}
+	beat := func(t *testing.T, s m365sync.LeaseBalancer, owner string, ttl time.Duration, want int) {
+		t.Helper()
+		got, err := s.Heartbeat(ctx, owner, ttl)
+		must(t, err)
+		if got != want {
+			t.Fatalf("Heartbeat by %s = %d live workers, want %d", owner, got, want)
+		}
+	}
+	type keys struct {
+		keys []string
+		err  error
+	}
+	sorted := func(k []string, err error) keys {
+		k = slices.Clone(k)
+		slices.Sort(k)
+		return keys{k, err}
+	}
+	equal := func(t *testing.T, what string, got keys, want []string) {
+		t.Helper()
+		must(t, got.err)
+		if !slices.Equal(got.keys, want) {
+			t.Fatalf("%s = %q, want %q", what, got.keys, want)
+		}
+	}
+	t.Run("heartbeats", func(t *testing.T) {
+		s := newStore(t)
+		beat(t, s, "worker-a", time.Minute, 1)
+		beat(t, s, "worker-b", 40*time.Millisecond, 2)
+		beat(t, s, "worker-a", time.Minute, 2)
+		beat(t, s, "worker-c", time.Minute, 3)
+		time.Sleep(100 * time.Millisecond)
+		beat(t, s, "worker-a", time.Minute, 2) // b's heartbeat expired
+		must(t, s.Leave(ctx, "worker-c", nil))
+		beat(t, s, "worker-a", time.Minute, 1)
+		beat(t, s, "worker-b", time.Minute, 2) // b is back
+	})
+	t.Run("renew", func(t *testing.T) {
+		s := newStore(t)
+		acquire(t, s, "k1", "worker-a", 50*time.Millisecond, true)
+		acquire(t, s, "k2", "worker-a", 50*time.Millisecond, true)
+		acquire(t, s, "k3", "worker-b", 50*time.Millisecond, true)
+		equal(t, "Renew by worker-a", sorted(s.Renew(ctx, "worker-a", []string{"k1", "k2", "k3", "k4"}, time.Minute)), []string{"k1", "k2"})
+		time.Sleep(100 * time.Millisecond)
+		acquire(t, s, "k1", "worker-b", time.Minute, false) // renewed past its first TTL
+		acquire(t, s, "k2", "worker-b", time.Minute, false)
+		acquire(t, s, "k3", "worker-a", time.Minute, true) // worker-b's was not renewed
+		acquire(t, s, "k4", "worker-a", time.Minute, true) // never leased: Renew did not take it
+		equal(t, "Renew by worker-b", sorted(s.Renew(ctx, "worker-b", []string{"k3"}, time.Minute)), nil)
+		equal(t, "Renew of nothing", sorted(s.Renew(ctx, "worker-a", nil, time.Minute)), nil)
+	})
+	t.Run("renew many", func(t *testing.T) {
+		s := newStore(t)
+		var keys []string
+		for i := range 1100 {
+			k := fmt.Sprintf("tenant/user-%04d", i)
+			keys = append(keys, k)
+			acquire(t, s, k, "worker-a", time.Minute, true)
+		}
+		acquire(t, s, "tenant/other", "worker-b", time.Minute, true)
+		equal(t, "Renew of 1,100 keys", sorted(s.Renew(ctx, "worker-a", append(slices.Clone(keys), "tenant/other"), time.Minute)), keys)
+		must(t, s.Leave(ctx, "worker-a", keys))
+		equal(t, "Held after Leave", sorted(s.Held(ctx)), []string{"tenant/other"})
+	})
+	t.Run("held", func(t *testing.T) {
+		s := newStore(t)
+		equal(t, "Held of an empty store", sorted(s.Held(ctx)), nil)
+		acquire(t, s, "k1", "worker-a", time.Minute, true)
+		acquire(t, s, "k2", "worker-b", time.Minute, true)
+		acquire(t, s, "k3", "worker-b", 30*time.Millisecond, true)
+		acquire(t, s, "k4", "worker-a", time.Minute, true)
+		must(t, s.Release(ctx, "k4", "worker-a"))
+		time.Sleep(80 * time.Millisecond)
+		equal(t, "Held", sorted(s.Held(ctx)), []string{"k1", "k2"})
+	})
+	t.Run("leave", func(t *testing.T) {
+		s := newStore(t)
+		beat(t, s, "worker-a", time.Minute, 1)
+		beat(t, s, "worker-b", time.Minute, 2)
+		acquire(t, s, "k1", "worker-a", time.Minute, true)
+		acquire(t, s, "k2", "worker-a", time.Minute, true)
+		acquire(t, s, "k3", "worker-b", time.Minute, true)
+		// Leave releases the keys named that worker-a holds, not worker-b's.
+		must(t, s.Leave(ctx, "worker-a", []string{"k1", "k3"}))
+		equal(t, "Held after Leave", sorted(s.Held(ctx)), []string{"k2", "k3"})
+		acquire(t, s, "k1", "worker-b", time.Minute, true)
+		acquire(t, s, "k3", "worker-a", time.Minute, false)
+		beat(t, s, "worker-b", time.Minute, 1)
+		must(t, s.Leave(ctx, "never-seen", []string{"k1"}))
+		acquire(t, s, "k1", "worker-a", time.Minute, false)
+	})
+}
+
 // RunSink checks a [m365sync.Sink] on fresh sinks from newSink: upserts by
 // ID are idempotent and record the folder, a removal deletes only a
 // message still in the folder that reported it (a move is an update), a

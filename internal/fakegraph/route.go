@@ -165,6 +165,9 @@ func (s *Server) route(rc *reqCtx) *result {
 	if res := s.subscriptionRoute(rc); res != nil {
 		return res
 	}
+	if res := s.driveRoute(rc); res != nil {
+		return res
+	}
 	h := routes[sig]
 	if h == nil {
 		seg := ""

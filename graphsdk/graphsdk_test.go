@@ -196,3 +196,25 @@ func TestNewRefusesAnIncompleteConfig(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, strings.HasPrefix(err.Error(), "graphsdk: Client is required"))
 }
+
+// A paging link to another origin is refused before anything is sent: no
+// token leaves for it (the SDK's Azure provider would send the request
+// without one and report nothing).
+func TestForeignPagingLinkIsRefused(t *testing.T) {
+	tenant := m365linktest.New(t)
+	alice := tenant.AddUser(m365linktest.User{UPN: "alice@contoso.com"})
+	for i := range 30 {
+		tenant.AddMessage(alice.ID, "inbox", m365link.Message{Subject: fmt.Sprintf("Quote %d", i)})
+	}
+	client := newClient(t, graphsdk.Config{Client: tenant.Graph(), Token: tenant.AppToken(), PageSize: 10})
+	tenant.Inject(m365linktest.Fault{Kind: m365linktest.ForeignLink, Mailbox: alice.ID, Route: "/messages/delta"})
+	first, err := client.Users().ByUserId(alice.ID).MailFolders().ByMailFolderId("inbox").Messages().Delta().GetAsDeltaGetResponse(t.Context(), nil)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(*first.GetOdataNextLink(), "https://evil.example/"))
+	it, err := msgraphcore.NewPageIterator[models.Messageable](first, client.GetAdapter(),
+		users.CreateItemMailFoldersItemMessagesDeltaGetResponseFromDiscriminatorValue)
+	require.NoError(t, err)
+	err = it.Iterate(t.Context(), func(models.Messageable) bool { return true })
+	require.ErrorIs(t, err, m365link.ErrUntrustedLink)
+	assert.Equal(t, "graphsdk: m365link: link outside the Graph origin refused: no token is sent to https://evil.example", err.Error())
+}

@@ -171,6 +171,9 @@ func (s *Server) route(rc *reqCtx) *result {
 	if h := methodRoutes[rc.r.Method+" "+sig]; h != nil {
 		return h(s, rc)
 	}
+	if res := s.driveRoute(rc); res != nil {
+		return res
+	}
 	h := routes[sig]
 	if h == nil {
 		seg := ""

@@ -622,14 +622,21 @@ func (e *transportError) Is(target error) bool {
 // unfollowed; and it never sends an Authorization header to an origin other
 // than the client's: such a request fails with [m365link.ErrUntrustedLink]
 // before anything is sent.
-func (c *Client) HTTPClient() *http.Client {
-	return &http.Client{Transport: &pacedTransport{c: c, base: c.hc.Transport}, Timeout: c.hc.Timeout,
+func (c *Client) HTTPClient() *http.Client { return c.HTTPClientAs("") }
+
+// HTTPClientAs is [Client.HTTPClient] for one delegated user's calls: a
+// request under /me, which names no user in its path, is paced as the
+// mailbox me (the user's ID, as the library's own requests for that
+// mailbox name it). With me empty it is HTTPClient.
+func (c *Client) HTTPClientAs(me string) *http.Client {
+	return &http.Client{Transport: &pacedTransport{c: c, base: c.hc.Transport, me: strings.ToLower(me)}, Timeout: c.hc.Timeout,
 		CheckRedirect: sameOriginRedirects}
 }
 
 type pacedTransport struct {
 	c    *Client
 	base http.RoundTripper
+	me   string // the mailbox of paths under /me; "" for none
 }
 
 func (t *pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -651,6 +658,9 @@ func (t *pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.Header.Set("client-request-id", newRequestID())
 	}
 	mailbox := MailboxFromPath(r.URL.EscapedPath())
+	if mailbox == "" && t.me != "" && t.c.underMe(r.URL) {
+		mailbox = t.me
+	}
 	if mailbox == "" {
 		return send(r, base.RoundTrip, t.c.timeout, 0)
 	}
@@ -674,6 +684,18 @@ func (t *pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &releaseOnClose{ReadCloser: resp.Body, release: release}
 	return resp, nil
+}
+
+// underMe reports whether u is the signed-in user's resource: /me or a
+// path under it, right after the base path (/v1.0/me/messages).
+func (c *Client) underMe(u *url.URL) bool {
+	rest := strings.ToLower(u.EscapedPath())
+	base := strings.ToLower(c.base.EscapedPath())
+	if !strings.HasPrefix(rest, base) {
+		return false
+	}
+	rest = rest[len(base):]
+	return rest == "/me" || strings.HasPrefix(rest, "/me/")
 }
 
 // releaseOnClose keeps the mailbox slot until the body is closed: a

@@ -64,6 +64,13 @@
 // StateStore under the user the notification's resource names (so name
 // mailboxes by user object ID, as Engine.Mailboxes does).
 //
+// When the engines balance mailboxes between them (a sync.LeaseBalancer),
+// only the worker that owns a mailbox syncs it, and Trigger on another
+// worker does nothing: a notification that reaches a worker not owning
+// its mailbox is persisted (the pending marker) but waits for the owner's
+// next poll or this manager's next reconciliation. Route notifications to
+// the owner, or keep the engine's Interval short, where seconds matter.
+//
 // # Security
 //
 // The clientState is 24 random bytes per subscription, compared in

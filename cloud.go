@@ -58,3 +58,20 @@ func (c Cloud) Scope(permission string) string {
 
 // String returns the cloud's name.
 func (c Cloud) String() string { return c.OrDefault().Name }
+
+// CloudNamed returns the cloud whose Name is name ("global", "usgov-l4",
+// "usgov-l5", "china"; case and surrounding spaces ignored; "" is Global),
+// for configuration read from the environment or flags. ok is false for
+// any other name.
+func CloudNamed(name string) (c Cloud, ok bool) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name == "" {
+		return Global, true
+	}
+	for _, c := range []Cloud{Global, USGovL4, USGovL5, China} {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Cloud{}, false
+}

@@ -34,3 +34,15 @@ func TestClouds(t *testing.T) {
 		})
 	}
 }
+
+func TestCloudNamed(t *testing.T) {
+	for name, want := range map[string]m365link.Cloud{"": m365link.Global, "global": m365link.Global, " USGov-L4 ": m365link.USGovL4, "usgov-l5": m365link.USGovL5, "china": m365link.China} {
+		got, ok := m365link.CloudNamed(name)
+		if !ok || got != want {
+			t.Errorf("CloudNamed(%q) = %v, %v; want %v", name, got, ok, want)
+		}
+	}
+	if got, ok := m365link.CloudNamed("gcchigh"); ok || got != (m365link.Cloud{}) {
+		t.Errorf("CloudNamed(gcchigh) = %v, %v; want no cloud", got, ok)
+	}
+}

@@ -83,15 +83,14 @@ func (t *tenantConn) Close() {
 
 // cloudByName maps M365LINK_CLOUD to a cloud.
 func cloudByName(name string) (m365link.Cloud, error) {
-	switch strings.ToLower(strings.TrimSpace(name)) {
-	case "", "global":
-		return m365link.Global, nil
-	case "usgov-l4", "gcchigh", "gcc-high":
+	if c, ok := m365link.CloudNamed(name); ok {
+		return c, nil
+	}
+	switch strings.ToLower(strings.TrimSpace(name)) { // the names admins also know them by
+	case "gcchigh", "gcc-high":
 		return m365link.USGovL4, nil
-	case "usgov-l5", "dod":
+	case "dod":
 		return m365link.USGovL5, nil
-	case "china":
-		return m365link.China, nil
 	}
 	return m365link.Cloud{}, fmt.Errorf("%s=%q: want global, usgov-l4, usgov-l5 or china", envCloud, name)
 }

@@ -176,15 +176,8 @@ func tokenKey(s string) ([]byte, error) {
 
 // cloudByName maps M365LINK_CLOUD to a cloud.
 func cloudByName(name string) (m365link.Cloud, error) {
-	switch name {
-	case "", "global":
-		return m365link.Global, nil
-	case "usgov-l4":
-		return m365link.USGovL4, nil
-	case "usgov-l5":
-		return m365link.USGovL5, nil
-	case "china":
-		return m365link.China, nil
+	if c, ok := m365link.CloudNamed(name); ok {
+		return c, nil
 	}
 	return m365link.Cloud{}, fmt.Errorf("M365LINK_CLOUD=%q: want global, usgov-l4, usgov-l5 or china", name)
 }

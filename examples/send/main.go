@@ -112,18 +112,9 @@ func fromEnv(getenv func(string) string) (*graphclient.Client, mailsend.TokenSou
 	if tenant == "" || clientID == "" || secret == "" {
 		return nil, nil, errors.New("set M365LINK_TENANT_ID, M365LINK_CLIENT_ID and M365LINK_CLIENT_SECRET (or run with -fake)")
 	}
-	var cloud m365link.Cloud
-	switch c := getenv("M365LINK_CLOUD"); c {
-	case "", "global":
-		cloud = m365link.Global
-	case "usgov-l4":
-		cloud = m365link.USGovL4
-	case "usgov-l5":
-		cloud = m365link.USGovL5
-	case "china":
-		cloud = m365link.China
-	default:
-		return nil, nil, fmt.Errorf("M365LINK_CLOUD=%q: want global, usgov-l4, usgov-l5 or china", c)
+	cloud, ok := m365link.CloudNamed(getenv("M365LINK_CLOUD"))
+	if !ok {
+		return nil, nil, fmt.Errorf("M365LINK_CLOUD=%q: want global, usgov-l4, usgov-l5 or china", getenv("M365LINK_CLOUD"))
 	}
 	cred, err := tokens.ClientSecret(secret)
 	if err != nil {

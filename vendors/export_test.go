@@ -1,5 +1,7 @@
 package vendors
 
+import "fmt"
+
 // SetCompactMin lowers the garbage the arena tolerates before compacting,
 // so tests reach compaction with a few vendors. It returns a restore func.
 func SetCompactMin(n int) func() {
@@ -55,3 +57,39 @@ func PSLRules() ([]string, int) {
 
 // IsValidDomain is validDomain: the domains registrable takes.
 func IsValidDomain(d string) bool { return validDomain(d) }
+
+// CheckEntries checks every live entry of the table: its tag is its
+// key's, a probe for its key reaches it, and its back hint is its
+// record's distance from its block's start (255 for one that far or
+// further). It returns how many records are that far.
+func (x *Index) CheckEntries() (far int, err error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	st := x.state.Load()
+	var buf [2 * maxAddress]byte
+	for i := range st.table {
+		e := st.table[i].Load()
+		if e == 0 || e == tombstone {
+			continue
+		}
+		c, off := st.chunk(uint32(e))
+		kind, key := keyAt(c, off, buf[:0])
+		h := hashBytes(x.seed, kind, key)
+		if !tagged(e, h) {
+			return far, fmt.Errorf("entry %d (%q): tag is not its key's", i, key)
+		}
+		for j := slot(h, len(st.table)); j != i; j = next(j, len(st.table)) {
+			if st.table[j].Load() == 0 {
+				return far, fmt.Errorf("entry %d (%q): a probe stops at %d before it", i, key, j)
+			}
+		}
+		back, _ := uvarint(c[off+2:]) // 0 for an ID record
+		if want := min(back, 255); backHint(e) != want {
+			return far, fmt.Errorf("entry %d (%q): back hint %d, record is %d from its block's start", i, key, backHint(e), back)
+		}
+		if back >= 255 {
+			far++
+		}
+	}
+	return far, nil
+}

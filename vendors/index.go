@@ -65,7 +65,8 @@ const (
 	MaxVendorBytes = 1 << chunkBits
 	maxChunks      = 1 << (32 - chunkBits)
 	firstChunk     = 4 << 10
-	// An entry is tag<<32 | loc; loc is chunk<<chunkBits | offset. Locs 0
+	// An entry is tag<<40 | back<<32 | loc (see entry); loc is
+	// chunk<<chunkBits | offset. Locs 0
 	// and 1 are never written (chunk 0 starts at offset 2), so entry 0 is
 	// an empty slot and entry 1 a deleted one.
 	tombstone = 1
@@ -100,7 +101,7 @@ var compactMin = 1 << 20
 func newIndex() *Index {
 	x := &Index{seed: maphash.MakeSeed()}
 	x.ar.init(0)
-	x.state.Store(&state{table: make([]atomic.Uint64, 16), dir: x.ar.dir})
+	x.state.Store(&state{table: newTable(16), dir: x.ar.dir})
 	return x
 }
 
@@ -120,7 +121,7 @@ func NewIndex(vs []Vendor) (*Index, error) {
 		size += len(x.scratch)
 	}
 	x.ar.init(size)
-	x.state.Store(&state{table: make([]atomic.Uint64, tableSize(keys, 4, 3)), dir: x.ar.dir})
+	x.state.Store(&state{table: newTable(tableSize(keys, 4, 3)), dir: x.ar.dir})
 	for _, n := range ns {
 		if _, ok := x.findID(x.state.Load(), n.ID); ok {
 			return nil, fmt.Errorf("%w: duplicate vendor ID %q", ErrInvalid, n.ID)
@@ -133,7 +134,19 @@ func NewIndex(vs []Vendor) (*Index, error) {
 }
 
 // tableSize returns a table size for keys entries at a load of den/num.
-func tableSize(keys, num, den int) int { return max(16, keys*num/den+1) }
+// It is a whole number of buckets (see slot).
+func tableSize(keys, num, den int) int { return max(16, keys*num/den+1+bucket-1) &^ (bucket - 1) }
+
+// bucket is how many entries fill one 64-byte cache line.
+const bucket = 8
+
+// newTable returns a table of n entries (a multiple of bucket) that starts
+// at a cache line, so each bucket is one line.
+func newTable(n int) []atomic.Uint64 {
+	t := make([]atomic.Uint64, n+bucket-1)
+	skip := int(-uintptr(unsafe.Pointer(&t[0])) / 8 % bucket)
+	return t[skip : skip+n : skip+n]
+}
 
 // Len returns the number of vendors.
 func (x *Index) Len() int { return int(x.count.Load()) }
@@ -188,7 +201,7 @@ func (x *Index) Vendor(id string) (Vendor, bool) {
 		if e == 0 {
 			return Vendor{}, false
 		}
-		if uint32(e>>32) != uint32(h) || e == tombstone {
+		if !tagged(e, h) {
 			continue
 		}
 		c, off := st.chunk(uint32(e))
@@ -204,50 +217,64 @@ func (x *Index) Lookup(_ context.Context, dst []Hit, keys []Key) ([]Hit, error) 
 	st := x.state.Load()
 	n := len(st.table)
 	// Keys go in groups, in passes: every key's first table entry is
-	// loaded, then the first record whose tag matches, then that record's
-	// block start, and only then are the keys resolved, from cache. The
+	// loaded, then the first record whose tag matches together with its
+	// block's start (where the entry says it is; for a record further
+	// than that from its block's start, in a pass of its own), and only
+	// then are the keys resolved, from cache. The
 	// loads of one pass do not wait for each other, so a group's cache
 	// misses overlap instead of adding up.
 	const group = 8
 	var hs, es [group]uint64
 	var locs [group]uint32
-	var touched byte
+	var backs [group]int
+	var touched uint64 // a sum of the bytes loaded ahead: see its use below
 	for base := 0; base < len(keys); base += group {
 		g := keys[base:min(base+group, len(keys))]
+		// Hashes first, then the loads in a loop of their own: hashing a
+		// key takes more instructions than the CPU holds in flight while
+		// a load waits, so loads between hashes would wait in turn.
 		for j, key := range g {
 			hs[j] = hashKey(x.seed, key.Kind, key.Value)
+		}
+		for j := range g {
 			es[j] = st.table[slot(hs[j], n)].Load()
 		}
-		if len(g) > 1 {
-			for j := range g {
-				locs[j] = 0
-				h, e := hs[j], es[j]
-				for i := slot(h, n); e != 0; i, e = next(i, n), st.table[next(i, n)].Load() {
-					if uint32(e>>32) == uint32(h) && e != tombstone {
-						locs[j] = uint32(e)
-						break
-					}
+		for j := range g {
+			locs[j], backs[j] = 0, 0
+			h, e := hs[j], es[j]
+			for i := slot(h, n); e != 0; i, e = next(i, n), st.table[next(i, n)].Load() {
+				if tagged(e, h) {
+					locs[j], backs[j] = uint32(e), backHint(e)
+					break
 				}
 			}
-			for j := range g {
-				if locs[j] != 0 {
-					c, off := st.chunk(locs[j])
-					touched |= c[off]
+		}
+		// The record and, when the entry says where its block starts, the
+		// block up to it.
+		for j := range g {
+			if locs[j] != 0 {
+				c, off := st.chunk(locs[j])
+				touched += uint64(c[off])
+				// Resolving reads the block from its start to the record:
+				// the ID and name, and for a contact stored as its local
+				// part, the domain record it names.
+				for o := off - backs[j]; backs[j] < 255 && o < off; o += 64 {
+					touched += uint64(c[o])
 				}
 			}
-			for j := range g {
-				if locs[j] != 0 {
-					c, off := st.chunk(locs[j])
-					back, _ := uvarint(c[off+2:])
-					touched |= c[off-back]
-				}
+		}
+		for j := range g {
+			if locs[j] != 0 && backs[j] == 255 {
+				c, off := st.chunk(locs[j])
+				back, _ := uvarint(c[off+2:])
+				touched += uint64(c[off-back])
 			}
 		}
 		for j, key := range g {
 			h := hs[j]
 			e := es[j]
 			for i := slot(h, n); e != 0; i, e = next(i, n), st.table[next(i, n)].Load() {
-				if uint32(e>>32) != uint32(h) || e == tombstone {
+				if !tagged(e, h) {
 					continue
 				}
 				c, off := st.chunk(uint32(e))
@@ -258,9 +285,10 @@ func (x *Index) Lookup(_ context.Context, dst []Hit, keys []Key) ([]Hit, error) 
 			}
 		}
 	}
-	if touched == 0xff {
-		// Record kinds are small numbers: never taken. It keeps the
-		// compiler from dropping the loads above.
+	if touched > 1<<62 {
+		// Never taken: each load adds at most 255, and a lookup would
+		// need 2^54 of them. It keeps the compiler from dropping the
+		// loads above.
 		return dst, errUnreachable
 	}
 	return dst, nil
@@ -307,9 +335,14 @@ func hashBytes(seed maphash.Seed, kind KeyKind, key []byte) uint64 {
 
 // slot maps a hash onto a table of any size (multiply-shift), so tables
 // need not be powers of two and no memory goes to rounding up.
+//
+// A key's probe starts at the first entry of its bucket, a cache line, so
+// a lookup reads one line unless that bucket and the ones it overflowed
+// into are full: a key that is absent costs a line, not the line it lands
+// in and the next.
 func slot(h uint64, n int) int {
-	hi, _ := bits.Mul64(h, uint64(n))
-	return int(hi)
+	hi, _ := bits.Mul64(h, uint64(n/bucket))
+	return int(hi) * bucket
 }
 
 func next(i, n int) int {
@@ -542,7 +575,7 @@ func (x *Index) findID(st *state, id string) (uint32, bool) {
 		if e == 0 {
 			return 0, false
 		}
-		if uint32(e>>32) != uint32(h) || e == tombstone {
+		if !tagged(e, h) {
 			continue
 		}
 		if c, off := st.chunk(uint32(e)); c[off] == recID || c[off] == recIDTracked {
@@ -564,10 +597,30 @@ func (x *Index) find(st *state, h uint64, loc uint32) int {
 
 // insert stores an entry in the first free slot of h's probe sequence and
 // reports whether that slot held a tombstone.
-func insert(t []atomic.Uint64, h uint64, loc uint32) bool {
+// entry returns the table entry for a record at loc, back bytes after its
+// block's start, of a key of hash h. Its top 24 bits are a tag of h (the
+// slot takes h's top bits, the tag its low ones), so a probe reads a
+// record only for a key that is likely the one asked; the next 8 are back
+// when it is under 255 (255 when it is not), so that a lookup can load
+// the record and its block's start, where the vendor's ID and name are,
+// at the same time instead of one after the other; the low 32 are loc.
+func entry(h uint64, loc uint32, back int) uint64 {
+	return (h&tagMask)<<40 | uint64(min(back, 255))<<32 | uint64(loc)
+}
+
+const tagMask = 1<<24 - 1
+
+// tagged reports whether e is a record's entry whose tag is h's.
+func tagged(e, h uint64) bool { return e>>40 == h&tagMask && e != tombstone }
+
+// backHint returns e's record's distance from its block's start, or 255
+// when it is 255 or more.
+func backHint(e uint64) int { return int(e >> 32 & 0xff) }
+
+func insert(t []atomic.Uint64, h uint64, loc uint32, back int) bool {
 	for i := slot(h, len(t)); ; i = next(i, len(t)) {
 		if e := t[i].Load(); e == 0 || e == tombstone {
-			t[i].Store(uint64(uint32(h))<<32 | uint64(loc))
+			t[i].Store(entry(h, loc, back))
 			return e == tombstone
 		}
 	}
@@ -614,20 +667,20 @@ func (x *Index) put(v Vendor) error {
 	if err != nil {
 		return err
 	}
-	off := int(loc & (MaxVendorBytes - 1))
-	copy(x.ar.buf[off:], block)
+	blockOff := int(loc & (MaxVendorBytes - 1))
+	copy(x.ar.buf[blockOff:], block)
 	// The block is in place before any entry points at it. Keys the vendor
 	// keeps are repointed in place, so readers never miss them.
-	base := loc - uint32(off)
+	base := loc - uint32(blockOff)
 	var buf [2 * maxAddress]byte
-	walk(x.ar.buf, off, buf[:0], func(off int, kind KeyKind, key []byte) {
+	walk(x.ar.buf, blockOff, buf[:0], func(off int, kind KeyKind, key []byte) {
 		at := base + uint32(off)
 		if r, ok := old[recKey{kind, string(key)}]; ok {
-			st.table[x.find(st, r.h, r.loc)].Store(uint64(uint32(r.h))<<32 | uint64(at))
+			st.table[x.find(st, r.h, r.loc)].Store(entry(r.h, at, off-blockOff))
 			delete(old, recKey{kind, string(key)})
 			return
 		}
-		if insert(st.table, hashBytes(x.seed, kind, key), at) {
+		if insert(st.table, hashBytes(x.seed, kind, key), at, off-blockOff) {
 			x.dead--
 		}
 		x.used++
@@ -662,7 +715,7 @@ func (x *Index) newRecords(v Vendor) []recKey {
 
 // rehash publishes a table of the given size with every live entry of st.
 func (x *Index) rehash(st *state, size int) *state {
-	t := make([]atomic.Uint64, size)
+	t := newTable(size)
 	var buf [2 * maxAddress]byte
 	for i := range st.table {
 		e := st.table[i].Load()
@@ -672,7 +725,7 @@ func (x *Index) rehash(st *state, size int) *state {
 		loc := uint32(e)
 		c, off := st.chunk(loc)
 		kind, key := keyAt(c, off, buf[:0])
-		insert(t, hashBytes(x.seed, kind, key), loc)
+		insert(t, hashBytes(x.seed, kind, key), loc, backHint(e))
 	}
 	ns := &state{table: t, dir: st.dir}
 	x.state.Store(ns)
@@ -719,7 +772,7 @@ func (x *Index) maybeCompact() {
 	slices.Sort(starts) // keep the arena's order: neighbours stay neighbours
 	var ar arena
 	ar.init(x.live)
-	t := make([]atomic.Uint64, tableSize(x.used, 4, 3))
+	t := newTable(tableSize(x.used, 4, 3))
 	var buf [2 * maxAddress]byte
 	for _, loc := range starts {
 		c, start := st.chunk(loc)
@@ -733,7 +786,7 @@ func (x *Index) maybeCompact() {
 		copy(ar.buf[noff:], c[start:end])
 		base := nl - uint32(noff)
 		walk(ar.buf, noff, buf[:0], func(off int, kind KeyKind, key []byte) {
-			insert(t, hashBytes(x.seed, kind, key), base+uint32(off))
+			insert(t, hashBytes(x.seed, kind, key), base+uint32(off), off-noff)
 		})
 	}
 	x.ar = ar

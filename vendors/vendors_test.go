@@ -351,6 +351,8 @@ func TestIndexAgainstModel(t *testing.T) {
 			compactions++
 		}
 		lastGarbage = garbage
+		_, err := x.CheckEntries()
+		require.NoError(t, err)
 		require.Equal(t, len(model), x.Len(), "round %d", round)
 		for i := range 200 {
 			id := fmt.Sprintf("v%d", i)
@@ -482,6 +484,9 @@ func TestIndexSpansChunks(t *testing.T) {
 	require.Equal(t, len(vs), x.Len())
 	_, _, _, live, _ := x.Stats()
 	assert.Greater(t, live, 2*vendors.MaxVendorBytes, "more than two chunks")
+	far, err := x.CheckEntries()
+	require.NoError(t, err)
+	assert.Zero(t, far)
 	for i := 0; i < len(vs); i += 7 {
 		v := vs[i]
 		got, ok := x.Vendor(v.ID)
@@ -494,4 +499,67 @@ func TestIndexSpansChunks(t *testing.T) {
 		assert.Equal(t, []string{want}, lookup(t, x, vendors.KeyContact, v.Contacts[1]))
 		assert.Equal(t, []string{want}, lookup(t, x, vendors.KeyDomain, v.Domains[2]))
 	}
+}
+
+// TestIndexFarRecords looks up the keys of a vendor whose block is long,
+// so most of its records lie 255 bytes or more from its start (where the
+// table entry cannot say where the start is), before and after the
+// vendor changes and the table grows.
+func TestIndexFarRecords(t *testing.T) {
+	v := vendors.Vendor{ID: "big", Name: "Big Ltd", Domains: []string{"big.example", "big.test"}}
+	for i := range 120 {
+		v.Contacts = append(v.Contacts, fmt.Sprintf("person%03d@big.example", i), fmt.Sprintf("person%03d@elsewhere%d.example", i, i))
+	}
+	x, err := vendors.NewIndex([]vendors.Vendor{v})
+	require.NoError(t, err)
+	// farRecords counts v's records at 255 bytes or more from its block's
+	// start, in the block's documented layout: the ID record, the name
+	// and the counts (16 bytes here), the domain records, then the
+	// contact records, a contact at one of v's domains as its local part
+	// and the domain's number.
+	farRecords := func() int {
+		at, far := 3+len(v.ID)+1+len(v.Name)+2, 0
+		rec := func(body int) {
+			if at >= 255 {
+				far++
+			}
+			back := 1
+			if at >= 128 {
+				back = 2
+			}
+			at += 2 + back + body
+		}
+		for _, d := range v.Domains {
+			rec(len(d))
+		}
+		for _, c := range v.Contacts {
+			local, domain, _ := strings.Cut(c, "@")
+			if slices.Contains(v.Domains, domain) {
+				rec(1 + len(local))
+			} else {
+				rec(len(c))
+			}
+		}
+		return far
+	}
+	check := func() {
+		t.Helper()
+		far, err := x.CheckEntries()
+		require.NoError(t, err)
+		assert.Equal(t, farRecords(), far)
+		assert.Greater(t, far, 50)
+		for _, c := range v.Contacts {
+			assert.Equal(t, []string{"big"}, lookup(t, x, vendors.KeyContact, c), c)
+		}
+		for _, d := range v.Domains {
+			assert.Equal(t, []string{"big"}, lookup(t, x, vendors.KeyDomain, d), d)
+		}
+	}
+	check()
+	v.Contacts = v.Contacts[:100]
+	require.NoError(t, x.Put(v))
+	for i := range 500 {
+		require.NoError(t, x.Put(vendors.Vendor{ID: fmt.Sprintf("small%d", i), Domains: []string{fmt.Sprintf("small%d.example", i)}}))
+	}
+	check()
 }

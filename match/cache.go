@@ -2,8 +2,8 @@ package match
 
 import (
 	"hash/maphash"
+	"math/bits"
 	gosync "sync"
-	"sync/atomic"
 	"unsafe"
 )
 
@@ -33,17 +33,16 @@ import (
 // caches more than the entries' 11 MB) and then only the entry it finds.
 //
 // An address is admitted on its second sighting only: the first sets its
-// bit in seen, a bitset of address hashes. Most addresses a mailbox sees
-// once never come back, and writing their answers would cost a cache
-// line or three each and push out answers that are asked again. The
-// bitset is cleared when a quarter of its bits are set, so the sightings
-// it remembers are recent.
+// bit in its set's seen, 64 bits of address hashes in the set's own cache
+// line (which get has just read). Most addresses a mailbox sees once
+// never come back, and writing their answers would cost a cache line or
+// three each and push out answers that are asked again. A set's seen is
+// cleared when a quarter of its bits are set, so the sightings it
+// remembers are recent.
 type outcomeCache struct {
 	seed    maphash.Seed
 	sets    []cacheSet
 	entries []cacheEntry // cacheWays per set
-	seen    []atomic.Uint64
-	marks   atomic.Int64
 }
 
 const (
@@ -56,16 +55,19 @@ const (
 	cacheReplaceBits = 3
 	cacheReplace     = 1 << cacheReplaceBits
 	cacheKey         = 56
-	seenBits         = 1 << 20
 )
 
 type cacheSet struct {
 	mu   gosync.Mutex
 	tick uint32
 	// tags are the hashes' low bits of the entries, 0 for an empty one.
-	tags [cacheWays]uint32
+	tags [cacheWays]uint16
+	// stamps are the entries' stamps' low bits (see stamp.short): put
+	// tells a stale entry from a current one without reading it.
+	stamps [cacheWays]uint16
+	// seen holds a bit of each address sighted here lately (see put).
+	seen uint64
 	e    *[cacheWays]cacheEntry
-	_    [8]byte
 }
 
 // A set is one cache line (a big slice of them starts at a page).
@@ -84,6 +86,10 @@ type stamp struct {
 	version, rules uint64
 }
 
+// short is 16 bits of st, for a set's line. Two stamps in a row differ
+// in them (one of version or rules grows by one).
+func (st stamp) short() uint16 { return uint16(st.version + st.rules<<8) }
+
 // answer is what the cache holds for an address: its normalised form ("" when
 // it is the address itself), whether it is a role address, the outcome.
 type answer struct {
@@ -99,7 +105,6 @@ func (c *outcomeCache) init() {
 	for i := range c.sets {
 		c.sets[i].e = (*[cacheWays]cacheEntry)(c.entries[i*cacheWays:])
 	}
-	c.seen = make([]atomic.Uint64, seenBits/64)
 }
 
 // hash returns the hash get and put take for addr: computed once a match.
@@ -110,25 +115,21 @@ func (c *outcomeCache) hash(addr string) uint64 {
 	return maphash.String(c.seed, addr)
 }
 
-// set returns h's set, its tag there and its bit in seen.
-func (c *outcomeCache) set(h uint64) (*cacheSet, uint32, uint64) {
-	return &c.sets[h>>(64-cacheSetBits)], uint32(h) | 1, h >> 32 % seenBits
+// set returns h's set, its tag there and its bit in the set's seen.
+func (c *outcomeCache) set(h uint64) (*cacheSet, uint16, uint64) {
+	return &c.sets[h>>(64-cacheSetBits)], uint16(h) | 1, 1 << (h >> 32 % 64)
 }
 
 // sighted marks a sighting of the address with the seen bit b and reports
-// whether it had been sighted before.
-func (c *outcomeCache) sighted(b uint64) bool {
-	w, bit := &c.seen[b/64], uint64(1)<<(b%64)
-	if w.Load()&bit != 0 {
+// whether it had been sighted before. s is locked.
+func (s *cacheSet) sighted(b uint64) bool {
+	if s.seen&b != 0 {
 		return true
 	}
-	w.Or(bit)
-	if c.marks.Add(1) >= seenBits/4 {
-		c.marks.Store(0)
-		for i := range c.seen {
-			c.seen[i].Store(0)
-		}
+	if bits.OnesCount64(s.seen) >= 16 {
+		s.seen = 0
 	}
+	s.seen |= b
 	return false
 }
 
@@ -139,8 +140,9 @@ func (c *outcomeCache) get(st stamp, h uint64, addr string, a *answer) bool {
 	}
 	s, tag, _ := c.set(h)
 	s.mu.Lock()
+	short := st.short()
 	for i, t := range s.tags {
-		if t != tag {
+		if t != tag || s.stamps[i] != short {
 			continue
 		}
 		if e := &s.e[i]; e.stamp == st && int(e.n) == len(addr) && string(e.key[:e.n]) == addr {
@@ -159,11 +161,11 @@ func (c *outcomeCache) put(st stamp, h uint64, addr string, a *answer) {
 		return
 	}
 	s, tag, b := c.set(h)
-	if !c.sighted(b) {
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.sighted(b) {
+		return
+	}
 	w := -1
 	for i, t := range s.tags {
 		if t == 0 || t == tag && int(s.e[i].n) == len(addr) && string(s.e[i].key[:len(addr)]) == addr {
@@ -171,18 +173,18 @@ func (c *outcomeCache) put(st stamp, h uint64, addr string, a *answer) {
 			break
 		}
 	}
+	short := st.short()
 	if w < 0 {
 		// An LCG's high bits: the way from the top three, whether to
-		// replace a current answer from the ones below. Only the way
-		// drawn is read, not every entry's stamp: that would cost a
-		// cache line each.
+		// replace a current answer from the ones below. The set's line
+		// says whether the way drawn is current: no entry is read.
 		s.tick = s.tick*1664525 + 1013904223
 		w = int(s.tick >> (32 - 3))
-		if s.tick>>(32-3-cacheReplaceBits)&(cacheReplace-1) != 0 && s.e[w].stamp == st {
+		if s.tick>>(32-3-cacheReplaceBits)&(cacheReplace-1) != 0 && s.stamps[w] == short {
 			return
 		}
 	}
-	s.tags[w] = tag
+	s.tags[w], s.stamps[w] = tag, short
 	e := &s.e[w]
 	e.n, e.stamp, e.a = uint8(len(addr)), st, *a
 	copy(e.key[:], addr)

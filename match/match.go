@@ -458,15 +458,18 @@ func (m *Matcher) prepare(r *rules, w *work, i int, pt *part) {
 	pt.addr, pt.p.Normalized = a, n
 	pt.roleCat = roleCategory(r.roles, n)
 	pt.p.RoleAddress = pt.roleCat != ""
-	// The domain rules, one map lookup per candidate domain: the domain,
-	// then its parents down to the registrable domain.
+	// The domain rules, one filter check per candidate domain (a map
+	// lookup for the few it passes): the domain, then its parents down to
+	// the registrable domain.
 	domain := a.Domain()
 	pt.domainOff = len(n) - len(domain)
 	reg := len(domain) - len(a.Registrable())
 	var tree *pin
-	for off := 0; ; {
+	var hbuf [16]uint64
+	hs := r.filter.suffixes(domain, hbuf[:0])
+	for off, label := 0, len(hs)-1; ; label-- {
 		c := domain[off:]
-		if f, ok := r.domainFacts(c); ok {
+		if f, ok := r.domainFacts(c, hs[label]); ok {
 			if off == 0 && f.exact != nil {
 				pt.pin = f.exact
 			}

@@ -36,13 +36,18 @@ const PSLVersion = pslVersion
 
 // PSLRules returns every node of the copied list as a domain ("uk",
 // "co.uk", …): the rules and the labels between them, read from the
-// tables on their own, and how many of them pslPaths has.
+// tables on their own, and how many of them pslIndex finds by their
+// parent and label.
 func PSLRules() ([]string, int) {
 	var out []string
+	found := 0
 	var walk func(lo, hi uint32, parent string)
 	walk = func(lo, hi uint32, parent string) {
 		for i := lo; i < hi; i++ {
 			d := pslLabel(i)
+			if f, ok := pslIndexOnce().find(lo, hi, d); ok && f == i {
+				found++
+			}
 			if parent != "" {
 				d += "." + parent
 			}
@@ -52,8 +57,12 @@ func PSLRules() ([]string, int) {
 		}
 	}
 	walk(0, pslNumTLD, "")
-	return out, len(pslPaths())
+	return out, found
 }
+
+// PublicSuffix is the index of a valid domain's public suffix (see
+// publicSuffix).
+func PublicSuffix(d string) int { return publicSuffix(d) }
 
 // IsValidDomain is validDomain: the domains registrable takes.
 func IsValidDomain(d string) bool { return validDomain(d) }

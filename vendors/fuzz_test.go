@@ -57,3 +57,51 @@ func FuzzNormalizeAddress(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPublicSuffix checks that the public suffix of every valid domain,
+// and so its registrable domain, is the one x/net/publicsuffix gives. The
+// domain is the fuzzed string, then the label of the list's node of the
+// first fuzzed number, then the node of the second (its label and its
+// parents'), each when its number is not 0: random bytes seldom spell the
+// list's deeper nodes, its wildcards and exceptions among them, or put a
+// label that is a node under one parent under another.
+func FuzzPublicSuffix(f *testing.F) {
+	rules, _ := vendors.PSLRules()
+	for _, s := range []string{"someone.vendor0001234.co.uk", "eu.vendor0001234.com", "x.unknown1234567.example", "mail.vendor0001234.de",
+		"gmail.com", "a.b.ck", "www.ck", "x.www.ck", "a.b.kawasaki.jp", "city.kawasaki.jp", "x.city.kawasaki.jp",
+		"ip-10-0-0-1.eu-west-1.compute.amazonaws.com", "a.b.c.nom.br", "co.uk.com", "a.b", "0.a", "a-b_c.0"} {
+		f.Add(s, uint16(0), uint16(0))
+	}
+	for i, r := range rules {
+		switch r {
+		case "ck", "www.ck", "kawasaki.jp", "city.kawasaki.jp", "compute.amazonaws.com", "co.uk", "com", "nom.br":
+			f.Add("x", uint16(0), uint16(i+1))
+			f.Add("a.b", uint16(i+1), uint16(i+1))
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string, label, rule uint16) {
+		d := s
+		if label != 0 {
+			l, _, _ := strings.Cut(rules[int(label-1)%len(rules)], ".")
+			d += "." + l
+		}
+		if rule != 0 {
+			d += "." + rules[int(rule-1)%len(rules)]
+		}
+		d = strings.TrimPrefix(d, ".")
+		if !vendors.IsValidDomain(d) {
+			return
+		}
+		want, _ := publicsuffix.PublicSuffix(d)
+		if got := vendors.PublicSuffix(d); d[got:] != want {
+			t.Fatalf("publicSuffix(%q) = %q, x/net/publicsuffix says %q", d, d[got:], want)
+		}
+		wantReg := -1
+		if len(want) < len(d) {
+			wantReg = strings.LastIndexByte(d[:len(d)-len(want)-1], '.') + 1
+		}
+		if got := vendors.Registrable(d); got != wantReg {
+			t.Fatalf("registrable(%q) = %d, x/net/publicsuffix says %d", d, got, wantReg)
+		}
+	})
+}

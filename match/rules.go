@@ -148,7 +148,7 @@ type rules struct {
 	// filter holds the domains of domains: a domain it says is absent is.
 	// Most domains are, and the filter (32 KB) stays in the CPU's caches
 	// where the map (about a megabyte) does not.
-	filter *domainFilter
+	filter      *domainFilter
 	freemail    *domainList
 	roles       *roleList
 	trackedOnly bool

@@ -286,6 +286,8 @@ type work struct {
 	from, at []int
 	// doms holds the domain keys of every participant (see part.doms).
 	doms []int
+	// itemKeys is where the keys of the item being prepared start.
+	itemKeys int
 	// stamp holds the directory's version before the lookup, when it has
 	// one, and the rules' generation.
 	stamp     stamp
@@ -339,13 +341,15 @@ func (w *work) add(first, i int, role Role, a m365link.EmailAddress) {
 }
 
 // key returns the index of a key, adding it unless one of the last
-// keyWindow keys is the same. Participants of a message share domains,
-// and pins share vendors; a key repeated further apart is asked twice,
-// which costs less than a map to find it (asked again, its entries are in
-// the CPU's cache).
+// keyWindow keys of the same item (address, message or event) is the
+// same. Participants of a message share domains, and pins share vendors;
+// a key repeated further apart, or in another item of a batch, is asked
+// twice, which costs less than a map to find it (asked again, its
+// entries are in the CPU's cache), and less than comparing every key of
+// a batch of distinct addresses with the 32 before it.
 func (w *work) key(kind vendors.KeyKind, v string) int {
 	k := vendors.Key{Kind: kind, Value: v}
-	for i := len(w.keys) - 1; i >= max(0, len(w.keys)-keyWindow); i-- {
+	for i := len(w.keys) - 1; i >= max(w.itemKeys, len(w.keys)-keyWindow); i-- {
 		if w.keys[i] == k {
 			return i
 		}
@@ -425,6 +429,9 @@ func (w *work) result(parts []part) Result {
 // keys the rest needs.
 func (m *Matcher) prepare(r *rules, w *work, i int, pt *part) {
 	pt.idKey, pt.contact = -1, -1
+	if pt.first == i {
+		w.itemKeys = len(w.keys) // a new item: see key
+	}
 	var cached answer
 	// Only addresses cache: an Exchange DN never has an answer there.
 	if w.versioned {

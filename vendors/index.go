@@ -223,7 +223,7 @@ func (x *Index) Lookup(_ context.Context, dst []Hit, keys []Key) ([]Hit, error) 
 	// then are the keys resolved, from cache. The
 	// loads of one pass do not wait for each other, so a group's cache
 	// misses overlap instead of adding up.
-	const group = 8
+	const group = 32
 	var hs, es [group]uint64
 	var locs [group]uint32
 	var backs [group]int

@@ -14,7 +14,7 @@ import (
 )
 
 // Index is an in-memory [Directory] compact enough for millions of vendors:
-// about 280 bytes each with three domains and five contacts, where a
+// about 290 bytes each with three domains and five contacts, where a
 // map[string]*Vendor of the same takes several times that.
 //
 // Readers never wait: [Index.Lookup] and [Index.Vendor] take no lock and
@@ -121,7 +121,7 @@ func NewIndex(vs []Vendor) (*Index, error) {
 		size += len(x.scratch)
 	}
 	x.ar.init(size)
-	x.state.Store(&state{table: newTable(tableSize(keys, 4, 3)), dir: x.ar.dir})
+	x.state.Store(&state{table: newTable(tableSize(keys, 3, 2)), dir: x.ar.dir})
 	for _, n := range ns {
 		if _, ok := x.findID(x.state.Load(), n.ID); ok {
 			return nil, fmt.Errorf("%w: duplicate vendor ID %q", ErrInvalid, n.ID)
@@ -772,7 +772,7 @@ func (x *Index) maybeCompact() {
 	slices.Sort(starts) // keep the arena's order: neighbours stay neighbours
 	var ar arena
 	ar.init(x.live)
-	t := newTable(tableSize(x.used, 4, 3))
+	t := newTable(tableSize(x.used, 3, 2))
 	var buf [2 * maxAddress]byte
 	for _, loc := range starts {
 		c, start := st.chunk(loc)

@@ -29,8 +29,9 @@ import (
 // Each vendor is one block of bytes in an arena of chunks: its ID, name,
 // tracked flag, normalised domains and contacts (a contact at one of the
 // vendor's own domains stores only its local part). One open-addressing
-// table of 8-byte entries (a 32-bit hash tag and a 32-bit arena position)
-// maps IDs, domains and contacts to those bytes. Blocks are never changed
+// table of 8-byte entries (a 24-bit hash tag, where the record's block
+// starts, and a 32-bit arena position), two-thirds full, maps IDs, domains
+// and contacts to those bytes. Blocks are never changed
 // once written: a change writes a new block and points the table at it,
 // and the old one is garbage until the arena is compacted, which happens
 // by itself when the garbage outweighs the live vendors.

@@ -155,8 +155,10 @@ func (c *outcomeCache) get(st stamp, h uint64, addr string, a *answer) bool {
 	return false
 }
 
-// put caches a as the answer for addr, of hash h, under st.
-func (c *outcomeCache) put(st stamp, h uint64, addr string, a *answer) {
+// put caches the answer for addr, of hash h, under st: p's normalised
+// address and role, and o. The answer is made only once it is known to go
+// in (most do not).
+func (c *outcomeCache) put(st stamp, h uint64, addr string, p *Participant, o *outcome) {
 	if len(addr) > cacheKey || c.sets == nil {
 		return
 	}
@@ -186,6 +188,12 @@ func (c *outcomeCache) put(st stamp, h uint64, addr string, a *answer) {
 	}
 	s.tags[w], s.stamps[w] = tag, short
 	e := &s.e[w]
-	e.n, e.stamp, e.a = uint8(len(addr)), st, *a
+	e.n, e.stamp = uint8(len(addr)), st
+	e.a = answer{role: p.RoleAddress, o: *o}
+	if p.Normalized != p.Address {
+		// The matcher's own string (ParseAddress made it), so the cache
+		// keeps nothing of the caller's.
+		e.a.normalized = p.Normalized
+	}
 	copy(e.key[:], addr)
 }

@@ -213,7 +213,7 @@ func (m *Matcher) runItems(ctx context.Context, w *work) ([]Result, error) {
 		var res Result
 		for i := first; i < end; i++ {
 			if pt := &w.parts[i]; pt.o.reason != "" || pt.o.rule != "" {
-				pt.o.add(&res, pt.p, &matches, &drops)
+				pt.o.add(&res, &pt.p, &matches, &drops)
 			}
 		}
 		out[k] = res
@@ -395,13 +395,7 @@ func (m *Matcher) decideAll(ctx context.Context, w *work) error {
 		}
 		m.decide(r, w, pt)
 		if w.versioned {
-			a := answer{role: pt.p.RoleAddress, o: pt.o}
-			if pt.p.Normalized != pt.p.Address {
-				// The matcher's own string (ParseAddress made it), so
-				// the cache keeps nothing of the caller's.
-				a.normalized = pt.p.Normalized
-			}
-			m.outcomes.put(w.stamp, pt.h, pt.p.Address, &a)
+			m.outcomes.put(w.stamp, pt.h, pt.p.Address, &pt.p, &pt.o)
 		}
 	}
 	return nil
@@ -411,6 +405,18 @@ func (m *Matcher) decideAll(ctx context.Context, w *work) error {
 func (w *work) result(parts []part) Result {
 	// Exactly the slices the result needs: most results are of one
 	// participant, and this is their one allocation but the address.
+	if len(parts) == 1 {
+		var res Result
+		switch o := &parts[0].o; {
+		case o.reason != "":
+			res.Dropped = make([]Dropped, 1)
+			o.drop(&res.Dropped[0], &parts[0].p)
+		case o.rule != "":
+			res.Matches = make([]Match, 1)
+			o.match(&res.Matches[0], &parts[0].p)
+		}
+		return res
+	}
 	ms, ds := counts(parts)
 	matches, drops := make([]Match, 0, ms), make([]Dropped, 0, ds)
 	var res Result
@@ -419,7 +425,7 @@ func (w *work) result(parts []part) Result {
 		if pt.o.reason == "" && pt.o.rule == "" {
 			continue // a repeated address: it counted in its first role
 		}
-		pt.o.add(&res, pt.p, &matches, &drops)
+		pt.o.add(&res, &pt.p, &matches, &drops)
 	}
 	return res
 }
@@ -672,43 +678,65 @@ type outcome struct {
 
 // add appends the participant's match or drop to res, in the backing
 // arrays matches and drops, which have room for it.
-func (o *outcome) add(res *Result, p Participant, matches *[]Match, drops *[]Dropped) {
-	var key string
-	switch {
-	case o.keyOff >= 0:
-		key = p.Normalized[o.keyOff:]
-	case o.pin != nil:
-		key = o.pin.Key
-	}
-	var pin Pin
-	if o.pin != nil {
-		pin = o.pin.Pin
-	}
+func (o *outcome) add(res *Result, p *Participant, matches *[]Match, drops *[]Dropped) {
 	if o.reason != "" {
-		d := Dropped{Participant: p, Reason: o.reason, Rule: o.rule, Key: key, Category: o.category, Pin: pin}
-		switch {
-		case o.reason == ReasonUnknownVendor:
-			d.Candidates = []string{o.id}
-			d.CandidateNames = []string{""}
-		case len(o.cands) > 0:
-			c := slices.Clone(o.cands)
-			k := len(c) / 2
-			d.Candidates, d.CandidateNames = c[:k:k], c[k:]
-		}
-		res.Dropped = extend(res.Dropped, drops, d)
+		var d *Dropped
+		res.Dropped, d = extend(res.Dropped, drops)
+		o.drop(d, p)
 		return
 	}
+	var m *Match
+	res.Matches, m = extend(res.Matches, matches)
+	o.match(m, p)
+}
+
+// drop fills in d, zero, as the participant's drop.
+func (o *outcome) drop(d *Dropped, p *Participant) {
+	d.Participant, d.Reason, d.Rule, d.Key, d.Category = *p, o.reason, o.rule, o.key(p), o.category
+	if o.pin != nil {
+		d.Pin = o.pin.Pin
+	}
+	switch {
+	case o.reason == ReasonUnknownVendor:
+		d.Candidates = []string{o.id}
+		d.CandidateNames = []string{""}
+	case len(o.cands) > 0:
+		c := slices.Clone(o.cands)
+		k := len(c) / 2
+		d.Candidates, d.CandidateNames = c[:k:k], c[k:]
+	}
+}
+
+// match fills in m, zero, as the participant's match.
+func (o *outcome) match(m *Match, p *Participant) {
 	c := confidence(o.rule)
 	if p.RoleAddress {
 		c /= 2
 	}
-	res.Matches = extend(res.Matches, matches, Match{VendorID: o.id, VendorName: o.name, Rule: o.rule, Key: key, Confidence: c, Participant: p, Pin: pin})
+	m.VendorID, m.VendorName, m.Rule, m.Key, m.Confidence, m.Participant = o.id, o.name, o.rule, o.key(p), c, *p
+	if o.pin != nil {
+		m.Pin = o.pin.Pin
+	}
 }
 
-// extend appends v to s, a slice of the backing array *arr that ends where
-// *arr does, and returns s with its capacity cut to its length.
-func extend[T any](s []T, arr *[]T, v T) []T {
-	*arr = append(*arr, v)
+// key returns the key of the rule that decided: a part of the normalised
+// address, or the pin's key.
+func (o *outcome) key(p *Participant) string {
+	switch {
+	case o.keyOff >= 0:
+		return p.Normalized[o.keyOff:]
+	case o.pin != nil:
+		return o.pin.Key
+	}
+	return ""
+}
+
+// extend appends a zero T to *arr and returns s extended by it (a slice of
+// the backing array *arr that ends where *arr does, its capacity cut to
+// its length) and the new element.
+func extend[T any](s []T, arr *[]T) ([]T, *T) {
+	var zero T
+	*arr = append(*arr, zero)
 	n := len(*arr)
-	return (*arr)[n-len(s)-1 : n : n]
+	return (*arr)[n-len(s)-1 : n : n], &(*arr)[n-1]
 }

@@ -240,27 +240,46 @@ func (x *Index) Lookup(_ context.Context, dst []Hit, keys []Key) ([]Hit, error) 
 		for j := range g {
 			es[j] = st.table[slot(hs[j], n)].Load()
 		}
+		// The first tagged entry in each key's bucket, a line: a key whose
+		// bucket is full without one is probed on after the records of the
+		// others are on their way.
+		var more uint32
 		for j := range g {
 			locs[j], backs[j] = 0, 0
-			h, e := hs[j], es[j]
-			for i := slot(h, n); e != 0; i, e = next(i, n), st.table[next(i, n)].Load() {
+			h, i := hs[j], slot(hs[j], n)
+			for k, e := 0, es[j]; ; k, e = k+1, st.table[i+k+1].Load() {
+				if e == 0 {
+					break
+				}
 				if tagged(e, h) {
 					locs[j], backs[j] = uint32(e), backHint(e)
 					break
 				}
+				if k == bucket-1 {
+					more |= 1 << j
+					break
+				}
 			}
 		}
-		// The record and, when the entry says where its block starts, the
-		// block up to it.
 		for j := range g {
 			if locs[j] != 0 {
-				c, off := st.chunk(locs[j])
-				touched += uint64(c[off])
-				// Resolving reads the block from its start to the record:
-				// the ID and name, and for a contact stored as its local
-				// part, the domain record it names.
-				for o := off - backs[j]; backs[j] < 255 && o < off; o += 64 {
-					touched += uint64(c[o])
+				touched += x.touch(st, locs[j], backs[j])
+			}
+		}
+		for j := range g {
+			if more&(1<<j) == 0 {
+				continue
+			}
+			h := hs[j]
+			for i := next(slot(h, n)+bucket-1, n); ; i = next(i, n) {
+				e := st.table[i].Load()
+				if e == 0 {
+					break
+				}
+				if tagged(e, h) {
+					locs[j], backs[j] = uint32(e), backHint(e)
+					touched += x.touch(st, locs[j], backs[j])
+					break
 				}
 			}
 		}
@@ -293,6 +312,19 @@ func (x *Index) Lookup(_ context.Context, dst []Hit, keys []Key) ([]Hit, error) 
 		return dst, errUnreachable
 	}
 	return dst, nil
+}
+
+// touch loads the record at loc and, when back says where its block
+// starts, the block up to it, for Lookup to resolve from cache: the ID and
+// name, and for a contact stored as its local part, the domain record it
+// names. It returns a sum of bytes loaded, for Lookup to keep the loads.
+func (x *Index) touch(st *state, loc uint32, back int) uint64 {
+	c, off := st.chunk(loc)
+	t := uint64(c[off])
+	for o := off - back; back < 255 && o < off; o += 64 {
+		t += uint64(c[o])
+	}
+	return t
 }
 
 // idName returns the ID and name of the block at start as strings that

@@ -428,8 +428,14 @@ func TestReadersDuringUpdates(t *testing.T) {
 	var wg gosync.WaitGroup
 	stop := make(chan struct{})
 	var reads [2]int
+	// The writer starts once both readers have read: otherwise, with one
+	// processor, it could finish before they run.
+	var started gosync.WaitGroup
+	started.Add(2)
 	for r := range 2 {
 		wg.Go(func() {
+			read := gosync.OnceFunc(started.Done)
+			defer read() // a reader that fails at once must not hold the writer up
 			hits := make([]vendors.Hit, 0, 8)
 			for {
 				select {
@@ -453,9 +459,11 @@ func TestReadersDuringUpdates(t *testing.T) {
 					return
 				}
 				reads[r]++
+				read()
 			}
 		})
 	}
+	started.Wait()
 	for i := range 3000 {
 		v := vendors.Vendor{ID: "acme", Name: fmt.Sprint("Acme ", i), Tracked: i%2 == 0,
 			Domains: []string{"acme.com"}, Contacts: []string{"ann@acme.com", "acme.owner@gmail.com"}}

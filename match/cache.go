@@ -87,7 +87,9 @@ type stamp struct {
 }
 
 // short is 16 bits of st, for a set's line. Two stamps in a row differ
-// in them (one of version or rules grows by one).
+// in them (one of version or rules grows by one); stamps far apart may
+// not, which only keeps put from replacing a stale answer at once (get
+// compares the whole stamp).
 func (st stamp) short() uint16 { return uint16(st.version + st.rules<<8) }
 
 // answer is what the cache holds for an address: its normalised form ("" when

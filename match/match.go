@@ -26,12 +26,14 @@ type Matcher struct {
 	// versioned is dir when it is a vendors.Versioned: then outcomes are
 	// cached while its version stays.
 	versioned vendors.Versioned
-	cfg       Config
-	rules     atomic.Pointer[rules]
-	outcomes  outcomeCache
-	mu        gosync.Mutex // serialises SetOverrides; guards gen
-	gen       uint64
-	pool      gosync.Pool // *work
+	// prefetcher is dir when it is a vendors.Prefetcher (see prefetch).
+	prefetcher vendors.Prefetcher
+	cfg        Config
+	rules      atomic.Pointer[rules]
+	outcomes   outcomeCache
+	mu         gosync.Mutex // serialises SetOverrides; guards gen
+	gen        uint64
+	pool       gosync.Pool // *work
 }
 
 // New returns a matcher for cfg. It refuses overrides that are not valid
@@ -42,6 +44,7 @@ func New(cfg Config) (*Matcher, error) {
 	}
 	m := &Matcher{dir: cfg.Directory, cfg: cfg}
 	m.versioned, _ = cfg.Directory.(vendors.Versioned)
+	m.prefetcher, _ = cfg.Directory.(vendors.Prefetcher)
 	if m.versioned != nil {
 		m.outcomes.init()
 	}
@@ -458,6 +461,12 @@ func (m *Matcher) prepare(r *rules, w *work, i int, pt *part) {
 		pt.done, pt.o = true, outcome{reason: ReasonInternal}
 		return
 	}
+	if m.prefetcher != nil && len(w.items) == 0 {
+		// One item: nothing else overlaps the lookup's loads (a batch's
+		// lookup overlaps its items' loads, and hashing each key twice
+		// would only cost it).
+		prefetch(m.prefetcher, pt.p.Address)
+	}
 	a, ok := vendors.ParseAddress(pt.p.Address)
 	if !ok {
 		pt.done, pt.o = true, outcome{reason: ReasonInvalid}
@@ -526,6 +535,25 @@ func (m *Matcher) prepare(r *rules, w *work, i int, pt *part) {
 				off += strings.IndexByte(c, '.') + 1
 			}
 		}
+	}
+}
+
+// prefetch has the directory begin to load what looking up an address's
+// keys will read, taking the address as already normalised (most are):
+// the address, its domain and the domain's parent. The loads overlap the
+// work of parsing the address and applying the rules, instead of the
+// lookup waiting for them afterwards; for an address that was not
+// normalised, they are wasted.
+func prefetch(pf vendors.Prefetcher, addr string) {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 {
+		return
+	}
+	domain := addr[at+1:]
+	pf.Prefetch(vendors.Key{Kind: vendors.KeyContact, Value: addr})
+	pf.Prefetch(vendors.Key{Kind: vendors.KeyDomain, Value: domain})
+	if i := strings.IndexByte(domain, '.'); i > 0 && strings.IndexByte(domain[i+1:], '.') > 0 {
+		pf.Prefetch(vendors.Key{Kind: vendors.KeyDomain, Value: domain[i+1:]})
 	}
 }
 

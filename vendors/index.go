@@ -30,8 +30,9 @@ import (
 // tracked flag, normalised domains and contacts (a contact at one of the
 // vendor's own domains stores only its local part). One open-addressing
 // table of 8-byte entries (a 24-bit hash tag, where the record's block
-// starts, and a 32-bit arena position), two-thirds full, maps IDs, domains
-// and contacts to those bytes. Blocks are never changed
+// starts, and a 32-bit arena position) maps IDs, domains and contacts to
+// those bytes; it is two-thirds full when built or compacted, and between
+// three-fifths and four-fifths as Put grows it. Blocks are never changed
 // once written: a change writes a new block and points the table at it,
 // and the old one is garbage until the arena is compacted, which happens
 // by itself when the garbage outweighs the live vendors.
@@ -313,6 +314,15 @@ func (x *Index) Lookup(_ context.Context, dst []Hit, keys []Key) ([]Hit, error) 
 	}
 	return dst, nil
 }
+
+// Prefetch implements [Prefetcher]: it begins to load the table entries
+// where key's probe starts.
+func (x *Index) Prefetch(key Key) {
+	st := x.state.Load()
+	prefetch(&st.table[slot(hashKey(x.seed, key.Kind, key.Value), len(st.table))])
+}
+
+var _ Prefetcher = (*Index)(nil)
 
 // touch loads the record at loc and, when back says where its block
 // starts, the block up to it, for Lookup to resolve from cache: the ID and

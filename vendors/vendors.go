@@ -108,3 +108,13 @@ var ErrInvalid = errors.New("vendors: invalid vendor")
 
 // ErrFull reports that the index reached its 4 GiB of vendor data.
 var ErrFull = errors.New("vendors: index full")
+
+// A Prefetcher is a [Directory] that can begin to load what a later
+// [Directory.Lookup] of a key will read, so that the loads overlap the
+// caller's work in between. [Index] is one; a Directory that is not needs
+// nothing of the kind.
+type Prefetcher interface {
+	// Prefetch begins to load what looking key up will read. It neither
+	// blocks nor fails, and may do nothing.
+	Prefetch(key Key)
+}

@@ -580,3 +580,29 @@ func TestIndexFarRecords(t *testing.T) {
 	}
 	check()
 }
+
+// TestPrefetch: prefetching keys, present, absent and odd, changes no
+// answer, on an empty index and a full one.
+func TestPrefetch(t *testing.T) {
+	empty, err := vendors.NewIndex(nil)
+	require.NoError(t, err)
+	x, err := vendors.NewIndex(Synthetic(100))
+	require.NoError(t, err)
+	keys := []vendors.Key{{Kind: vendors.KeyContact, Value: "ann@vendor0000007.com"}, {Kind: vendors.KeyDomain, Value: "vendor0000042.co.uk"},
+		{Kind: vendors.KeyDomain, Value: "nobody.example"}, {Kind: vendors.KeyID, Value: "v0000099"}, {Kind: vendors.KeyContact, Value: ""}}
+	var pf vendors.Prefetcher = x
+	for _, k := range keys {
+		pf.Prefetch(k)
+		empty.Prefetch(k)
+	}
+	hits, err := x.Lookup(context.Background(), nil, keys)
+	require.NoError(t, err)
+	assert.Equal(t, []vendors.Hit{
+		{Key: 0, VendorID: "v0000007", Name: "Vendor 7 Ltd", Tracked: true},
+		{Key: 1, VendorID: "v0000042", Name: "Vendor 42 Ltd", Tracked: true},
+		{Key: 3, VendorID: "v0000099", Name: "Vendor 99 Ltd", Tracked: true},
+	}, hits)
+	hits, err = empty.Lookup(context.Background(), nil, keys)
+	require.NoError(t, err)
+	assert.Empty(t, hits)
+}

@@ -1,0 +1,7 @@
+#include "textflag.h"
+
+// func prefetch(addr *atomic.Uint64)
+TEXT ·prefetch(SB), NOSPLIT|NOFRAME, $0-8
+	MOVQ	addr+0(FP), AX
+	PREFETCHT0	(AX)
+	RET

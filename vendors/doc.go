@@ -16,11 +16,12 @@
 // are not domains. [ParseAddress] gives the parts of an address, its
 // registrable domain among them.
 //
-// [Index] is an in-memory Directory for millions of vendors: about 280
+// [Index] is an in-memory Directory for millions of vendors: about 290
 // bytes per vendor with three domains and five contacts, lookups that take
 // no lock, and [Index.Put] and [Index.Remove] to change vendors one at a
 // time while readers keep reading. It implements [Versioned], so the
-// matcher can cache answers between changes.
+// matcher can cache answers between changes, and [Prefetcher], so that a
+// single match's loads from memory overlap its parsing.
 //
 // The package is named vendors, not vendor: a root "vendor" directory is
 // Go's vendoring folder.

@@ -461,10 +461,11 @@ func (m *Matcher) prepare(r *rules, w *work, i int, pt *part) {
 		pt.done, pt.o = true, outcome{reason: ReasonInternal}
 		return
 	}
-	if m.prefetcher != nil && len(w.items) == 0 {
-		// One item: nothing else overlaps the lookup's loads (a batch's
-		// lookup overlaps its items' loads, and hashing each key twice
-		// would only cost it).
+	if m.prefetcher != nil && len(w.items) == 0 && i < 2 {
+		// One item, and its first two participants: the lookup's first
+		// round trip to memory then overlaps parsing. A batch's lookup,
+		// or a long message's, overlaps many keys' loads already, and
+		// hashing each key twice would only cost it.
 		prefetch(m.prefetcher, pt.p.Address)
 	}
 	a, ok := vendors.ParseAddress(pt.p.Address)
